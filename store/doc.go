@@ -1,0 +1,8 @@
+// Package store keeps one private, durable blob per provider and a lock that
+// serialises read-modify-write cycles across goroutines and processes.
+//
+// It knows nothing of OAuth, providers or the dashboard: a blob is a JSON
+// object whose "version" field is FormatVersion. Three backends implement
+// Store: File (the default, one 0600 file per provider), Keyring (the OS
+// secret service) and Memory (tests and the demo).
+package store

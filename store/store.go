@@ -1,0 +1,71 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// FormatVersion is the only blob version this build reads; a blob with any
+// other version is treated as corrupt rather than guessed at.
+const FormatVersion = 1
+
+// Store is what the token lifecycle needs from durable storage. Load, Save
+// and Delete are individually atomic; a caller that reads, changes and writes
+// back holds Lock around the whole cycle so that another goroutine or
+// process cannot interleave.
+type Store interface {
+	// Load returns the blob saved for provider, ErrNotFound when there is
+	// none, or a *CorruptError when what is there cannot be trusted.
+	Load(ctx context.Context, provider string) ([]byte, error)
+	// Save replaces the blob for provider atomically: a reader sees the old
+	// blob or the new one, never a mix, even across a crash.
+	Save(ctx context.Context, provider string, blob []byte) error
+	// Delete removes the blob for provider; deleting nothing is not an error.
+	Delete(ctx context.Context, provider string) error
+	// List returns the providers that have a blob, sorted.
+	List(ctx context.Context) ([]string, error)
+	// Lock blocks until this caller holds the provider's lock (in this
+	// process and across processes), ctx ends, or the backend's lock timeout
+	// passes (ErrLockTimeout). The returned func releases it.
+	Lock(ctx context.Context, provider string) (unlock func(), err error)
+	// Location says where provider's blob lives, for status screens
+	// ("~/.config/ccproxy-tui/credentials/claude.json", "keyring:ccproxy-tui/claude").
+	Location(provider string) string
+}
+
+// Errors callers branch on with errors.Is.
+var (
+	// ErrNotFound means nothing is stored for the provider: it needs a login.
+	ErrNotFound = errors.New("no stored credentials")
+	// ErrCorrupt means the stored blob could not be trusted; see CorruptError.
+	ErrCorrupt = errors.New("stored credentials are corrupt")
+	// ErrLockTimeout means another holder kept the lock past the timeout.
+	ErrLockTimeout = errors.New("timed out waiting for the credentials lock")
+	// ErrPermission means the OS refused access to the storage location.
+	ErrPermission = errors.New("permission denied")
+	// ErrUnavailable means the backend itself cannot be used (no secret service).
+	ErrUnavailable = errors.New("storage backend unavailable")
+)
+
+// CorruptError reports a blob that did not parse, was empty or truncated, had
+// an unknown version, or sat behind a symlink. The original is never
+// overwritten silently: KeptAs names where it was moved aside (empty when it
+// could not be moved, or when it is a symlink that was left in place).
+type CorruptError struct {
+	Provider string
+	Path     string
+	KeptAs   string
+	Reason   string
+}
+
+func (e *CorruptError) Error() string {
+	msg := fmt.Sprintf("credentials for %s at %s are unusable (%s)", e.Provider, e.Path, e.Reason)
+	if e.KeptAs != "" {
+		msg += "; kept aside as " + e.KeptAs
+	}
+	return msg + "; run: ccproxy-tui auth login " + e.Provider
+}
+
+// Is makes errors.Is(err, ErrCorrupt) true for every CorruptError.
+func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
