@@ -1,0 +1,345 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/adrg/xdg"
+	"github.com/jonboulle/clockwork"
+)
+
+const (
+	blobExt     = ".json"
+	lockExt     = ".lock"
+	corruptMark = ".corrupt-"
+	tempMark    = ".tmp-"
+	// corruptTime is the UTC timestamp in a kept-aside file's name.
+	corruptTime = "20060102T150405Z"
+	// staleTemp is how old a temp file left by a crashed writer must be
+	// before NewFile removes it; younger ones may belong to a live writer.
+	staleTemp = time.Hour
+)
+
+// DefaultDir is where the file backend keeps credentials unless config says
+// otherwise: $XDG_CONFIG_HOME/ccproxy-tui/credentials.
+func DefaultDir() string {
+	return filepath.Join(xdg.ConfigHome, "ccproxy-tui", "credentials")
+}
+
+// File is the default backend: one <provider>.json per provider in a 0700
+// folder, each file 0600, replaced atomically (temp file, fsync, rename,
+// fsync of the folder), with a <provider>.lock beside it for the
+// cross-process lock. It never follows a symlink at a credential path.
+type File struct {
+	dir   string
+	wait  lockWaiter
+	locks lockSet
+}
+
+// FileOption adjusts a File backend at construction.
+type FileOption func(*File)
+
+// WithLockTimeout bounds how long Lock waits for another holder
+// (DefaultLockTimeout unless set).
+func WithLockTimeout(d time.Duration) FileOption {
+	return func(f *File) { f.wait.timeout = d }
+}
+
+// withClock lets tests drive lock timeouts and corrupt-file timestamps.
+func withClock(c clockwork.Clock) FileOption {
+	return func(f *File) { f.wait.clock = c }
+}
+
+// NewFile opens (creating if needed) the credentials folder dir, or
+// DefaultDir when dir is empty, and forces it to 0700 whatever the umask.
+func NewFile(dir string, opts ...FileOption) (*File, error) {
+	if dir == "" {
+		dir = DefaultDir()
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("credentials folder %s: %w", dir, err)
+	}
+	f := &File{dir: abs, wait: lockWaiter{clock: clockwork.NewRealClock(), timeout: DefaultLockTimeout}}
+	for _, opt := range opts {
+		opt(f)
+	}
+	if err := os.MkdirAll(abs, 0o700); err != nil {
+		return nil, fsError("create credentials folder", abs, err)
+	}
+	if err := os.Chmod(abs, 0o700); err != nil {
+		return nil, fsError("restrict credentials folder", abs, err)
+	}
+	f.sweepTemps()
+	return f, nil
+}
+
+// Dir is the folder the blobs live in.
+func (f *File) Dir() string { return f.dir }
+
+func (f *File) path(provider string) string { return filepath.Join(f.dir, provider+blobExt) }
+
+// Location implements Store; the home folder is shown as ~.
+func (f *File) Location(provider string) string {
+	p := f.path(provider)
+	if home, err := os.UserHomeDir(); err == nil && home != "" && home != "/" {
+		if rest, ok := strings.CutPrefix(p, home+string(filepath.Separator)); ok {
+			return "~" + string(filepath.Separator) + rest
+		}
+	}
+	return p
+}
+
+// Load implements Store. A file that is not a regular file, is empty,
+// truncated, not a JSON object, or of another version is moved aside and
+// reported as a *CorruptError.
+func (f *File) Load(ctx context.Context, provider string) ([]byte, error) {
+	if err := checkProvider(provider); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("load %s: %w", provider, err)
+	}
+	path := f.path(provider)
+	// O_NOFOLLOW: a symlink here fails with ELOOP instead of being read;
+	// O_NONBLOCK: a FIFO planted here cannot stall the open.
+	fh, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, fmt.Errorf("load %s: %w", provider, ErrNotFound)
+		case errors.Is(err, syscall.ELOOP):
+			info, lerr := os.Lstat(path)
+			if lerr != nil {
+				return nil, fsError("load "+provider, path, lerr)
+			}
+			return nil, f.setAside(provider, path, info, "a symlink, which is never followed")
+		}
+		return nil, fsError("load "+provider, path, err)
+	}
+	defer fh.Close()
+	info, err := fh.Stat()
+	if err != nil {
+		return nil, fsError("load "+provider, path, err)
+	}
+	if !info.Mode().IsRegular() {
+		return nil, f.setAside(provider, path, info, "not a regular file")
+	}
+	data, err := readBlob(fh, info.Size())
+	if err != nil {
+		return nil, fsError("load "+provider, path, err)
+	}
+	if reason := checkBlob(data); reason != "" {
+		return nil, f.setAside(provider, path, info, reason)
+	}
+	return data, nil
+}
+
+// readBlob reads at most maxBlobSize+1 bytes (enough for checkBlob to see
+// an oversized file) in one allocation sized from the file's length.
+func readBlob(r io.Reader, size int64) ([]byte, error) {
+	if size < 0 || size > maxBlobSize {
+		size = maxBlobSize
+	}
+	buf := make([]byte, 0, size+1)
+	for len(buf) <= maxBlobSize {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
+}
+
+// setAside moves the untrustworthy entry at path (the one described by
+// judged) to <name>.corrupt-<UTC time> and returns the *CorruptError. If
+// the entry was replaced meanwhile (another process saved a good file), the
+// newcomer is left alone.
+func (f *File) setAside(provider, path string, judged fs.FileInfo, reason string) error {
+	ce := &CorruptError{Provider: provider, Path: path, Reason: reason}
+	now, err := os.Lstat(path)
+	if err != nil || !os.SameFile(now, judged) {
+		ce.Reason += "; it was replaced while being read, try again"
+		return ce
+	}
+	stamp := f.wait.clock.Now().UTC().Format(corruptTime)
+	for i := 1; i < 100; i++ {
+		kept := path + corruptMark + stamp
+		if i > 1 {
+			kept += "-" + strconv.Itoa(i)
+		}
+		if _, err := os.Lstat(kept); err == nil {
+			continue
+		}
+		if err := os.Rename(path, kept); err != nil {
+			ce.Reason += "; could not move it aside: " + fsError("rename", path, err).Error()
+			return ce
+		}
+		ce.KeptAs = kept
+		_ = syncDir(f.dir) // the move is best effort; the report stands either way
+		return ce
+	}
+	ce.Reason += "; could not move it aside: too many kept-aside copies"
+	return ce
+}
+
+// Save implements Store: temp file in the same folder (0600), write, fsync,
+// rename over the old file, fsync the folder. A symlink at the path is an
+// error and nothing is written.
+func (f *File) Save(ctx context.Context, provider string, blob []byte) error {
+	if err := checkSave(provider, blob); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("save %s: %w", provider, err)
+	}
+	path := f.path(provider)
+	if info, err := os.Lstat(path); err == nil && !info.Mode().IsRegular() {
+		what := "not a regular file"
+		if info.Mode()&fs.ModeSymlink != 0 {
+			what = "a symlink"
+		}
+		return &CorruptError{Provider: provider, Path: path, Reason: what + "; refusing to write through it, nothing was written"}
+	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fsError("save "+provider, path, err)
+	}
+
+	tmp, err := os.CreateTemp(f.dir, "."+provider+blobExt+tempMark+"*")
+	if err != nil {
+		return fsError("save "+provider, f.dir, err)
+	}
+	tmpName := tmp.Name()
+	committed := false
+	defer func() {
+		if !committed {
+			_ = tmp.Close()
+			_ = os.Remove(tmpName)
+		}
+	}()
+	if err := tmp.Chmod(0o600); err != nil {
+		return fsError("save "+provider, tmpName, err)
+	}
+	if _, err := tmp.Write(blob); err != nil {
+		return fsError("save "+provider, tmpName, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fsError("save "+provider, tmpName, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fsError("save "+provider, tmpName, err)
+	}
+	if err := os.Rename(tmpName, path); err != nil {
+		return fsError("save "+provider, path, err)
+	}
+	committed = true
+	if err := syncDir(f.dir); err != nil {
+		return fsError("save "+provider, f.dir, err)
+	}
+	return nil
+}
+
+// Delete implements Store. A symlink at the path is removed itself; its
+// target is never touched.
+func (f *File) Delete(ctx context.Context, provider string) error {
+	if err := checkProvider(provider); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("delete %s: %w", provider, err)
+	}
+	path := f.path(provider)
+	if err := os.Remove(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fsError("delete "+provider, path, err)
+	}
+	if err := syncDir(f.dir); err != nil {
+		return fsError("delete "+provider, f.dir, err)
+	}
+	return nil
+}
+
+// List implements Store: every <provider>.json with a valid provider name.
+// Temp files, kept-aside corrupt files and lock files are not providers.
+func (f *File) List(ctx context.Context) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("list credentials: %w", err)
+	}
+	entries, err := os.ReadDir(f.dir)
+	if err != nil {
+		return nil, fsError("list credentials", f.dir, err)
+	}
+	var out []string
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), blobExt)
+		if !ok || e.IsDir() || !providerName.MatchString(name) {
+			continue
+		}
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Lock implements Store: a per-provider lock in this process, then an
+// exclusive flock on <provider>.lock in the credentials folder, both within
+// the lock timeout.
+func (f *File) Lock(ctx context.Context, provider string) (func(), error) {
+	if err := checkProvider(provider); err != nil {
+		return nil, err
+	}
+	return f.wait.acquire(ctx, provider, f.locks.get(provider), filepath.Join(f.dir, provider+lockExt))
+}
+
+// sweepTemps removes temp files that a crashed writer left behind long ago.
+// Recent ones are kept: they may belong to a Save running right now.
+func (f *File) sweepTemps() {
+	entries, err := os.ReadDir(f.dir)
+	if err != nil {
+		return
+	}
+	cutoff := f.wait.clock.Now().Add(-staleTemp)
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), ".") || !strings.Contains(e.Name(), blobExt+tempMark) {
+			continue
+		}
+		if info, err := e.Info(); err == nil && info.Mode().IsRegular() && info.ModTime().Before(cutoff) {
+			_ = os.Remove(filepath.Join(f.dir, e.Name()))
+		}
+	}
+}
+
+// syncDir makes a rename in dir durable. Filesystems that cannot fsync a
+// directory say EINVAL; for them the rename is as durable as it gets.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, syscall.EINVAL) {
+		return nil
+	}
+	return err
+}
