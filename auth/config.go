@@ -54,7 +54,14 @@ type Config struct {
 	HTTPClient *http.Client
 	// Clock drives expiry arithmetic; nil means the real clock.
 	Clock clockwork.Clock
+	// LoginTimeout bounds how long BrowserLogin.Wait waits for the callback;
+	// zero means DefaultLoginTimeout.
+	LoginTimeout time.Duration
 }
+
+// DefaultLoginTimeout is how long a browser login waits for its callback
+// when Config.LoginTimeout is zero.
+const DefaultLoginTimeout = 5 * time.Minute
 
 // CodeExchange is what an authorization-code exchange sends.
 type CodeExchange struct {

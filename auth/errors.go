@@ -18,6 +18,10 @@ var (
 	ErrMisconfigured = errors.New("misconfigured")
 	// ErrCancelled means the user or the caller stopped a login.
 	ErrCancelled = errors.New("cancelled")
+	// ErrPortInUse is wrapped by the error StartBrowser returns when the
+	// callback port (and every fallback) is taken, so a CLI can offer the
+	// pasted-code or device flow instead.
+	ErrPortInUse = errors.New("callback port in use")
 )
 
 // Error is every failure auth returns. Its message names the provider, the
@@ -32,6 +36,8 @@ type Error struct {
 	RetryAfter time.Duration
 	// Err is the underlying cause, already scrubbed of secrets.
 	Err error
+	// Hint, when set, replaces the default next step derived from Kind.
+	Hint string
 }
 
 func (e *Error) Error() string {
@@ -49,6 +55,9 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) hint() string {
+	if e.Hint != "" {
+		return e.Hint
+	}
 	switch e.Kind {
 	case ErrLoginRequired:
 		return "run: ccproxy-tui auth login " + e.Provider

@@ -1,0 +1,60 @@
+package auth
+
+import (
+	"context"
+	"errors"
+
+	"golang.org/x/oauth2"
+)
+
+// Refresh renews cur with its refresh token and returns the new
+// credentials: Hooks.Refresh when the provider has one, else x/oauth2's
+// refreshing TokenSource. Rotation is honoured both ways: a response with a
+// new refresh token replaces the old one, a response without one keeps it.
+// Identity fields survive and Hooks.Complete may update them. LastRefresh
+// and ObtainedAt are set to now. Errors are *Error; errors.Is(err,
+// ErrLoginRequired) when the refresh token is gone for good.
+func (c *Config) Refresh(ctx context.Context, cur Credentials) (Credentials, error) {
+	if cur.RefreshToken == "" && c.Hooks.Refresh == nil {
+		return Credentials{}, &Error{Provider: c.Provider, Op: "refresh", Kind: ErrLoginRequired,
+			Err: errors.New("no refresh token is stored")}
+	}
+	tok, err := c.refreshToken(ctx, cur)
+	if err != nil {
+		return Credentials{}, err
+	}
+	now := c.clock().Now()
+	next := cur
+	next.Scopes = append([]string(nil), cur.Scopes...)
+	if cur.Extra != nil {
+		next.Extra = make(map[string]string, len(cur.Extra))
+		for k, v := range cur.Extra {
+			next.Extra[k] = v
+		}
+	}
+	c.apply(&next, tok, now)
+	next.ObtainedAt, next.LastRefresh = now, now
+	return c.complete(ctx, "refresh", tok, next)
+}
+
+func (c *Config) refreshToken(ctx context.Context, cur Credentials) (*oauth2.Token, error) {
+	secrets := []string{cur.RefreshToken, cur.AccessToken}
+	if c.Hooks.Refresh != nil {
+		tok, err := c.Hooks.Refresh(ctx, c, cur)
+		if err != nil {
+			return nil, c.classify(ctx, "refresh", err, secrets...)
+		}
+		return tok, nil
+	}
+	if err := checkURL("token URL", c.TokenURL); err != nil {
+		return nil, c.classify(ctx, "refresh", err)
+	}
+	octx, rec := c.oauth2Context(ctx)
+	// An empty access token makes the source refresh at once.
+	src := c.oauth2Config("").TokenSource(octx, &oauth2.Token{RefreshToken: cur.RefreshToken})
+	tok, err := src.Token()
+	if err != nil {
+		return nil, c.classify(ctx, "refresh", c.explain(err, rec), secrets...)
+	}
+	return tok, nil
+}
