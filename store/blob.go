@@ -9,11 +9,6 @@ import (
 	"strconv"
 )
 
-// ErrInvalid means the caller passed something no backend will store: a
-// provider name that could escape the storage location, or a blob that Load
-// would reject as corrupt. Nothing was written.
-var ErrInvalid = errors.New("invalid input to credential store")
-
 // maxBlobSize bounds what Load reads and Save accepts; a credential blob is a
 // few kilobytes, so anything near this is not one of ours.
 const maxBlobSize = 1 << 20

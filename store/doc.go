@@ -5,4 +5,8 @@
 // object whose "version" field is FormatVersion. Three backends implement
 // Store: File (the default, one 0600 file per provider), Keyring (the OS
 // secret service) and Memory (tests and the demo).
+//
+// It deliberately does not encrypt (the file backend relies on file modes,
+// like ssh and gh do), migrate other versions (they are kept aside as
+// corrupt), or guess: anything it cannot trust is reported, never repaired.
 package store

@@ -102,7 +102,8 @@ func (f *File) Location(provider string) string {
 
 // Load implements Store. A file that is not a regular file, is empty,
 // truncated, not a JSON object, or of another version is moved aside and
-// reported as a *CorruptError.
+// reported as a *CorruptError. A file readable by others (copied in by hand)
+// is tightened to 0600.
 func (f *File) Load(ctx context.Context, provider string) ([]byte, error) {
 	if err := checkProvider(provider); err != nil {
 		return nil, err
@@ -110,7 +111,10 @@ func (f *File) Load(ctx context.Context, provider string) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("load %s: %w", provider, err)
 	}
-	path := f.path(provider)
+	return f.read(provider, f.path(provider))
+}
+
+func (f *File) read(provider, path string) ([]byte, error) {
 	// O_NOFOLLOW: a symlink here fails with ELOOP instead of being read;
 	// O_NONBLOCK: a FIFO planted here cannot stall the open.
 	fh, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
@@ -141,6 +145,9 @@ func (f *File) Load(ctx context.Context, provider string) ([]byte, error) {
 	}
 	if reason := checkBlob(data); reason != "" {
 		return nil, f.setAside(provider, path, info, reason)
+	}
+	if info.Mode().Perm() != 0o600 {
+		_ = fh.Chmod(0o600) // best effort: the data is good either way
 	}
 	return data, nil
 }
@@ -202,7 +209,8 @@ func (f *File) setAside(provider, path string, judged fs.FileInfo, reason string
 
 // Save implements Store: temp file in the same folder (0600), write, fsync,
 // rename over the old file, fsync the folder. A symlink at the path is an
-// error and nothing is written.
+// error and nothing is written; a corrupt file there is first kept aside as
+// Load would.
 func (f *File) Save(ctx context.Context, provider string, blob []byte) error {
 	if err := checkSave(provider, blob); err != nil {
 		return err
@@ -211,13 +219,15 @@ func (f *File) Save(ctx context.Context, provider string, blob []byte) error {
 		return fmt.Errorf("save %s: %w", provider, err)
 	}
 	path := f.path(provider)
-	if info, err := os.Lstat(path); err == nil && !info.Mode().IsRegular() {
-		what := "not a regular file"
-		if info.Mode()&fs.ModeSymlink != 0 {
-			what = "a symlink"
-		}
-		return &CorruptError{Provider: provider, Path: path, Reason: what + "; refusing to write through it, nothing was written"}
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	info, err := os.Lstat(path)
+	switch {
+	case err == nil && info.Mode()&fs.ModeSymlink != 0:
+		return fmt.Errorf("save %s: %s is a symlink; refusing to write through it, nothing was written (remove it, or set [store] dir to a real folder): %w", provider, path, ErrCorrupt)
+	case err == nil:
+		// Never replace an unreadable file silently: read moves a
+		// corrupt one aside, and the new blob then takes its place.
+		_, _ = f.read(provider, path)
+	case !errors.Is(err, fs.ErrNotExist):
 		return fsError("save "+provider, path, err)
 	}
 

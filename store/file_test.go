@@ -420,3 +420,37 @@ func TestFileLocationAndDefaultDir(t *testing.T) {
 		t.Fatalf("default folder mode %o", got)
 	}
 }
+
+func TestFileSaveKeepsACorruptFileAside(t *testing.T) {
+	s, _ := newTestFile(t)
+	path := filepath.Join(s.Dir(), "claude.json")
+	if err := os.WriteFile(path, []byte(`{"version":1,"access_tok`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustSave(t, s, "claude", blob(5))
+	kept, err := os.ReadFile(path + ".corrupt-20261123T010203Z")
+	if err != nil || string(kept) != `{"version":1,"access_tok` {
+		t.Fatalf("corrupt file was overwritten instead of kept aside (%v)", err)
+	}
+	got, err := s.Load(context.Background(), "claude")
+	if err != nil || blobN(t, got) != 5 {
+		t.Fatalf("Load after Save = %v", err)
+	}
+}
+
+func TestFileLoadTightensALooseFile(t *testing.T) {
+	s, _ := newTestFile(t)
+	path := filepath.Join(s.Dir(), "claude.json")
+	if err := os.WriteFile(path, blob(1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(context.Background(), "claude"); err != nil {
+		t.Fatal(err)
+	}
+	if got := perm(t, path); got != 0o600 {
+		t.Fatalf("mode after Load %o, want 600", got)
+	}
+}

@@ -198,9 +198,15 @@ func (k *Keyring) Load(ctx context.Context, provider string) ([]byte, error) {
 	return nil, ce
 }
 
-// Save implements Store and records provider in the index item.
+// Save implements Store and records provider in the index item. A corrupt
+// item already there is first kept aside as Load would.
 func (k *Keyring) Save(ctx context.Context, provider string, blob []byte) error {
 	if err := checkSave(provider, blob); err != nil {
+		return err
+	}
+	// Never replace an unreadable item silently: Load keeps a corrupt one
+	// aside first.
+	if _, err := k.Load(ctx, provider); err != nil && !errors.Is(err, ErrNotFound) && !errors.Is(err, ErrCorrupt) {
 		return err
 	}
 	if err := k.set(ctx, "save "+provider, provider, string(blob)); err != nil {

@@ -166,3 +166,17 @@ func TestKeyringHungServiceTimesOut(t *testing.T) {
 		t.Fatalf("Load against a hung service = %v, want ErrUnavailable naming the fix", err)
 	}
 }
+
+func TestKeyringSaveKeepsACorruptItemAside(t *testing.T) {
+	k, _ := newTestKeyring(t)
+	if err := keyring.Set(KeyringService, "claude", "{truncated"); err != nil {
+		t.Fatal(err)
+	}
+	mustSave(t, k, "claude", blob(3))
+	if kept, err := keyring.Get(KeyringService, "claude.corrupt-20261123T010203Z"); err != nil || kept != "{truncated" {
+		t.Fatalf("corrupt item was overwritten instead of kept aside (%q, %v)", kept, err)
+	}
+	if got, err := k.Load(context.Background(), "claude"); err != nil || blobN(t, got) != 3 {
+		t.Fatalf("Load = %v after Save", err)
+	}
+}

@@ -158,6 +158,15 @@ func TestFileSurvivesKillDuringSave(t *testing.T) {
 		last = v.Seq
 	}
 	assertList(t, s, "crash")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if strings.Contains(e.Name(), corruptMark) {
+			t.Errorf("a kill left a corrupt file behind: %s", e.Name())
+		}
+	}
 	t.Logf("200 kills, last seq %d", last)
 }
 

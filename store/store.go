@@ -46,12 +46,17 @@ var (
 	ErrPermission = errors.New("permission denied")
 	// ErrUnavailable means the backend itself cannot be used (no secret service).
 	ErrUnavailable = errors.New("storage backend unavailable")
+	// ErrInvalid means the caller passed something no backend stores: a
+	// provider name that could escape the storage location, or a blob that
+	// Load would reject as corrupt. Nothing was written.
+	ErrInvalid = errors.New("invalid input to credential store")
 )
 
 // CorruptError reports a blob that did not parse, was empty or truncated, had
-// an unknown version, or sat behind a symlink. The original is never
-// overwritten silently: KeptAs names where it was moved aside (empty when it
-// could not be moved, or when it is a symlink that was left in place).
+// an unknown version, or was a symlink (never followed). The original is
+// never overwritten silently: KeptAs names where it was moved aside (a path,
+// or a keyring location), empty when it could not be moved; Reason then says
+// why. Neither field ever quotes the blob.
 type CorruptError struct {
 	Provider string
 	Path     string
