@@ -114,7 +114,25 @@ func (f *File) Load(ctx context.Context, provider string) ([]byte, error) {
 	return f.read(provider, f.path(provider))
 }
 
+// read is Load without the argument checks. When a corrupt entry is
+// replaced by another writer between being judged and being moved aside, it
+// reads the newcomer instead of reporting a corruption that is gone.
 func (f *File) read(provider, path string) ([]byte, error) {
+	for attempt := 1; ; attempt++ {
+		data, err := f.readOnce(provider, path)
+		if !errors.Is(err, errReplaced) {
+			return data, err
+		}
+		if attempt == 3 {
+			return nil, &CorruptError{Provider: provider, Path: path, Reason: "it kept being replaced while being read"}
+		}
+	}
+}
+
+// errReplaced says the entry changed under a reader; see read.
+var errReplaced = errors.New("replaced while being read")
+
+func (f *File) readOnce(provider, path string) ([]byte, error) {
 	// O_NOFOLLOW: a symlink here fails with ELOOP instead of being read;
 	// O_NONBLOCK: a FIFO planted here cannot stall the open.
 	fh, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
@@ -178,14 +196,13 @@ func readBlob(r io.Reader, size int64) ([]byte, error) {
 // setAside moves the untrustworthy entry at path (the one described by
 // judged) to <name>.corrupt-<UTC time> and returns the *CorruptError. If
 // the entry was replaced meanwhile (another process saved a good file), the
-// newcomer is left alone.
+// newcomer is left alone and errReplaced returned.
 func (f *File) setAside(provider, path string, judged fs.FileInfo, reason string) error {
-	ce := &CorruptError{Provider: provider, Path: path, Reason: reason}
 	now, err := os.Lstat(path)
 	if err != nil || !os.SameFile(now, judged) {
-		ce.Reason += "; it was replaced while being read, try again"
-		return ce
+		return errReplaced
 	}
+	ce := &CorruptError{Provider: provider, Path: path, Reason: reason}
 	stamp := f.wait.clock.Now().UTC().Format(corruptTime)
 	for i := 1; i < 100; i++ {
 		kept := path + corruptMark + stamp

@@ -454,3 +454,28 @@ func TestFileLoadTightensALooseFile(t *testing.T) {
 		t.Fatalf("mode after Load %o, want 600", got)
 	}
 }
+
+func TestFileSetAsideLeavesANewcomerAlone(t *testing.T) {
+	s, _ := newTestFile(t)
+	path := filepath.Join(s.Dir(), "claude.json")
+	if err := os.WriteFile(path, []byte("{corrupt"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	judged, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another process saves a good blob between the judging and the move.
+	other, err := NewFile(s.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustSave(t, other, "claude", blob(9))
+	if err := s.setAside("claude", path, judged, "not valid JSON"); !errors.Is(err, errReplaced) {
+		t.Fatalf("setAside = %v, want errReplaced", err)
+	}
+	got, err := s.Load(context.Background(), "claude")
+	if err != nil || blobN(t, got) != 9 {
+		t.Fatalf("the newcomer was disturbed: Load = %v", err)
+	}
+}

@@ -57,6 +57,9 @@ type lockWaiter struct {
 // w.timeout passes, whichever is first. An empty lockPath means this process
 // is the only one that matters (the memory backend).
 func (w lockWaiter) acquire(ctx context.Context, provider string, sem chan struct{}, lockPath string) (func(), error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("lock %s: %w", provider, err)
+	}
 	deadline := w.clock.NewTimer(w.timeout)
 	defer deadline.Stop()
 	timedOut := func(holder string) error {
