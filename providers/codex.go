@@ -1,0 +1,161 @@
+package providers
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"golang.org/x/oauth2"
+
+	"github.com/ccproxy-tui/ccproxy-tui/auth"
+)
+
+// Codex's constants (PROVIDERS.md §2). Every endpoint hangs off the issuer,
+// which [providers.codex] issuer moves as a whole.
+const (
+	codexIssuer   = "https://auth.openai.com"
+	codexClientID = "app_EMoamEEZ73f0CkXaXp7hrann"
+	// codexRedirect is the exact URI OpenAI registered for the Codex CLI;
+	// 1457 is the only other port its allow-list accepts.
+	codexRedirect     = "http://localhost:1455/auth/callback"
+	codexFallbackPort = 1457
+	codexAPIBase      = "https://chatgpt.com/backend-api/codex"
+	// codexOriginator names this program honestly rather than posing as the
+	// official CLI ("codex_cli_rs"); opencode sends its own name too.
+	codexOriginator = "ccproxy-tui"
+	// codexAuthClaim is the id_token claim namespace holding the ChatGPT
+	// account, plan and user ids.
+	codexAuthClaim    = "https://api.openai.com/auth"
+	codexProfileClaim = "https://api.openai.com/profile"
+)
+
+// codexScopes is the minimal set that CLIProxyAPI and opencode use; the
+// official CLI adds api.connectors.read/invoke, which the proxy never needs.
+var codexScopes = []string{"openid", "profile", "email", "offline_access"}
+
+func newCodex(issuer string) *Provider {
+	if issuer == "" {
+		issuer = codexIssuer
+	}
+	issuer = strings.TrimRight(issuer, "/")
+	p := &Provider{
+		Name:        Codex,
+		DisplayName: "Codex (ChatGPT)",
+		Flows:       []auth.Flow{auth.FlowBrowser, auth.FlowDevice},
+		APIBase:     codexAPIBase,
+		errorFormat: ErrorFormatOpenAI,
+		decorate:    decorateCodex,
+		OAuth: auth.Config{
+			Provider:      Codex,
+			ClientID:      codexClientID,
+			AuthURL:       issuer + "/oauth/authorize",
+			TokenURL:      issuer + "/oauth/token",
+			DeviceURL:     issuer + "/api/accounts/deviceauth/usercode",
+			RedirectURL:   codexRedirect,
+			FallbackPorts: []int{codexFallbackPort},
+			Scopes:        append([]string(nil), codexScopes...),
+			AuthParams: map[string]string{
+				"id_token_add_organizations": "true",
+				"codex_cli_simplified_flow":  "true",
+				"originator":                 codexOriginator,
+			},
+		},
+	}
+	d := &codexDevice{issuer: issuer}
+	p.OAuth.Hooks = auth.Hooks{
+		// The exchange is standard form-encoded OAuth: no hook.
+		Refresh:  codexRefresh,
+		Device:   d.login,
+		Complete: completeCodex,
+	}
+	return p
+}
+
+// decorateCodex names the ChatGPT account the token belongs to; the backend
+// refuses requests without it.
+func decorateCodex(h http.Header, c auth.Credentials) {
+	if c.AccountID != "" {
+		h.Set("ChatGPT-Account-Id", c.AccountID)
+	}
+}
+
+// codexRefreshBody is the official client's refresh request: JSON, no scope.
+type codexRefreshBody struct {
+	ClientID     string `json:"client_id"`
+	GrantType    string `json:"grant_type"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+func codexRefresh(ctx context.Context, cfg *auth.Config, cur auth.Credentials) (*oauth2.Token, error) {
+	return cfg.PostToken(ctx, "refresh", codexRefreshBody{
+		ClientID:     cfg.ClientID,
+		GrantType:    "refresh_token",
+		RefreshToken: cur.RefreshToken,
+	})
+}
+
+// completeCodex reads account, plan and email from the id_token's
+// https://api.openai.com/auth claims (falling back to the access token's,
+// which carry the same namespace), and takes the expiry from the access
+// token's exp when the response had no expires_in. A refresh response
+// without an id_token keeps the previous identity.
+func completeCodex(_ context.Context, _ *auth.Config, tok *oauth2.Token, c *auth.Credentials) error {
+	if idt := stringValue(tok.Extra("id_token")); idt != "" {
+		c.IDToken = idt
+	}
+	id := codexIdentityOf(c.IDToken, c.AccessToken)
+	if id.AccountID != "" {
+		c.AccountID = id.AccountID
+	}
+	if id.Email != "" {
+		c.Email = id.Email
+	}
+	if id.Plan != "" {
+		c.Plan = id.Plan
+	}
+	if id.UserID != "" {
+		setExtra(c, "chatgpt_user_id", id.UserID)
+	}
+	if tok.Expiry.IsZero() {
+		if exp := jwtExpiry(c.AccessToken); !exp.IsZero() {
+			c.ExpiresAt = exp
+		}
+	}
+	return nil
+}
+
+type codexIdentity struct {
+	AccountID, Email, Plan, UserID string
+}
+
+// codexIdentityOf reads identity from the id_token, filling gaps from the
+// access token's claims; opencode does the same, and also falls back to the
+// first organization's id for the account.
+func codexIdentityOf(idToken, accessToken string) codexIdentity {
+	var id codexIdentity
+	for _, raw := range []string{idToken, accessToken} {
+		if raw == "" {
+			continue
+		}
+		claims, err := jwtClaims(raw)
+		if err != nil {
+			continue
+		}
+		ns := objectField(claims[codexAuthClaim])
+		fill := func(dst *string, v string) {
+			if *dst == "" {
+				*dst = v
+			}
+		}
+		fill(&id.AccountID, stringField(ns, "chatgpt_account_id"))
+		fill(&id.Plan, stringField(ns, "chatgpt_plan_type"))
+		fill(&id.UserID, stringField(ns, "chatgpt_user_id"))
+		fill(&id.UserID, stringField(ns, "user_id"))
+		fill(&id.Email, stringField(claims, "email"))
+		fill(&id.Email, stringField(objectField(claims[codexProfileClaim]), "email"))
+		if orgs, ok := ns["organizations"].([]any); ok && len(orgs) > 0 {
+			fill(&id.AccountID, stringField(objectField(orgs[0]), "id"))
+		}
+	}
+	return id
+}
