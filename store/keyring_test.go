@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gofrs/flock"
 	"github.com/jonboulle/clockwork"
 	"github.com/zalando/go-keyring"
 )
@@ -178,5 +180,32 @@ func TestKeyringSaveKeepsACorruptItemAside(t *testing.T) {
 	}
 	if got, err := k.Load(context.Background(), "claude"); err != nil || blobN(t, got) != 3 {
 		t.Fatalf("Load = %v after Save", err)
+	}
+}
+
+func TestKeyringLockIsAFileLockInLockDir(t *testing.T) {
+	k, clk := newTestKeyring(t)
+	lockPath := filepath.Join(k.lockDir, "claude.lock")
+	other := flock.New(lockPath) // stands in for another process
+	if ok, err := other.TryLock(); !ok || err != nil {
+		t.Fatalf("other holder could not lock: %v", err)
+	}
+	defer other.Unlock()
+	got := make(chan error, 1)
+	go func() {
+		u, err := k.Lock(context.Background(), "claude")
+		if err == nil {
+			u()
+		}
+		got <- err
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := clk.BlockUntilContext(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(DefaultLockTimeout)
+	if err := <-got; !errors.Is(err, ErrLockTimeout) || !strings.Contains(err.Error(), lockPath) {
+		t.Fatalf("Lock while another process holds %s = %v, want ErrLockTimeout naming it", lockPath, err)
 	}
 }
