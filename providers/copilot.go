@@ -220,4 +220,3 @@ func formatUnix(t time.Time) string {
 	}
 	return t.UTC().Format(time.RFC3339)
 }
-

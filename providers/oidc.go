@@ -227,4 +227,3 @@ func httpClientOf(cfg *auth.Config) *http.Client {
 	}
 	return defaultClient
 }
-
