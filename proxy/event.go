@@ -1,0 +1,102 @@
+package proxy
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Event is published once per proxied request, when it ends, for the
+// dashboard's activity log. Path never includes the query: it could hold secrets.
+type Event struct {
+	Time     time.Time
+	Provider string // route name; "" for requests that matched no provider
+	Method   string
+	Path     string
+	Status   int // StatusClientClosed when the client went away first
+	Duration time.Duration
+	Bytes    int64 // response body bytes written to the client
+	Retried  bool  // the upstream said 401 and the request was retried after a refresh
+}
+
+// StatusClientClosed is the Event status of a request whose client
+// disconnected before the response ended (nginx's convention).
+const StatusClientClosed = 499
+
+// Counters are the proxy's running totals since New.
+type Counters struct {
+	Requests int64         `json:"requests"`
+	Errors   int64         `json:"errors"`  // responses with status >= 400, and aborted ones
+	Retries  int64         `json:"retries"` // requests retried after a forced refresh
+	Bytes    int64         `json:"bytes"`
+	InFlight int64         `json:"in_flight"`
+	Dropped  int64         `json:"dropped_events"` // events a slow subscriber missed
+	Uptime   time.Duration `json:"-"`
+	// UptimeSeconds is Uptime for JSON readers.
+	UptimeSeconds int64 `json:"uptime_seconds"`
+}
+
+type stats struct {
+	requests, errors, retries, bytes, inFlight, dropped atomic.Int64
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Server) Stats() Counters {
+	up := s.clock.Since(s.started)
+	return Counters{
+		Requests:      s.stats.requests.Load(),
+		Errors:        s.stats.errors.Load(),
+		Retries:       s.stats.retries.Load(),
+		Bytes:         s.stats.bytes.Load(),
+		InFlight:      s.stats.inFlight.Load(),
+		Dropped:       s.stats.dropped.Load(),
+		Uptime:        up,
+		UptimeSeconds: int64(up / time.Second),
+	}
+}
+
+// hub fans events out to subscribers without ever blocking the publisher:
+// a full subscriber channel drops the event and the drop is counted.
+type hub struct {
+	mu   sync.RWMutex // guards subs; publishers hold it shared while sending
+	subs []chan Event
+}
+
+// Subscribe returns a channel of request events buffered to size (min 1) and
+// a cancel func that unsubscribes and closes the channel. Events a slow
+// reader cannot take are dropped (see Counters.Dropped), never waited for.
+func (s *Server) Subscribe(size int) (<-chan Event, func()) {
+	if size < 1 {
+		size = 1
+	}
+	ch := make(chan Event, size)
+	s.hub.mu.Lock()
+	s.hub.subs = append(s.hub.subs, ch)
+	s.hub.mu.Unlock()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			s.hub.mu.Lock()
+			defer s.hub.mu.Unlock()
+			for i, c := range s.hub.subs {
+				if c == ch {
+					s.hub.subs = append(s.hub.subs[:i:i], s.hub.subs[i+1:]...)
+					break
+				}
+			}
+			close(ch)
+		})
+	}
+}
+
+func (s *Server) publish(ev Event) {
+	s.hub.mu.RLock()
+	defer s.hub.mu.RUnlock()
+	for _, c := range s.hub.subs {
+		select {
+		case c <- ev:
+		default:
+			s.stats.dropped.Add(1)
+		}
+	}
+}

@@ -1,0 +1,422 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ccproxy-tui/ccproxy-tui/auth"
+)
+
+// route is one /<name>/ prefix and the provider behind it.
+type route struct {
+	name   string
+	prefix string // "/" + name
+	target Target
+	tokens TokenSource
+	format string
+}
+
+// exchange is the state of one proxied request. It is the ResponseWriter the
+// ReverseProxy writes to (recording status and bytes) and travels in the
+// request context to Rewrite and the retrying transport.
+type exchange struct {
+	http.ResponseWriter
+	route   *route
+	creds   auth.Credentials
+	base    *url.URL
+	rest    string // path after /<name>, e.g. "/v1/messages"
+	restRaw string // its escaped form when it differs (url.URL.RawPath)
+	body    []byte // the buffered request body, replayed on retry
+	hasBody bool
+
+	status  int
+	bytes   int64
+	retried bool
+	aborted bool // the client went away before the response ended
+}
+
+type exchangeKey struct{}
+
+func (x *exchange) WriteHeader(code int) {
+	if x.status == 0 && code >= 200 {
+		x.status = code
+	}
+	x.ResponseWriter.WriteHeader(code)
+}
+
+func (x *exchange) Write(p []byte) (int, error) {
+	if x.status == 0 {
+		x.status = http.StatusOK
+	}
+	n, err := x.ResponseWriter.Write(p)
+	x.bytes += int64(n)
+	return n, err
+}
+
+// Flush lets the ReverseProxy push each server-sent event out at once.
+func (x *exchange) Flush() {
+	_ = http.NewResponseController(x.ResponseWriter).Flush()
+}
+
+// Unwrap gives http.ResponseController access to the connection's writer.
+func (x *exchange) Unwrap() http.ResponseWriter { return x.ResponseWriter }
+
+func (s *Server) newReverseProxy(tr http.RoundTripper) *httputil.ReverseProxy {
+	return &httputil.ReverseProxy{
+		Rewrite:      s.rewrite,
+		Transport:    &retrier{next: tr},
+		ErrorHandler: s.proxyError,
+		BufferPool:   make(bufferPool, 256),
+		ErrorLog:     slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		// FlushInterval stays 0: the standard library already flushes
+		// text/event-stream and unknown-length responses after every write.
+	}
+}
+
+// serveHTTP is the whole proxy: the door, the own endpoints, the routes.
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/healthz":
+		s.serveHealth(w, r)
+		return
+	case "/status":
+		s.serveStatus(w, r)
+		return
+	}
+	start := s.clock.Now()
+	s.stats.inFlight.Add(1)
+	x := &exchange{ResponseWriter: w}
+	completed := false
+	// Deferred so the event is published even when the ReverseProxy aborts a
+	// stream the client left (it panics with http.ErrAbortHandler).
+	defer func() { s.finish(x, r, start, completed) }()
+
+	name, rest := splitRoute(r.URL.Path)
+	x.route = s.routes[name]
+	format := ""
+	if x.route != nil {
+		format = x.route.format
+	}
+	if e := s.checkDoor(r, true); e != nil {
+		writeError(x, format, apiError{status: e.status, kind: doorKind(e.status), code: doorCode(e), msg: e.msg})
+		completed = true
+		return
+	}
+	if x.route == nil {
+		s.notFound(x, name)
+		completed = true
+		return
+	}
+	s.forward(x, r, rest)
+	completed = true
+}
+
+// splitRoute splits "/claude/v1/messages" into "claude" and "/v1/messages".
+func splitRoute(p string) (name, rest string) {
+	p = strings.TrimPrefix(p, "/")
+	if i := strings.IndexByte(p, '/'); i >= 0 {
+		return p[:i], p[i:]
+	}
+	return p, ""
+}
+
+func (s *Server) notFound(x *exchange, name string) {
+	routes := make([]string, len(s.names))
+	for i, n := range s.names {
+		routes[i] = "/" + n + "/"
+	}
+	known := strings.Join(routes, ", ")
+	if known == "" {
+		known = "none configured"
+	}
+	writeError(x, "", apiError{
+		status: http.StatusNotFound, kind: "invalid_request_error", code: "unknown_provider",
+		msg: fmt.Sprintf("no provider route %q; known routes: %s", "/"+name+"/", known),
+	})
+}
+
+func (s *Server) forward(x *exchange, r *http.Request, rest string) {
+	rt := x.route
+	if r.ContentLength > s.opts.MaxBody {
+		s.tooLarge(x)
+		return
+	}
+	if hasDotDot(rest) {
+		writeError(x, rt.format, apiError{status: http.StatusBadRequest, kind: "invalid_request_error", code: "bad_path", msg: "path must not contain .. segments"})
+		return
+	}
+	ctx := r.Context()
+	creds, err := rt.tokens.Credentials(ctx)
+	if err == nil && creds.AccessToken == "" {
+		err = fmt.Errorf("%s: no access token: %w", rt.name, auth.ErrLoginRequired)
+	}
+	if err != nil {
+		s.tokenError(x, r, err)
+		return
+	}
+	base, err := rt.target.BaseURL(creds)
+	if err != nil {
+		s.log.Warn("proxy: provider API base", "provider", rt.name, "err", err)
+		writeError(x, rt.format, apiError{status: http.StatusInternalServerError, kind: "api_error", code: "misconfigured",
+			msg: fmt.Sprintf("%s: no usable API base URL: %v", rt.name, err)})
+		return
+	}
+	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+		body, err := readBody(r.Body, r.ContentLength, s.opts.MaxBody)
+		switch {
+		case errors.Is(err, errTooLarge):
+			s.tooLarge(x)
+			return
+		case err != nil:
+			// The client stopped sending; nobody is left to answer.
+			x.aborted = true
+			return
+		}
+		x.body, x.hasBody = body, true
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.TransferEncoding = nil
+	}
+	x.creds, x.base = creds, base
+	x.rest = rest
+	if r.URL.RawPath != "" {
+		x.restRaw = strings.TrimPrefix(r.URL.RawPath, rt.prefix)
+	}
+	s.rp.ServeHTTP(x, r.WithContext(context.WithValue(ctx, exchangeKey{}, x)))
+}
+
+var errTooLarge = errors.New("request body too large")
+
+// readBody buffers the whole body, at most max bytes, so that a retry can
+// send it again.
+func readBody(body io.Reader, length, max int64) ([]byte, error) {
+	if length > 0 {
+		buf := make([]byte, length)
+		if _, err := io.ReadFull(body, buf); err != nil {
+			return nil, fmt.Errorf("read request body: %w", err)
+		}
+		return buf, nil
+	}
+	buf, err := io.ReadAll(io.LimitReader(body, max+1))
+	if err != nil {
+		return nil, fmt.Errorf("read request body: %w", err)
+	}
+	if int64(len(buf)) > max {
+		return nil, errTooLarge
+	}
+	return buf, nil
+}
+
+func (s *Server) tooLarge(x *exchange) {
+	writeError(x, x.route.format, apiError{status: http.StatusRequestEntityTooLarge, kind: "invalid_request_error", code: "request_too_large",
+		msg: fmt.Sprintf("request body is larger than the proxy's limit of %d bytes", s.opts.MaxBody)})
+}
+
+func hasDotDot(p string) bool {
+	if !strings.Contains(p, "..") {
+		return false
+	}
+	for seg := range strings.SplitSeq(p, "/") {
+		if seg == ".." {
+			return true
+		}
+	}
+	return false
+}
+
+// rewrite points the outbound request at the provider: base path joined with
+// the rest of the client's path, the query kept (ProxyRequest.SetURL), the
+// client's credentials removed and the provider's token and headers set. No
+// X-Forwarded-* or Forwarded header is sent: the provider has no use for the
+// user's local addresses (the ReverseProxy already strips the client's).
+func (s *Server) rewrite(pr *httputil.ProxyRequest) {
+	x := pr.In.Context().Value(exchangeKey{}).(*exchange)
+	x.point(pr.Out, x.base)
+	x.decorate(pr.Out.Header)
+}
+
+// point sets out's URL to base + the client's path after the route prefix.
+func (x *exchange) point(out *http.Request, base *url.URL) {
+	out.URL.Path, out.URL.RawPath = x.rest, x.restRaw
+	(&httputil.ProxyRequest{Out: out}).SetURL(base)
+	if x.rest == "" {
+		// SetURL would append a slash to the base path for an empty rest.
+		out.URL.Path, out.URL.RawPath = base.Path, base.RawPath
+	}
+}
+
+func (x *exchange) decorate(h http.Header) {
+	h.Del("Authorization")
+	h.Del("X-Api-Key")
+	h.Del("Cookie")
+	h.Del("X-Real-Ip")
+	x.route.target.Decorate(h, x.creds)
+}
+
+// retrier answers an upstream 401 by forcing one refresh and sending the
+// buffered request once more with the new token. A second 401 goes back to
+// the client as it is; it never loops.
+type retrier struct{ next http.RoundTripper }
+
+// refreshError carries a failed forced refresh to the ErrorHandler.
+type refreshError struct{ err error }
+
+func (e *refreshError) Error() string { return "forced refresh: " + e.err.Error() }
+func (e *refreshError) Unwrap() error { return e.err }
+
+func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.next.RoundTrip(req)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	x, ok := req.Context().Value(exchangeKey{}).(*exchange)
+	if !ok || x.retried {
+		return resp, nil
+	}
+	// Drain a little so the connection can be reused, then let it go.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	x.retried = true
+
+	ctx := req.Context()
+	creds, err := x.route.tokens.ForceRefresh(ctx)
+	if err == nil && creds.AccessToken == "" {
+		err = fmt.Errorf("%s: refresh gave no access token: %w", x.route.name, auth.ErrLoginRequired)
+	}
+	if err != nil {
+		return nil, &refreshError{err: err}
+	}
+	base, err := x.route.target.BaseURL(creds)
+	if err != nil {
+		return nil, &refreshError{err: fmt.Errorf("%s API base: %w", x.route.name, err)}
+	}
+	x.creds = creds
+	again := req.Clone(ctx)
+	x.point(again, base)
+	x.decorate(again.Header)
+	again.Body = nil
+	if x.hasBody {
+		again.Body = io.NopCloser(bytes.NewReader(x.body))
+		again.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(x.body)), nil }
+	}
+	return t.next.RoundTrip(again)
+}
+
+// proxyError is the ReverseProxy's one error path: the client left, a forced
+// refresh failed, or the upstream could not be reached.
+func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	x := w.(*exchange)
+	if r.Context().Err() != nil {
+		x.aborted = true
+		return
+	}
+	var rerr *refreshError
+	if errors.As(err, &rerr) {
+		s.tokenError(x, r, rerr.err)
+		return
+	}
+	s.log.Warn("proxy: upstream unreachable", "provider", x.route.name, "host", x.base.Host, "err", scrubURLError(err))
+	writeError(x, x.route.format, apiError{status: http.StatusBadGateway, kind: "api_error", code: "upstream_unreachable",
+		msg: fmt.Sprintf("%s API at %s is unreachable: %v", x.route.name, x.base.Host, scrubURLError(err))})
+}
+
+// scrubURLError drops the URL (whose query could carry secrets) from a
+// transport error, keeping the operation's cause.
+func scrubURLError(err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return uerr.Err
+	}
+	return err
+}
+
+// tokenError answers a failed credentials lookup or forced refresh.
+func (s *Server) tokenError(x *exchange, r *http.Request, err error) {
+	rt := x.route
+	var aerr *auth.Error
+	switch {
+	case r.Context().Err() != nil:
+		x.aborted = true
+	case errors.Is(err, auth.ErrLoginRequired):
+		writeError(x, rt.format, apiError{status: http.StatusUnauthorized, kind: "authentication_error", code: "login_required",
+			msg: fmt.Sprintf("ccproxy-tui has no usable %s login; run: ccproxy-tui auth login %s", rt.name, rt.name)})
+	case errors.Is(err, auth.ErrMisconfigured):
+		s.log.Warn("proxy: credentials", "provider", rt.name, "err", err)
+		writeError(x, rt.format, apiError{status: http.StatusInternalServerError, kind: "api_error", code: "misconfigured",
+			msg: fmt.Sprintf("%s is misconfigured: %v", rt.name, err)})
+	default:
+		s.log.Warn("proxy: credentials", "provider", rt.name, "err", err)
+		e := apiError{status: http.StatusServiceUnavailable, kind: "api_error", code: "refresh_unavailable",
+			msg: fmt.Sprintf("%s token refresh failed for now, try again shortly: %v", rt.name, err)}
+		if errors.As(err, &aerr) {
+			e.retryAfter = aerr.RetryAfter
+		}
+		writeError(x, rt.format, e)
+	}
+}
+
+// finish counts the request and publishes its Event; it never blocks.
+func (s *Server) finish(x *exchange, r *http.Request, start time.Time, completed bool) {
+	s.stats.inFlight.Add(-1)
+	status := x.status
+	switch {
+	case !completed || x.aborted:
+		status = StatusClientClosed
+	case status == 0:
+		status = http.StatusOK // the server sends 200 for a handler that wrote nothing
+	}
+	ev := Event{
+		Time:     start,
+		Method:   r.Method,
+		Path:     r.URL.Path,
+		Status:   status,
+		Duration: s.clock.Since(start),
+		Bytes:    x.bytes,
+		Retried:  x.retried,
+	}
+	if x.route != nil {
+		ev.Provider = x.route.name
+	}
+	s.stats.requests.Add(1)
+	s.stats.bytes.Add(x.bytes)
+	if status >= 400 {
+		s.stats.errors.Add(1)
+	}
+	if x.retried {
+		s.stats.retries.Add(1)
+	}
+	s.publish(ev)
+	if s.log.Enabled(r.Context(), slog.LevelDebug) {
+		s.log.LogAttrs(r.Context(), slog.LevelDebug, "proxy request",
+			slog.String("provider", ev.Provider), slog.String("method", ev.Method), slog.String("path", ev.Path),
+			slog.Int("status", ev.Status), slog.Duration("duration", ev.Duration), slog.Int64("bytes", ev.Bytes),
+			slog.Bool("retried", ev.Retried))
+	}
+}
+
+func doorKind(status int) string {
+	if status == http.StatusUnauthorized {
+		return "authentication_error"
+	}
+	return "permission_error"
+}
+
+func doorCode(e *doorError) string {
+	switch e {
+	case errBadHost:
+		return "host_not_allowed"
+	case errBadOrigin:
+		return "cross_site_request"
+	default:
+		return "invalid_api_key"
+	}
+}

@@ -1,0 +1,217 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/ccproxy-tui/ccproxy-tui/auth"
+)
+
+// DefaultListen is where the proxy binds when Options.Listen is empty: loopback only.
+const DefaultListen = "127.0.0.1:8787"
+
+// DefaultMaxBody is the request body limit when Options.MaxBody is zero. Bodies are
+// buffered up to this size so a request can be replayed after a forced refresh.
+const DefaultMaxBody int64 = 32 << 20
+
+// TokenSource yields a provider's credentials on the hot path and forces a
+// refresh when the upstream rejects them. *auth.Manager satisfies it.
+type TokenSource interface {
+	Credentials(ctx context.Context) (auth.Credentials, error)
+	ForceRefresh(ctx context.Context) (auth.Credentials, error)
+}
+
+// Target is what the proxy needs to know of a provider's API: where it lives,
+// how to put the token on a request, and in which JSON shape errors are
+// written. *providers.Provider satisfies it.
+type Target interface {
+	BaseURL(c auth.Credentials) (*url.URL, error)
+	Decorate(h http.Header, c auth.Credentials)
+	ErrorFormat() string
+}
+
+// Upstream binds a route name (/<Name>/…) to a provider's API and token source.
+type Upstream struct {
+	Name   string
+	Target Target
+	Tokens TokenSource
+}
+
+// Options configure a Server. Zero values pick safe defaults: loopback listen,
+// 32 MiB bodies, the real clock, a discarding logger.
+type Options struct {
+	// Listen is host:port; a non-loopback host requires APIKey.
+	Listen string
+	// APIKey, when set, must be presented by every client (Authorization:
+	// Bearer or x-api-key) except on /healthz.
+	APIKey string
+	// MaxBody limits request bodies; larger ones get 413.
+	MaxBody   int64
+	Upstreams []Upstream
+	// Status feeds GET /status; nil serves an empty provider list.
+	Status func(ctx context.Context) []auth.Status
+	Clock  clockwork.Clock
+	Logger *slog.Logger
+}
+
+// Server is the embedded proxy. Its handler is built once in New; Start and
+// Stop bind and free the listening socket and may be called repeatedly.
+type Server struct {
+	opts       Options
+	routes     map[string]*route
+	names      []string // known route names, sorted as given, for 404 messages
+	keyHash    [32]byte // sha256 of APIKey, compared in constant time
+	hasKey     bool
+	listenHost string // host part of Listen, lowercased
+	wildcard   bool   // Listen host is unspecified (0.0.0.0, ::, "")
+	clock      clockwork.Clock
+	log        *slog.Logger
+	rp         *httputil.ReverseProxy
+	handler    http.Handler
+	hub        hub
+	stats      stats
+	started    time.Time
+
+	mu   sync.Mutex // guards srv, ln, done, url
+	srv  *http.Server
+	done chan struct{} // closed when the Serve goroutine returns
+	url  string
+}
+
+// reserved route names are the proxy's own endpoints.
+var reserved = map[string]bool{"healthz": true, "status": true}
+
+// New validates opts and builds the handler and the upstream transport. It
+// refuses a non-loopback listen address unless an APIKey is set: anything
+// else would hand the user's subscriptions to the network.
+func New(opts Options) (*Server, error) {
+	if opts.Listen == "" {
+		opts.Listen = DefaultListen
+	}
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = DefaultMaxBody
+	}
+	if opts.Clock == nil {
+		opts.Clock = clockwork.NewRealClock()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	host, _, err := net.SplitHostPort(opts.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("proxy listen %q: %w", opts.Listen, err)
+	}
+	if !isLoopbackHost(host) && opts.APIKey == "" {
+		return nil, fmt.Errorf("proxy listen %q is not a loopback address: set [proxy] api_key first, or listen on 127.0.0.1", opts.Listen)
+	}
+	s := &Server{
+		opts:       opts,
+		routes:     make(map[string]*route, len(opts.Upstreams)),
+		listenHost: strings.ToLower(host),
+		clock:      opts.Clock,
+		log:        opts.Logger,
+	}
+	s.wildcard = host == "" || host == "0.0.0.0" || host == "::"
+	if opts.APIKey != "" {
+		s.keyHash = hashKey(opts.APIKey)
+		s.hasKey = true
+	}
+	for _, u := range opts.Upstreams {
+		switch {
+		case u.Name == "" || strings.ContainsAny(u.Name, "/?#%"):
+			return nil, fmt.Errorf("proxy upstream %q: name must be a plain path segment", u.Name)
+		case reserved[u.Name]:
+			return nil, fmt.Errorf("proxy upstream %q: name is reserved for the proxy's own endpoint", u.Name)
+		case u.Target == nil || u.Tokens == nil:
+			return nil, fmt.Errorf("proxy upstream %q: needs a Target and a TokenSource", u.Name)
+		case s.routes[u.Name] != nil:
+			return nil, fmt.Errorf("proxy upstream %q: defined twice", u.Name)
+		}
+		s.routes[u.Name] = &route{name: u.Name, prefix: "/" + u.Name, target: u.Target, tokens: u.Tokens, format: u.Target.ErrorFormat()}
+		s.names = append(s.names, u.Name)
+	}
+	s.started = s.clock.Now()
+	s.rp = s.newReverseProxy(newTransport())
+	s.handler = http.HandlerFunc(s.serveHTTP)
+	return s, nil
+}
+
+// Handler serves the proxy without a socket (tests, benchmarks, embedding).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Start binds the listen address and serves until Stop. It fails at once when
+// the port is taken, so the caller can report it.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv != nil {
+		return errors.New("proxy already running at " + s.url)
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.opts.Listen)
+	if err != nil {
+		return fmt.Errorf("proxy listen %s: %w", s.opts.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	done := make(chan struct{})
+	s.srv, s.done, s.url = srv, done, "http://"+ln.Addr().String()
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("proxy serve", "err", err)
+		}
+	}()
+	s.log.Info("proxy started", "url", s.url)
+	return nil
+}
+
+// Stop drains in-flight requests until ctx's deadline (http.Server.Shutdown),
+// then closes whatever is left, and frees the port. Stopping a stopped
+// server is a no-op.
+func (s *Server) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv == nil {
+		return nil
+	}
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		// Deadline hit with streams still open: cut them.
+		err = errors.Join(fmt.Errorf("proxy drain: %w", err), s.srv.Close())
+	}
+	<-s.done
+	s.log.Info("proxy stopped", "url", s.url)
+	s.srv, s.done, s.url = nil, nil, ""
+	return err
+}
+
+// Running reports whether Start has bound the socket and Stop has not freed it.
+func (s *Server) Running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.srv != nil
+}
+
+// URL is the base URL clients use while running (the port resolved, so a
+// ":0" listen works), or "" when stopped.
+func (s *Server) URL() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.url
+}

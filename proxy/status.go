@@ -1,0 +1,56 @@
+package proxy
+
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/ccproxy-tui/ccproxy-tui/auth"
+)
+
+// statusBody is GET /status: the `auth status --json` array plus the proxy's counters.
+type statusBody struct {
+	Providers []auth.Status `json:"providers"`
+	Proxy     Counters      `json:"proxy"`
+}
+
+// serveHealth answers GET /healthz with 200 to anyone the door lets in, key
+// or not: it reveals nothing but liveness.
+func (s *Server) serveHealth(w http.ResponseWriter, r *http.Request) {
+	if e := s.checkDoor(r, false); e != nil {
+		writeError(w, "", apiError{status: e.status, kind: doorKind(e.status), code: doorCode(e), msg: e.msg})
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, "", apiError{status: http.StatusMethodNotAllowed, kind: "invalid_request_error", code: "method_not_allowed", msg: "use GET"})
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// serveStatus answers GET /status; it needs the api key when one is set,
+// because it shows accounts and masked token previews.
+func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
+	if e := s.checkDoor(r, true); e != nil {
+		writeError(w, "", apiError{status: e.status, kind: doorKind(e.status), code: doorCode(e), msg: e.msg})
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, "", apiError{status: http.StatusMethodNotAllowed, kind: "invalid_request_error", code: "method_not_allowed", msg: "use GET"})
+		return
+	}
+	body := statusBody{Providers: []auth.Status{}, Proxy: s.Stats()}
+	if s.opts.Status != nil {
+		if st := s.opts.Status(r.Context()); st != nil {
+			body.Providers = st
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(body)
+}

@@ -1,0 +1,52 @@
+package proxy
+
+import (
+	"net"
+	"net/http"
+	"time"
+)
+
+// newTransport builds the one upstream transport the proxy reuses for its
+// whole life. It is sized for many concurrent long streams to the same API
+// host. There is deliberately no overall timeout: a model's stream may run
+// for many minutes, and the client's disconnect cancels it instead.
+func newTransport() *http.Transport {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment, // corporate egress proxies; never used for loopback
+		DialContext:           d.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          512,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		// A non-streaming completion only sends its headers when the whole
+		// answer is ready, which the APIs allow to take up to ten minutes.
+		ResponseHeaderTimeout: 11 * time.Minute,
+		// Pass the client's own Accept-Encoding through untouched instead of
+		// asking for gzip and decompressing on the client's behalf.
+		DisableCompression: true,
+	}
+}
+
+// bufferPool recycles the 32 KiB copy buffers of httputil.ReverseProxy. A
+// channel free list stores slices without the allocation a sync.Pool of
+// []byte would cost on every Put.
+type bufferPool chan []byte
+
+func (p bufferPool) Get() []byte {
+	select {
+	case b := <-p:
+		return b
+	default:
+		return make([]byte, 32<<10)
+	}
+}
+
+func (p bufferPool) Put(b []byte) {
+	select {
+	case p <- b:
+	default:
+	}
+}
