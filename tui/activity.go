@@ -1,0 +1,167 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/viewport"
+
+	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/proxy"
+)
+
+// maxEntries bounds the activity log; older entries fall off the end.
+const maxEntries = 500
+
+type level int
+
+const (
+	levelInfo level = iota
+	levelWarn
+	levelError
+)
+
+// entry is one line of the activity log.
+type entry struct {
+	Time     time.Time
+	Provider string
+	Text     string
+	Level    level
+}
+
+// activityModel is the scrollable log of auth and proxy events, newest first.
+type activityModel struct {
+	com     *Common
+	entries []entry // newest first
+	vp      viewport.Model
+}
+
+func newActivity(com *Common) activityModel {
+	vp := viewport.New(0, 0)
+	vp.KeyMap = viewport.KeyMap{} // the root owns the keys
+	return activityModel{com: com, vp: vp}
+}
+
+// SetSize gives the log its area and re-renders the lines to fit.
+func (a activityModel) SetSize(w, h int) activityModel {
+	a.vp.Width, a.vp.Height = w, h
+	return a.render()
+}
+
+// Add puts e at the top of the log.
+func (a activityModel) Add(e entry) activityModel {
+	a.entries = append(a.entries, entry{})
+	copy(a.entries[1:], a.entries)
+	a.entries[0] = e
+	if len(a.entries) > maxEntries {
+		a.entries = a.entries[:maxEntries]
+	}
+	// Keep the reader's place when scrolled down into older entries.
+	if a.vp.YOffset > 0 {
+		a.vp.YOffset++
+	}
+	return a.render()
+}
+
+// Scroll moves the log by a page; up toward the newest entries.
+func (a activityModel) Scroll(up bool) activityModel {
+	if up {
+		a.vp.PageUp()
+	} else {
+		a.vp.PageDown()
+	}
+	return a
+}
+
+// Len is the number of entries held.
+func (a activityModel) Len() int { return len(a.entries) }
+
+// View returns the visible part of the log.
+func (a activityModel) View() string {
+	if len(a.entries) == 0 {
+		return a.com.Styles.Muted.Render(clip("no activity yet", a.vp.Width))
+	}
+	return a.vp.View()
+}
+
+func (a activityModel) render() activityModel {
+	st := a.com.Styles
+	w := a.vp.Width
+	var b strings.Builder
+	for i, e := range a.entries {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		line := e.Time.Format("15:04:05") + " " + fit(e.Provider, 8) + " " + e.Text
+		line = clip(line, w)
+		switch e.Level {
+		case levelError:
+			line = st.Alarm.Render(line)
+		case levelWarn:
+			line = st.Warning.Render(line)
+		}
+		b.WriteString(line)
+	}
+	y := a.vp.YOffset
+	a.vp.SetContent(b.String())
+	a.vp.SetYOffset(y)
+	return a
+}
+
+// authEntry describes an auth event for the log; only masked previews
+// reach the screen.
+func authEntry(e auth.Event) entry {
+	en := entry{Time: e.Time, Provider: e.Provider, Level: levelInfo}
+	switch e.Kind {
+	case auth.LoginStarted:
+		en.Text = "login started"
+	case auth.LoginSucceeded:
+		en.Text = "logged in"
+	case auth.LoginFailed:
+		en.Text, en.Level = "login failed", levelError
+	case auth.RefreshStarted:
+		en.Text = "refreshing"
+	case auth.RefreshSucceeded:
+		en.Text = "refreshed"
+		if e.Before != "" && e.After != "" && e.Before != e.After {
+			en.Text += " · refresh token " + e.Before + " → " + e.After
+		}
+	case auth.RefreshFailed:
+		en.Text, en.Level = "refresh failed", levelError
+	case auth.LoggedOut:
+		en.Text = "logged out"
+	case auth.NeedsLogin:
+		en.Text, en.Level = "needs login", levelWarn
+	default:
+		en.Text = string(e.Kind)
+	}
+	if !e.ExpiresAt.IsZero() && (e.Kind == auth.RefreshSucceeded || e.Kind == auth.LoginSucceeded) {
+		en.Text += " · expires " + e.ExpiresAt.Format("15:04:05")
+	}
+	if e.Message != "" {
+		en.Text += ": " + e.Message
+	}
+	if e.Err != nil {
+		en.Text += ": " + e.Err.Error()
+	}
+	return en
+}
+
+// proxyEntry describes one proxied request.
+func proxyEntry(e proxy.Event) entry {
+	en := entry{Time: e.Time, Provider: e.Provider, Level: levelInfo}
+	if en.Provider == "" {
+		en.Provider = "proxy"
+	}
+	en.Text = fmt.Sprintf("%s %s → %d · %s · %dB", e.Method, e.Path, e.Status, e.Duration.Round(time.Millisecond), e.Bytes)
+	if e.Retried {
+		en.Text += " · retried after refresh"
+	}
+	if e.Status >= 500 || e.Status == proxy.StatusClientClosed {
+		en.Level = levelError
+	} else if e.Status >= 400 {
+		en.Level = levelWarn
+	}
+	return en
+}

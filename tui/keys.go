@@ -1,0 +1,63 @@
+package tui
+
+import "github.com/charmbracelet/bubbles/key"
+
+// KeyMap is the dashboard's one list of keys. The footer and the ? overlay
+// are generated from it, so the help shown is always the help that works.
+type KeyMap struct {
+	Up, Down       key.Binding
+	Details        key.Binding
+	Login          key.Binding
+	DeviceLogin    key.Binding
+	PasteLogin     key.Binding
+	Logout         key.Binding
+	Refresh        key.Binding
+	Proxy          key.Binding
+	Env            key.Binding
+	LogUp, LogDown key.Binding
+	Help           key.Binding
+	Quit           key.Binding
+	// ForceQuit works even while a text input has the keyboard.
+	ForceQuit key.Binding
+	// Dialog keys.
+	Cancel, Submit, Yes, No key.Binding
+}
+
+// DefaultKeyMap returns the keys of DESIGN.md.
+func DefaultKeyMap() *KeyMap {
+	return &KeyMap{
+		Up:          key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		Down:        key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		Details:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "details")),
+		Login:       key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "browser login")),
+		DeviceLogin: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "device login")),
+		PasteLogin:  key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "paste code")),
+		Logout:      key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "logout")),
+		Refresh:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh now")),
+		Proxy:       key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "start/stop proxy")),
+		Env:         key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "copy env exports")),
+		LogUp:       key.NewBinding(key.WithKeys("pgup", "K"), key.WithHelp("pgup/K", "scroll log up")),
+		LogDown:     key.NewBinding(key.WithKeys("pgdown", "J"), key.WithHelp("pgdn/J", "scroll log down")),
+		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Quit:        key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
+		ForceQuit:   key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+		Cancel:      key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		Submit:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "submit")),
+		Yes:         key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "yes")),
+		No:          key.NewBinding(key.WithKeys("n", "esc"), key.WithHelp("n/esc", "no")),
+	}
+}
+
+// ShortHelp is the footer.
+func (k *KeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Up, k.Down, k.Login, k.Refresh, k.Proxy, k.Env, k.Help, k.Quit}
+}
+
+// FullHelp is the ? overlay, one column per concern.
+func (k *KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{
+		{k.Up, k.Down, k.Details, k.LogUp, k.LogDown},
+		{k.Login, k.DeviceLogin, k.PasteLogin, k.Logout, k.Refresh},
+		{k.Proxy, k.Env, k.Help, k.Quit},
+	}
+}

@@ -1,0 +1,200 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/ccproxy-tui/ccproxy-tui/auth"
+)
+
+// startLogin opens the modal for flow and starts the login in the background.
+func (m Model) startLogin(p string, flow auth.Flow) (tea.Model, tea.Cmd) {
+	if p == "" || m.modal != nil {
+		return m, nil
+	}
+	op := m.next(p)
+	ctx, cancel := context.WithCancel(m.ctx)
+	m.modal = newLoginModal(m.com, op, flow, cancel)
+	m.table = m.table.SetBusy(p, "logging in")
+	b := m.opts.Backend
+	var start tea.Cmd
+	switch flow {
+	case auth.FlowBrowser:
+		start = func() tea.Msg {
+			l, err := b.StartBrowserLogin(ctx, op.Provider)
+			return browserStartedMsg{Op: op, Login: l, Err: err}
+		}
+	case auth.FlowPaste:
+		start = func() tea.Msg {
+			l, err := b.StartPasteLogin(ctx, op.Provider)
+			return pasteStartedMsg{Op: op, Login: l, Err: err}
+		}
+	case auth.FlowDevice:
+		// The show callback runs on the login's goroutine; it reaches the
+		// model only through codes, read by a second command.
+		codes := make(chan auth.DeviceCode, 1)
+		run := func() tea.Msg {
+			err := b.DeviceLogin(ctx, op.Provider, func(dc auth.DeviceCode) {
+				select {
+				case codes <- dc:
+				default:
+				}
+			})
+			return loginDoneMsg{Op: op, Err: err}
+		}
+		show := func() tea.Msg {
+			select {
+			case <-ctx.Done():
+				return nil
+			case dc := <-codes:
+				return deviceCodeMsg{Op: op, Code: dc}
+			}
+		}
+		start = tea.Batch(run, show)
+	}
+	cmd := tea.Batch(start, m.ensureAnim())
+	return m, cmd
+}
+
+// modalKey handles keys while a login modal has the keyboard.
+func (m Model) modalKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	k := m.com.Keys
+	switch {
+	case key.Matches(msg, k.ForceQuit):
+		return m.quit()
+	case key.Matches(msg, k.Cancel):
+		p := m.modal.op.Provider
+		closeCmd := closeBrowser(m.modal.Close())
+		m.modal = nil
+		m.table = m.table.SetBusy(p, "")
+		m.activity = m.activity.Add(entry{Time: m.com.Now, Provider: p, Text: "login cancelled", Level: levelWarn})
+		return m, closeCmd
+	}
+	if m.modal.flow != auth.FlowPaste || m.modal.url == "" {
+		return m, nil
+	}
+	if key.Matches(msg, k.Submit) {
+		code := m.modal.input.Value()
+		if code == "" || m.modal.pending {
+			return m, nil
+		}
+		mod := *m.modal
+		mod.pending = true
+		m.modal = &mod
+		op, pl, ctx := mod.op, mod.paste, m.ctx
+		return m, func() tea.Msg {
+			return loginDoneMsg{Op: op, Err: pl.Complete(ctx, code)}
+		}
+	}
+	mod := *m.modal
+	var cmd tea.Cmd
+	mod.input, cmd = mod.input.Update(msg)
+	m.modal = &mod
+	return m, cmd
+}
+
+// updateLogin handles the results of a login's background steps. A result
+// for a login that is no longer on screen is dropped, and a callback port it
+// still holds is freed.
+func (m Model) updateLogin(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var want opID
+	if m.modal != nil {
+		want = m.modal.op
+	}
+	switch msg := msg.(type) {
+	case browserStartedMsg:
+		if !fresh(want, msg.Op) {
+			if msg.Login != nil {
+				return m, closeBrowser(msg.Login)
+			}
+			return m, nil
+		}
+		if msg.Err != nil {
+			return m.loginFailed(msg.Err)
+		}
+		mod := *m.modal
+		mod.browser, mod.url = msg.Login, msg.Login.URL()
+		m.modal = &mod
+		l, ctx, op, open := msg.Login, m.ctx, msg.Op, m.opts.OpenBrowser
+		wait := func() tea.Msg { return loginDoneMsg{Op: op, Err: l.Wait(ctx)} }
+		opener := func() tea.Msg {
+			if open == nil {
+				return browserOpenedMsg{Op: op}
+			}
+			ok, err := open(l.URL())
+			return browserOpenedMsg{Op: op, Opened: ok && err == nil}
+		}
+		return m, tea.Batch(wait, opener)
+	case browserOpenedMsg:
+		if fresh(want, msg.Op) {
+			mod := *m.modal
+			mod.tried, mod.opened = true, msg.Opened
+			m.modal = &mod
+		}
+		return m, nil
+	case pasteStartedMsg:
+		if !fresh(want, msg.Op) {
+			return m, nil
+		}
+		if msg.Err != nil {
+			return m.loginFailed(msg.Err)
+		}
+		mod := *m.modal
+		mod.paste, mod.url = msg.Login, msg.Login.URL()
+		m.modal = &mod
+		return m, nil
+	case deviceCodeMsg:
+		if !fresh(want, msg.Op) {
+			return m, nil
+		}
+		mod := *m.modal
+		dc := msg.Code
+		mod.device = &dc
+		m.modal = &mod
+		cmd := m.ensureTick()
+		return m, cmd
+	case loginDoneMsg:
+		if !fresh(want, msg.Op) {
+			return m, nil
+		}
+		if msg.Err != nil {
+			return m.loginFailed(msg.Err)
+		}
+		p := m.modal.op.Provider
+		closeCmd := closeBrowser(m.modal.Close())
+		m.modal = nil
+		m.table = m.table.SetBusy(p, "")
+		m.flash, m.flashLevel = "logged in to "+p, levelInfo
+		cmd := tea.Batch(closeCmd, m.fetchStatuses())
+		return m, cmd
+	}
+	return m, nil
+}
+
+// loginFailed closes the modal and says why in the footer and the log.
+func (m Model) loginFailed(err error) (tea.Model, tea.Cmd) {
+	p := m.modal.op.Provider
+	closeCmd := closeBrowser(m.modal.Close())
+	m.modal = nil
+	m.table = m.table.SetBusy(p, "")
+	text := fmt.Sprintf("login %s failed: %v", p, err)
+	if errors.Is(err, context.Canceled) || errors.Is(err, auth.ErrCancelled) {
+		text = fmt.Sprintf("login %s cancelled", p)
+	}
+	m = m.report(p, text)
+	cmd := tea.Batch(closeCmd, m.fetchStatuses())
+	return m, cmd
+}
+
+// modalHelp lists the keys that work inside the login modal.
+func (m Model) modalHelp() []key.Binding {
+	k := m.com.Keys
+	if m.modal != nil && m.modal.flow == auth.FlowPaste {
+		return []key.Binding{k.Submit, k.Cancel, k.ForceQuit}
+	}
+	return []key.Binding{k.Cancel, k.ForceQuit}
+}

@@ -1,0 +1,414 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/jonboulle/clockwork"
+
+	"github.com/ccproxy-tui/ccproxy-tui/auth"
+)
+
+// animEvery is the spinner's frame interval.
+const animEvery = 100 * time.Millisecond
+
+// Model is the dashboard's root: it routes messages to the panes, owns the
+// dialogs and lays the panes out. It never blocks: everything slow runs in a
+// tea.Cmd and comes back as a message.
+type Model struct {
+	ctx   context.Context
+	opts  Options
+	clock clockwork.Clock
+	com   *Common
+
+	table    tableModel
+	detail   detailModel
+	activity activityModel
+	help     help.Model
+
+	showDetail bool
+	overlay    overlay
+	confirmFor string
+	envText    string
+	envCopied  bool
+	modal      *loginModal
+	flash      string
+	flashLevel level
+
+	proxy proxyState
+
+	n         uint64 // last generation handed out
+	statusOp  opID
+	refreshOp map[string]opID
+	logoutOp  opID
+	tickN     uint64 // 0: no tick in flight
+	animN     uint64 // 0: no animation frame in flight
+	frame     int
+	quitting  bool
+}
+
+// New builds the dashboard model. ctx bounds every background call it makes.
+func New(ctx context.Context, opts Options) Model {
+	if opts.Clock == nil {
+		opts.Clock = clockwork.NewRealClock()
+	}
+	st := opts.Styles
+	if st == nil {
+		if opts.NoColor {
+			st = NoColorStyles()
+		} else {
+			st = NewStyles(lipglossDefault())
+		}
+	}
+	com := &Common{Styles: st, Keys: DefaultKeyMap(), Now: opts.Clock.Now()}
+	m := Model{
+		ctx:       ctx,
+		opts:      opts,
+		clock:     opts.Clock,
+		com:       com,
+		table:     newTable(com),
+		detail:    newDetail(com),
+		activity:  newActivity(com),
+		help:      newHelp(st),
+		refreshOp: map[string]opID{},
+	}
+	if opts.Proxy != nil {
+		m.proxy = proxyState{Configured: true, Running: opts.Proxy.Running(), URL: opts.Proxy.URL(), Stats: opts.Proxy.Stats()}
+		m.proxy.Busy = opts.AutostartProxy && !m.proxy.Running
+	}
+	// Init cannot keep state (it has a value receiver), so the first
+	// statuses request is numbered here.
+	m.statusOp = m.next("")
+	return m
+}
+
+// Init loads the providers and starts listening for events.
+func (m Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{m.statusesCmd(m.statusOp), waitAuth(m.ctx, m.opts.AuthEvents), waitProxy(m.ctx, m.opts.ProxyEvents)}
+	if m.proxy.Busy {
+		cmds = append(cmds, m.toggleProxy(false))
+	}
+	return tea.Batch(cmds...)
+}
+
+// next hands out a generation number for a new operation.
+func (m *Model) next(provider string) opID {
+	m.n++
+	return opID{Provider: provider, N: m.n}
+}
+
+// Update is the one switch over every message the dashboard knows.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.com.Width, m.com.Height = msg.Width, msg.Height
+		return m.layout(), nil
+	case tea.KeyMsg:
+		return m.handleKey(msg)
+	case statusesMsg:
+		if !fresh(m.statusOp, opID{N: msg.N}) {
+			return m, nil
+		}
+		m.statusOp = opID{}
+		m.table = m.table.SetRows(msg.List)
+		m = m.syncDetail()
+		cmd := m.ensureTick()
+		return m, cmd
+	case authEventMsg:
+		m.activity = m.activity.Add(authEntry(msg.Event))
+		cmd := tea.Batch(m.fetchStatuses(), waitAuth(m.ctx, m.opts.AuthEvents))
+		return m, cmd
+	case proxyEventMsg:
+		m.activity = m.activity.Add(proxyEntry(msg.Event))
+		if m.opts.Proxy != nil {
+			m.proxy.Stats = m.opts.Proxy.Stats()
+		}
+		return m, waitProxy(m.ctx, m.opts.ProxyEvents)
+	case eventsClosedMsg:
+		return m, nil
+	case tickMsg:
+		if msg.N != m.tickN {
+			return m, nil
+		}
+		m.tickN = 0
+		m = m.setNow(msg.Now)
+		cmd := m.ensureTick()
+		return m, cmd
+	case animMsg:
+		if msg.N != m.animN {
+			return m, nil
+		}
+		m.animN = 0
+		m.frame++
+		cmd := m.ensureAnim()
+		return m, cmd
+	case refreshDoneMsg:
+		if !fresh(m.refreshOp[msg.Op.Provider], msg.Op) {
+			return m, nil
+		}
+		delete(m.refreshOp, msg.Op.Provider)
+		m.table = m.table.SetBusy(msg.Op.Provider, "")
+		if msg.Err != nil {
+			m = m.report(msg.Op.Provider, fmt.Sprintf("refresh %s: %v", msg.Op.Provider, msg.Err))
+		}
+		cmd := m.fetchStatuses()
+		return m, cmd
+	case logoutDoneMsg:
+		if !fresh(m.logoutOp, msg.Op) {
+			return m, nil
+		}
+		m.logoutOp = opID{}
+		m.table = m.table.SetBusy(msg.Op.Provider, "")
+		if msg.Err != nil {
+			m = m.report(msg.Op.Provider, fmt.Sprintf("logout %s: %v", msg.Op.Provider, msg.Err))
+		}
+		cmd := m.fetchStatuses()
+		return m, cmd
+	case browserStartedMsg, pasteStartedMsg, browserOpenedMsg, deviceCodeMsg, loginDoneMsg:
+		return m.updateLogin(msg)
+	case proxyToggledMsg:
+		m.proxy.Busy = false
+		if msg.Err != nil {
+			m = m.report("proxy", msg.Err.Error())
+			return m, nil
+		}
+		m.proxy.Running, m.proxy.URL = msg.Running, msg.URL
+		text := "proxy stopped"
+		if msg.Running {
+			text = "proxy listening at " + msg.URL
+		}
+		m.activity = m.activity.Add(entry{Time: m.com.Now, Provider: "proxy", Text: text})
+		return m, nil
+	case clipboardMsg:
+		if msg.Err != nil {
+			m.envCopied = false
+		}
+		return m, nil
+	case quitReadyMsg:
+		return m, tea.Quit
+	}
+	return m, nil
+}
+
+// report puts an error in the log and in the footer.
+func (m Model) report(provider, text string) Model {
+	m.activity = m.activity.Add(entry{Time: m.com.Now, Provider: provider, Text: text, Level: levelError})
+	m.flash, m.flashLevel = text, levelError
+	return m
+}
+
+func (m Model) setNow(now time.Time) Model {
+	m.com.Now = now
+	m.table = m.table.Refresh()
+	m.detail = m.detail.Refresh()
+	return m
+}
+
+func (m Model) syncDetail() Model {
+	s, ok := m.table.SelectedStatus()
+	m.detail = m.detail.SetStatus(s, ok)
+	return m
+}
+
+// counting reports whether a countdown is on screen, which is the only
+// reason to tick.
+func (m Model) counting() bool {
+	return m.table.Counting(m.com.Now) || (m.modal != nil && m.modal.counting())
+}
+
+// ensureTick schedules the next 1 s tick when a countdown is showing and
+// none is scheduled. An idle dashboard schedules nothing.
+func (m *Model) ensureTick() tea.Cmd {
+	if m.tickN != 0 || !m.counting() {
+		return nil
+	}
+	m.n++
+	m.tickN = m.n
+	return tickCmd(m.ctx, m.clock, m.tickN, time.Second-time.Duration(m.com.Now.Nanosecond()))
+}
+
+// ensureAnim schedules the next spinner frame while a modal is open.
+func (m *Model) ensureAnim() tea.Cmd {
+	if m.animN != 0 || m.modal == nil {
+		return nil
+	}
+	m.n++
+	m.animN = m.n
+	n, ctx, clock := m.animN, m.ctx, m.clock
+	return func() tea.Msg {
+		select {
+		case <-ctx.Done():
+			return nil
+		case t := <-clock.After(animEvery):
+			return animMsg{N: n, Now: t}
+		}
+	}
+}
+
+func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	k := m.com.Keys
+	if m.quitting {
+		return m, nil
+	}
+	m.flash = ""
+	if m.modal != nil {
+		return m.modalKey(msg)
+	}
+	switch m.overlay {
+	case overlayHelp:
+		switch {
+		case key.Matches(msg, k.ForceQuit):
+			return m.quit()
+		case key.Matches(msg, k.Help, k.Cancel, k.Quit):
+			m.overlay = overlayNone
+		}
+		return m, nil
+	case overlayEnv:
+		switch {
+		case key.Matches(msg, k.ForceQuit):
+			return m.quit()
+		case key.Matches(msg, k.Cancel, k.Submit, k.Env, k.Quit):
+			m.overlay = overlayNone
+		}
+		return m, nil
+	case overlayConfirmLogout:
+		switch {
+		case key.Matches(msg, k.ForceQuit):
+			return m.quit()
+		case key.Matches(msg, k.Yes):
+			m.overlay = overlayNone
+			return m.logout(m.confirmFor)
+		case key.Matches(msg, k.No):
+			m.overlay = overlayNone
+		}
+		return m, nil
+	}
+	sel := m.table.Selected()
+	switch {
+	case key.Matches(msg, k.Quit):
+		return m.quit()
+	case key.Matches(msg, k.Help):
+		m.overlay = overlayHelp
+	case key.Matches(msg, k.Up):
+		m.table = m.table.Move(-1)
+		m = m.syncDetail()
+	case key.Matches(msg, k.Down):
+		m.table = m.table.Move(1)
+		m = m.syncDetail()
+	case key.Matches(msg, k.Details):
+		m.showDetail = !m.showDetail
+		m = m.layout()
+	case key.Matches(msg, k.Cancel):
+		if m.showDetail {
+			m.showDetail = false
+			m = m.layout()
+		}
+	case key.Matches(msg, k.LogUp):
+		m.activity = m.activity.Scroll(true)
+	case key.Matches(msg, k.LogDown):
+		m.activity = m.activity.Scroll(false)
+	case key.Matches(msg, k.Login):
+		return m.startLogin(sel, auth.FlowBrowser)
+	case key.Matches(msg, k.DeviceLogin):
+		return m.startLogin(sel, auth.FlowDevice)
+	case key.Matches(msg, k.PasteLogin):
+		return m.startLogin(sel, auth.FlowPaste)
+	case key.Matches(msg, k.Logout):
+		if sel != "" {
+			m.overlay, m.confirmFor = overlayConfirmLogout, sel
+		}
+	case key.Matches(msg, k.Refresh):
+		return m.refresh(sel)
+	case key.Matches(msg, k.Proxy):
+		if !m.proxy.Configured {
+			m.flash, m.flashLevel = "no proxy is configured", levelWarn
+			return m, nil
+		}
+		if m.proxy.Busy {
+			return m, nil
+		}
+		m.proxy.Busy = true
+		return m, m.toggleProxy(m.proxy.Running)
+	case key.Matches(msg, k.Env):
+		return m.showEnv()
+	}
+	return m, nil
+}
+
+func (m Model) quit() (tea.Model, tea.Cmd) {
+	m.quitting = true
+	var closeCmd tea.Cmd
+	if m.modal != nil {
+		closeCmd = closeBrowser(m.modal.Close())
+		m.modal = nil
+	}
+	if m.opts.Proxy == nil || !m.proxy.Running {
+		return m, tea.Sequence(closeCmd, tea.Quit)
+	}
+	p := m.opts.Proxy
+	ctx := context.WithoutCancel(m.ctx)
+	return m, tea.Batch(closeCmd, func() tea.Msg {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		_ = p.Stop(sctx) // quitting regardless; Run stops it again if needed
+		return quitReadyMsg{}
+	})
+}
+
+func (m Model) refresh(p string) (tea.Model, tea.Cmd) {
+	if p == "" {
+		return m, nil
+	}
+	op := m.next(p)
+	m.refreshOp[p] = op
+	m.table = m.table.SetBusy(p, "refreshing")
+	b, ctx := m.opts.Backend, m.ctx
+	return m, func() tea.Msg {
+		return refreshDoneMsg{Op: op, Err: b.Refresh(ctx, op.Provider)}
+	}
+}
+
+func (m Model) logout(p string) (tea.Model, tea.Cmd) {
+	if p == "" {
+		return m, nil
+	}
+	op := m.next(p)
+	m.logoutOp = op
+	m.table = m.table.SetBusy(p, "logging out")
+	b, ctx := m.opts.Backend, m.ctx
+	return m, func() tea.Msg {
+		return logoutDoneMsg{Op: op, Err: b.Logout(ctx, op.Provider)}
+	}
+}
+
+func (m Model) showEnv() (tea.Model, tea.Cmd) {
+	if !m.proxy.Configured {
+		m.flash, m.flashLevel = "no proxy is configured", levelWarn
+		return m, nil
+	}
+	text := defaultEnv(m.proxy.URL, m.table.rows)
+	if m.opts.Env != nil {
+		text = m.opts.Env(m.proxy.URL)
+	}
+	m.overlay, m.envText, m.envCopied = overlayEnv, text, m.opts.Clipboard != nil
+	return m, copyCmd(m.opts.Clipboard, text)
+}
+
+// defaultEnv names each provider's route when no Env func was given.
+func defaultEnv(url string, rows []auth.Status) string {
+	var b strings.Builder
+	for _, r := range rows {
+		name := strings.ToUpper(strings.NewReplacer("-", "_", ".", "_").Replace(r.Provider))
+		fmt.Fprintf(&b, "export CCPROXY_%s_BASE_URL=%s/%s\n", name, url, r.Provider)
+	}
+	return b.String()
+}
+
+// errCancelledByUser marks a login the user left with esc.
+var errCancelledByUser = errors.New("cancelled")

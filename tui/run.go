@@ -1,0 +1,41 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+// Run shows the dashboard on the terminal until the user quits. It restores
+// the terminal and stops the proxy before returning.
+func Run(ctx context.Context, opts Options) error {
+	if opts.Backend == nil {
+		return fmt.Errorf("dashboard: no backend")
+	}
+	if _, ok := os.LookupEnv("NO_COLOR"); ok && os.Getenv("NO_COLOR") != "" {
+		opts.NoColor = true
+	}
+	if opts.Clipboard == nil {
+		opts.Clipboard = os.Stderr
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	p := tea.NewProgram(New(ctx, opts), tea.WithAltScreen(), tea.WithContext(ctx))
+	_, err := p.Run()
+	cancel()
+	if opts.Proxy != nil && opts.Proxy.Running() {
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer scancel()
+		if serr := opts.Proxy.Stop(sctx); serr != nil && err == nil {
+			err = fmt.Errorf("dashboard: stop proxy: %w", serr)
+		}
+	}
+	if err != nil && !errors.Is(err, tea.ErrProgramKilled) {
+		return fmt.Errorf("dashboard: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,248 @@
+package tui
+
+import (
+	"strings"
+	"time"
+
+	"github.com/ccproxy-tui/ccproxy-tui/auth"
+)
+
+// column is one table column; optional ones are dropped on narrow screens in
+// the reverse order of their priority.
+type column struct {
+	title string
+	width int
+}
+
+// tableModel is the providers table: one row per provider with its live
+// countdown. It renders in Update (when data, size, cursor or clock change)
+// so that View only returns the cached text.
+type tableModel struct {
+	com      *Common
+	rows     []auth.Status
+	busy     map[string]string // provider → transient state ("refreshing", "logging in")
+	cursor   int
+	offset   int
+	width    int
+	height   int
+	rendered string
+}
+
+func newTable(com *Common) tableModel {
+	return tableModel{com: com, busy: map[string]string{}}
+}
+
+// SetSize gives the table its area; height counts the header line.
+func (t tableModel) SetSize(w, h int) tableModel {
+	t.width, t.height = w, h
+	return t.render()
+}
+
+// SetRows replaces the providers, keeping the cursor on the same name.
+func (t tableModel) SetRows(rows []auth.Status) tableModel {
+	sel := t.Selected()
+	t.rows = rows
+	t.cursor = 0
+	for i, r := range rows {
+		if r.Provider == sel {
+			t.cursor = i
+		}
+	}
+	return t.render()
+}
+
+// SetBusy marks a provider with a transient state, or clears it with "".
+func (t tableModel) SetBusy(provider, state string) tableModel {
+	if state == "" {
+		delete(t.busy, provider)
+	} else {
+		t.busy[provider] = state
+	}
+	return t.render()
+}
+
+// Selected is the provider under the cursor, "" when there are none.
+func (t tableModel) Selected() string {
+	if t.cursor < 0 || t.cursor >= len(t.rows) {
+		return ""
+	}
+	return t.rows[t.cursor].Provider
+}
+
+// SelectedStatus is the status under the cursor.
+func (t tableModel) SelectedStatus() (auth.Status, bool) {
+	if t.cursor < 0 || t.cursor >= len(t.rows) {
+		return auth.Status{}, false
+	}
+	return t.rows[t.cursor], true
+}
+
+// Move shifts the cursor by d rows, clamped.
+func (t tableModel) Move(d int) tableModel {
+	t.cursor += d
+	if t.cursor >= len(t.rows) {
+		t.cursor = len(t.rows) - 1
+	}
+	if t.cursor < 0 {
+		t.cursor = 0
+	}
+	return t.render()
+}
+
+// Counting reports whether any row shows a live countdown.
+func (t tableModel) Counting(now time.Time) bool {
+	for _, r := range t.rows {
+		if r.Authenticated && r.ExpiresAt != nil && r.ExpiresAt.After(now) {
+			return true
+		}
+	}
+	return false
+}
+
+// Refresh re-renders after the clock moved.
+func (t tableModel) Refresh() tableModel { return t.render() }
+
+// View returns the table as rendered by the last Update.
+func (t tableModel) View() string { return t.rendered }
+
+func stateLabel(s auth.Status) string {
+	switch s.State {
+	case auth.StateOK:
+		return "logged in"
+	case auth.StateNeedsLogin:
+		return "needs login"
+	case "":
+		if s.Authenticated {
+			return "logged in"
+		}
+		return "needs login"
+	}
+	return string(s.State)
+}
+
+// columns picks what fits in w: provider, state and expiry always; then
+// account, access token and last refresh while room remains. The account
+// column takes what is left over.
+func (t tableModel) columns() (name, state, account, expires, token, last int) {
+	name = len("PROVIDER")
+	for _, r := range t.rows {
+		if n := len(r.Provider); n > name {
+			name = n
+		}
+	}
+	name = min(name, 14)
+	state, expires = len("needs login"), len("EXPIRES IN")
+	const gap, minAccount, maxAccount = 2, 10, 30
+	left := t.width - 2 - name - gap - state - gap - expires
+	if left >= minAccount+gap {
+		account = minAccount
+		left -= minAccount + gap
+	}
+	if account > 0 && left >= 19+gap {
+		token = 19
+		left -= token + gap
+	}
+	if token > 0 && left >= len("LAST REFRESH")+gap {
+		last = len("LAST REFRESH")
+		left -= last + gap
+	}
+	if account > 0 {
+		account += min(left, maxAccount-account)
+	}
+	if account == 0 && left > 0 {
+		name += min(left, 14-name)
+	}
+	return
+}
+
+func (t tableModel) render() tableModel {
+	st, now := t.com.Styles, t.com.Now
+	if t.width <= 0 || t.height <= 0 {
+		t.rendered = ""
+		return t
+	}
+	name, state, account, expires, token, last := t.columns()
+	var b strings.Builder
+	header := "  " + fit("PROVIDER", name) + "  " + fit("STATE", state)
+	if account > 0 {
+		header += "  " + fit("ACCOUNT", account)
+	}
+	header += "  " + fit("EXPIRES IN", expires)
+	if token > 0 {
+		header += "  " + fit("ACCESS TOKEN", token)
+	}
+	if last > 0 {
+		header += "  " + fit("LAST REFRESH", last)
+	}
+	b.WriteString(st.Header.Render(clip(header, t.width)))
+	if len(t.rows) == 0 {
+		b.WriteString("\n" + st.Muted.Render(clip("  no providers configured", t.width)))
+		t.rendered = b.String()
+		return t
+	}
+	visible := max(t.height-1, 1)
+	if t.cursor < t.offset {
+		t.offset = t.cursor
+	}
+	if t.cursor >= t.offset+visible {
+		t.offset = t.cursor - visible + 1
+	}
+	end := min(t.offset+visible, len(t.rows))
+	for i := t.offset; i < end; i++ {
+		r := t.rows[i]
+		b.WriteByte('\n')
+		cur, nameCell := "  ", fit(r.Provider, name)
+		if i == t.cursor {
+			cur, nameCell = "> ", st.Selected.Render(nameCell)
+		}
+		label := stateLabel(r)
+		if busy := t.busy[r.Provider]; busy != "" {
+			label = busy
+		}
+		stateCell := fit(label, state)
+		switch {
+		case label == "expired" || label == "needs login":
+			stateCell = st.Alarm.Render(stateCell)
+		case label == "expiring" || label == "retrying":
+			stateCell = st.Warning.Render(stateCell)
+		}
+		line := cur + nameCell + "  " + stateCell
+		if account > 0 {
+			acct := r.Email
+			if acct == "" {
+				acct = r.AccountID
+			}
+			line += "  " + fit(acct, account)
+		}
+		line += "  " + expiresCell(st, r, now, expires)
+		if token > 0 {
+			line += "  " + fit(r.AccessTokenPreview, token)
+		}
+		if last > 0 {
+			lr := "—"
+			if r.LastRefresh != nil && !r.LastRefresh.IsZero() {
+				lr = r.LastRefresh.Format("15:04:05")
+			}
+			line += "  " + fit(lr, last)
+		}
+		b.WriteString(line)
+	}
+	t.rendered = b.String()
+	return t
+}
+
+func expiresCell(st *Styles, r auth.Status, now time.Time, w int) string {
+	if r.ExpiresAt == nil || r.ExpiresAt.IsZero() || (!r.Authenticated && r.State != auth.StateExpired) {
+		return st.Muted.Render(fit("—", w))
+	}
+	left := r.ExpiresAt.Sub(now)
+	cell := fit(formatLeft(left), w)
+	switch urgencyOf(left) {
+	case urgencyAlarm:
+		return st.Alarm.Render(cell)
+	case urgencyWarning:
+		return st.Warning.Render(cell)
+	default:
+		return st.Calm.Render(cell)
+	}
+}
