@@ -227,3 +227,14 @@ func httpClientOf(cfg *auth.Config) *http.Client {
 	}
 	return defaultClient
 }
+
+// Refresh renews cur with the provider's ready OAuth client, running OIDC
+// discovery first if it has not run yet. A *Provider therefore serves as the
+// lifecycle's Refresher for every provider kind.
+func (p *Provider) Refresh(ctx context.Context, cur auth.Credentials) (auth.Credentials, error) {
+	cfg, err := p.OAuthConfig(ctx)
+	if err != nil {
+		return auth.Credentials{}, err
+	}
+	return cfg.Refresh(ctx, cur)
+}

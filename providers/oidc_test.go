@@ -1,0 +1,180 @@
+package providers
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/jonboulle/clockwork"
+
+	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/fake"
+)
+
+func oidcRegistry(t *testing.T, clock clockwork.Clock, pc config.Provider) *Provider {
+	t.Helper()
+	pc.Type = "oidc"
+	// No client Timeout: see copilotProvider.
+	return get(t, registry(t, clock, map[string]config.Provider{"corp": pc}, WithHTTPClient(&http.Client{})), "corp")
+}
+
+func TestOIDCNoNetworkUntilUsed(t *testing.T) {
+	srv := fake.NewOAuthServer()
+	defer srv.Close()
+	p := oidcRegistry(t, clockwork.NewFakeClockAt(testNow), config.Provider{Issuer: srv.Issuer(), ClientID: "ccproxy", APIBase: "https://llm.example.com"})
+	if n := srv.Counts().Discovery; n != 0 {
+		t.Fatalf("NewRegistry ran discovery %d times", n)
+	}
+	if p.OAuth.AuthURL != "" || p.ErrorFormat() != "openai" || !p.Supports(auth.FlowBrowser) || p.Supports(auth.FlowDevice) {
+		t.Errorf("before discovery: auth=%q format=%s flows=%v", p.OAuth.AuthURL, p.ErrorFormat(), p.Flows)
+	}
+	ctx := context.Background()
+	for range 2 {
+		cfg, err := p.OAuthConfig(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.AuthURL != srv.AuthURL() || cfg.TokenURL != srv.TokenURL() || cfg.DeviceURL != srv.DeviceURL() {
+			t.Errorf("discovered auth=%s token=%s device=%s", cfg.AuthURL, cfg.TokenURL, cfg.DeviceURL)
+		}
+	}
+	if n := srv.Counts().Discovery; n != 1 {
+		t.Errorf("discovery ran %d times, want once (cached)", n)
+	}
+	if u, err := p.BaseURL(auth.Credentials{}); err != nil || u.String() != "https://llm.example.com" {
+		t.Errorf("base = %v %v", u, err)
+	}
+}
+
+func TestOIDCBrowserLogin(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	clock := clockwork.NewFakeClockAt(testNow)
+	srv := fake.NewOAuthServer(fake.WithClock(clock), fake.WithClientID("ccproxy"), fake.WithIdentity("user-42", "ada@example.com"))
+	defer srv.Close()
+	p := oidcRegistry(t, clock, config.Provider{Issuer: srv.Issuer(), ClientID: "ccproxy"})
+	cfg, err := p.OAuthConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	login, err := cfg.StartBrowser(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer login.Close()
+	if r := login.RedirectURL(); !strings.HasPrefix(r, "http://127.0.0.1:") || !strings.HasSuffix(r, "/callback") || login.Port() == 0 {
+		t.Errorf("redirect = %s", r)
+	}
+	for _, want := range []string{"code_challenge_method=S256", "scope=openid+offline_access+email+profile"} {
+		if !strings.Contains(login.URL(), want) {
+			t.Errorf("authorize URL lacks %s", want)
+		}
+	}
+	// The fake approves at once and redirects the "browser" to the callback.
+	resp, err := http.Get(login.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	creds, err := login.Wait(ctx)
+	if err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	if creds.AccountID != "user-42" || creds.Email != "ada@example.com" || creds.IDToken == "" || creds.RefreshToken == "" {
+		t.Errorf("credentials = %v email=%q", creds, creds.Email)
+	}
+	if srv.Counts().JWKS == 0 {
+		t.Error("the id_token was not checked against the JWKS")
+	}
+
+	next, err := p.Refresh(ctx, creds)
+	if err != nil {
+		t.Fatalf("refresh: %v", err)
+	}
+	if next.RefreshToken == creds.RefreshToken || next.AccountID != "user-42" {
+		t.Errorf("refresh: rotated=%v account=%q", next.RefreshToken != creds.RefreshToken, next.AccountID)
+	}
+}
+
+func TestOIDCDeviceLogin(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	clock := clockwork.NewFakeClockAt(testNow)
+	srv := fake.NewOAuthServer(fake.WithClock(clock), fake.WithClientID("ccproxy"), fake.WithIdentity("dev-7", "grace@example.com"))
+	defer srv.Close()
+	p := oidcRegistry(t, clock, config.Provider{Issuer: srv.Issuer(), ClientID: "ccproxy", Flow: "device"})
+	if !p.Supports(auth.FlowDevice) || p.Supports(auth.FlowBrowser) {
+		t.Fatalf("flows = %v", p.Flows)
+	}
+	cfg, err := p.OAuthConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	var creds auth.Credentials
+	go func() {
+		defer close(done)
+		creds, err = cfg.DeviceLogin(ctx, nil)
+	}()
+	running, stop := context.WithCancel(ctx)
+	go func() { <-done; stop() }()
+	for clock.BlockUntilContext(running, 1) == nil {
+		clock.Advance(time.Second)
+	}
+	<-done
+	if err != nil {
+		t.Fatalf("device login: %v", err)
+	}
+	if creds.AccountID != "dev-7" || creds.Email != "grace@example.com" {
+		t.Errorf("identity = %q/%q", creds.AccountID, creds.Email)
+	}
+}
+
+// TestOIDCRejectsForeignKey serves an id_token that claims the fake's issuer
+// and key id but is signed by another key; the JWKS check must refuse it.
+func TestOIDCRejectsForeignKey(t *testing.T) {
+	ctx := context.Background()
+	clock := clockwork.NewFakeClockAt(testNow)
+	srv := fake.NewOAuthServer(fake.WithClock(clock))
+	defer srv.Close()
+	rogue, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(key *rsa.PrivateKey) string {
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key},
+			(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", "fake-key-1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		claims, _ := json.Marshal(map[string]any{"iss": srv.Issuer(), "aud": "ccproxy", "sub": "mallory",
+			"email": "mallory@example.com", "iat": testNow.Unix(), "exp": testNow.Add(time.Hour).Unix()})
+		jws, err := signer.Sign(claims)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := jws.CompactSerialize()
+		return s
+	}
+	ep := newEndpoint(t)
+	body, _ := json.Marshal(map[string]any{"access_token": "at-1", "refresh_token": "rt-1", "expires_in": 3600, "id_token": sign(rogue)})
+	ep.answer("/token", 200, string(body))
+	p := oidcRegistry(t, clock, config.Provider{Issuer: srv.Issuer(), ClientID: "ccproxy", TokenURL: ep.URL + "/token"})
+	_, err = p.Refresh(ctx, auth.Credentials{Provider: "corp", RefreshToken: "rt-0"})
+	if err == nil || !strings.Contains(err.Error(), "id_token") {
+		t.Fatalf("err = %v, want the id_token refused", err)
+	}
+	if strings.Contains(err.Error(), "eyJ") {
+		t.Errorf("error quotes a token: %v", err)
+	}
+	if srv.Counts().JWKS == 0 {
+		t.Error("the fake's JWKS was never consulted")
+	}
+}
