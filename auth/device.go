@@ -52,7 +52,8 @@ func (c *Config) DeviceLogin(ctx context.Context, show func(DeviceCode)) (Creden
 		}
 	}
 
-	octx, rec := c.oauth2Context(ctx)
+	octx, rec, cancel := c.oauth2Context(ctx)
+	defer cancel()
 	da, err := c.oauth2Config("").DeviceAuth(octx)
 	if err != nil {
 		return Credentials{}, c.classify(ctx, deviceLoginOperation, c.explain(err, rec))

@@ -72,8 +72,11 @@ func (l *limitWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// oauth2Context hands x/oauth2 c's HTTP client wrapped in a recorder.
-func (c *Config) oauth2Context(ctx context.Context) (context.Context, *recorded) {
+// oauth2Context hands x/oauth2 c's HTTP client wrapped in a recorder. The
+// client's Timeout becomes a context deadline: x/oauth2's DeviceAuth never
+// closes the response body, which would strand http.Client's timeout
+// goroutine until the timeout fires. Call cancel when the call is done.
+func (c *Config) oauth2Context(ctx context.Context) (_ context.Context, _ *recorded, cancel context.CancelFunc) {
 	base := c.httpClient()
 	rt := base.Transport
 	if rt == nil {
@@ -84,9 +87,12 @@ func (c *Config) oauth2Context(ctx context.Context) (context.Context, *recorded)
 		Transport:     &recordingTransport{base: rt, rec: rec},
 		CheckRedirect: base.CheckRedirect,
 		Jar:           base.Jar,
-		Timeout:       base.Timeout,
 	}
-	return context.WithValue(ctx, oauth2.HTTPClient, client), rec
+	cancel = func() {}
+	if base.Timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, base.Timeout)
+	}
+	return context.WithValue(ctx, oauth2.HTTPClient, client), rec, cancel
 }
 
 // explain replaces an x/oauth2 error with what the recorded response shows.
@@ -118,7 +124,8 @@ func (c *Config) exchange(ctx context.Context, x CodeExchange) (*oauth2.Token, e
 		}
 		return tok, nil
 	}
-	octx, rec := c.oauth2Context(ctx)
+	octx, rec, cancel := c.oauth2Context(ctx)
+	defer cancel()
 	tok, err := c.oauth2Config(x.RedirectURL).Exchange(octx, x.Code, oauth2.VerifierOption(x.Verifier))
 	if err != nil {
 		return nil, c.classify(ctx, "exchange", c.explain(err, rec), secrets...)

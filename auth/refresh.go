@@ -49,7 +49,8 @@ func (c *Config) refreshToken(ctx context.Context, cur Credentials) (*oauth2.Tok
 	if err := checkURL("token URL", c.TokenURL); err != nil {
 		return nil, c.classify(ctx, "refresh", err)
 	}
-	octx, rec := c.oauth2Context(ctx)
+	octx, rec, cancel := c.oauth2Context(ctx)
+	defer cancel()
 	// An empty access token makes the source refresh at once.
 	src := c.oauth2Config("").TokenSource(octx, &oauth2.Token{RefreshToken: cur.RefreshToken})
 	tok, err := src.Token()

@@ -1,6 +1,7 @@
 package fake
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -8,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"io"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -459,6 +461,10 @@ func (s *OAuthServer) handleToken(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	if fault != nil {
 		if fault.Delay > 0 {
+			// Consume the body first: only then does net/http watch the
+			// connection and cancel r.Context() when the client gives up.
+			body, _ := io.ReadAll(http.MaxBytesReader(nil, r.Body, 1<<20))
+			r.Body = io.NopCloser(bytes.NewReader(body))
 			t := time.NewTimer(fault.Delay)
 			select {
 			case <-t.C:

@@ -1,0 +1,211 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ccproxy-tui/ccproxy-tui/internal/fake"
+	"golang.org/x/oauth2"
+)
+
+// runDevice runs DeviceLogin while a helper advances the fake clock one
+// second every time the poll loop waits, and reports how much fake time the
+// login took.
+func runDevice(t *testing.T, f *fixture) (Credentials, DeviceCode, time.Duration, error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	advancer := make(chan struct{})
+	go func() {
+		defer close(advancer)
+		for f.clock.BlockUntilContext(ctx, 1) == nil {
+			f.clock.Advance(time.Second)
+		}
+	}()
+	var shown DeviceCode
+	calls := 0
+	c, err := f.cfg.DeviceLogin(ctx, func(dc DeviceCode) { shown = dc; calls++ })
+	took := f.clock.Since(t0)
+	cancel()
+	<-advancer
+	if calls > 1 {
+		t.Errorf("show called %d times, want once", calls)
+	}
+	return c, shown, took, err
+}
+
+func TestDeviceLogin(t *testing.T) {
+	tests := []struct {
+		name   string
+		script []string
+		opts   []fake.Option
+		took   time.Duration
+		polls  int
+		kind   error
+		code   string
+	}{
+		{name: "approved after one pending poll", took: 2 * time.Second, polls: 2},
+		{
+			name:   "slow_down then success",
+			script: []string{fake.DevicePending, fake.DeviceSlowDown, fake.DeviceApprove},
+			// 1s, 1s, then the interval grows by 5s: 1+1+6.
+			took: 8 * time.Second, polls: 3,
+		},
+		{
+			name:   "two slow_downs stack",
+			script: []string{fake.DeviceSlowDown, fake.DeviceSlowDown, fake.DeviceApprove},
+			took:   1*time.Second + 6*time.Second + 11*time.Second, polls: 3,
+		},
+		{
+			name:   "denied",
+			script: []string{fake.DevicePending, fake.DeviceDenied},
+			took:   2 * time.Second, polls: 2, kind: ErrLoginRequired, code: "access_denied",
+		},
+		{
+			name:   "expired on the server",
+			script: []string{fake.DeviceExpired},
+			took:   time.Second, polls: 1, kind: ErrLoginRequired, code: "expired_token",
+		},
+		{
+			name: "expires before approval",
+			opts: []fake.Option{fake.WithManualApproval(), fake.WithDeviceTTL(3 * time.Second)},
+			// Polls at 1s and 2s; at 3s the code is dead without asking.
+			took: 3 * time.Second, polls: 2, kind: ErrLoginRequired, code: "expired_token",
+		},
+		{
+			name: "interval from the server",
+			opts: []fake.Option{fake.WithDeviceInterval(3 * time.Second)},
+			took: 6 * time.Second, polls: 2,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, tc.opts...)
+			if tc.script != nil {
+				f.srv.ScriptDevice(tc.script...)
+			}
+			c, shown, took, err := runDevice(t, f)
+			if shown.UserCode == "" || !strings.HasSuffix(shown.VerificationURI, "/device") ||
+				!strings.Contains(shown.VerificationURIComplete, shown.UserCode) {
+				t.Errorf("shown %+v lacks the user code or verification URIs", shown)
+			}
+			if shown.ExpiresAt.IsZero() || shown.Interval <= 0 {
+				t.Errorf("shown %+v lacks expiry or interval", shown)
+			}
+			if took != tc.took {
+				t.Errorf("login took %v of clock time, want %v", took, tc.took)
+			}
+			if n := f.srv.Counts().DevicePoll; n != tc.polls {
+				t.Errorf("polls = %d, want %d", n, tc.polls)
+			}
+			if tc.kind == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.AccessToken == "" || c.RefreshToken == "" || !c.ExpiresAt.Equal(t0.Add(tc.took+time.Hour)) {
+					t.Errorf("credentials %v", c)
+				}
+				return
+			}
+			ae := wantKind(t, err, tc.kind)
+			if ae.Code != tc.code || !strings.Contains(err.Error(), "--device") {
+				t.Errorf("error %q code %q, want %q and a next step", err, ae.Code, tc.code)
+			}
+		})
+	}
+}
+
+func TestDeviceLoginShowsExpiry(t *testing.T) {
+	f := newFixture(t, fake.WithDeviceTTL(15*time.Minute))
+	_, shown, _, err := runDevice(t, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !shown.ExpiresAt.Equal(t0.Add(15*time.Minute)) || shown.Interval != time.Second {
+		t.Errorf("ExpiresAt %v Interval %v, want %v and 1s", shown.ExpiresAt, shown.Interval, t0.Add(15*time.Minute))
+	}
+}
+
+func TestDeviceLoginManualApproval(t *testing.T) {
+	f := newFixture(t, fake.WithManualApproval())
+	f.srv.ScriptDevice(fake.DevicePending, fake.DevicePending)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	advancer := make(chan struct{})
+	go func() {
+		defer close(advancer)
+		for f.clock.BlockUntilContext(ctx, 1) == nil {
+			if f.srv.Counts().DevicePoll == 2 {
+				f.srv.Approve("")
+			}
+			f.clock.Advance(time.Second)
+		}
+	}()
+	c, err := f.cfg.DeviceLogin(ctx, nil)
+	cancel()
+	<-advancer
+	if err != nil || c.AccessToken == "" {
+		t.Fatalf("login = %v, %v", c, err)
+	}
+	if n := f.srv.Counts().DevicePoll; n != 3 {
+		t.Errorf("polls = %d, want 3", n)
+	}
+}
+
+func TestDeviceLoginCancel(t *testing.T) {
+	f := newFixture(t, fake.WithManualApproval())
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := f.cfg.DeviceLogin(ctx, func(DeviceCode) { cancel() })
+	wantKind(t, err, ErrCancelled)
+}
+
+func TestDeviceLoginMisconfigured(t *testing.T) {
+	t.Run("no device endpoint", func(t *testing.T) {
+		f := newFixture(t)
+		f.cfg.DeviceURL = ""
+		_, err := f.cfg.DeviceLogin(context.Background(), nil)
+		wantKind(t, err, ErrMisconfigured)
+	})
+	t.Run("unknown client", func(t *testing.T) {
+		f := newFixture(t)
+		f.cfg.ClientID = "someone-else"
+		_, err := f.cfg.DeviceLogin(context.Background(), nil)
+		ae := wantKind(t, err, ErrMisconfigured)
+		if ae.Code != "invalid_client" {
+			t.Errorf("code %q, want invalid_client", ae.Code)
+		}
+	})
+	t.Run("device endpoint answers HTML", func(t *testing.T) {
+		f := newFixture(t)
+		f.cfg.DeviceURL = f.srv.URL() + "/device"
+		_, err := f.cfg.DeviceLogin(context.Background(), nil)
+		wantKind(t, err, ErrMisconfigured)
+	})
+}
+
+func TestDeviceHookReplacesFlow(t *testing.T) {
+	f := newFixture(t)
+	f.cfg.DeviceURL = ""
+	f.cfg.Hooks.Device = func(ctx context.Context, cfg *Config, show func(DeviceCode)) (*oauth2.Token, error) {
+		show(DeviceCode{UserCode: "ABCD-EFGH", VerificationURI: "https://example.invalid/device"})
+		return (&oauth2.Token{AccessToken: "hook-access-token-0123456789", ExpiresIn: 600}), nil
+	}
+	var shown DeviceCode
+	c, err := f.cfg.DeviceLogin(context.Background(), func(dc DeviceCode) { shown = dc })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shown.UserCode != "ABCD-EFGH" || c.AccessToken != "hook-access-token-0123456789" ||
+		!c.ExpiresAt.Equal(t0.Add(10*time.Minute)) || f.srv.Counts().DeviceAuth != 0 {
+		t.Errorf("hook flow: shown %+v creds %v", shown, c)
+	}
+
+	f.cfg.Hooks.Device = func(context.Context, *Config, func(DeviceCode)) (*oauth2.Token, error) {
+		return nil, errors.New("boom")
+	}
+	_, err = f.cfg.DeviceLogin(context.Background(), nil)
+	wantKind(t, err, ErrTransient)
+}
