@@ -1,0 +1,273 @@
+package config
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+	"github.com/adrg/xdg"
+)
+
+// EnvConfig names the variable that points at a config file when --config is
+// not given.
+const EnvConfig = "CCPROXY_TUI_CONFIG"
+
+// The environment variables that override single settings of the file (and
+// are overridden by command-line flags).
+const (
+	EnvListen  = "CCPROXY_TUI_LISTEN"  // proxy.listen
+	EnvAPIKey  = "CCPROXY_TUI_API_KEY" // proxy.api_key
+	EnvBackend = "CCPROXY_TUI_STORE"   // store.backend
+	EnvGrace   = "CCPROXY_TUI_GRACE"   // refresh.grace
+)
+
+// Error is a config problem a user fixes by editing the file: it names the
+// file, the line (0 when unknown) and the key.
+type Error struct {
+	File string
+	Line int
+	Key  string
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.File != "" {
+		b.WriteString(e.File)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, ":%d", e.Line)
+		}
+		b.WriteString(": ")
+	}
+	if e.Key != "" {
+		b.WriteString(e.Key)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// decodeErrRE takes apart the plain errors toml returns for type mismatches
+// and failed UnmarshalText calls: `toml: line 2 (last key "a.b"): message`.
+var decodeErrRE = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): (.*)$`)
+
+// DefaultPath is where the config file lives when neither --config nor
+// CCPROXY_TUI_CONFIG says otherwise.
+func DefaultPath() string {
+	return filepath.Join(xdg.ConfigHome, "ccproxy-tui", "config.toml")
+}
+
+// Path picks the config file: the --config flag, then CCPROXY_TUI_CONFIG,
+// then DefaultPath. getenv is os.Getenv outside tests.
+func Path(flag string, getenv func(string) string) string {
+	if flag != "" {
+		return flag
+	}
+	if v := getenv(EnvConfig); v != "" {
+		return v
+	}
+	return DefaultPath()
+}
+
+// Load reads the file at path over Default and validates the result. A file
+// that does not exist yields the defaults; anything else wrong with it is an
+// *Error naming the file, line and key.
+func Load(path string) (Config, error) {
+	cfg := Default()
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return cfg, nil
+	}
+	if err != nil {
+		return cfg, &Error{File: path, Msg: fmt.Sprintf("cannot read: %v", unwrapPath(err))}
+	}
+	if err := Parse(path, data, &cfg); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// Parse decodes data (the contents of file, named in errors) onto cfg and
+// validates it.
+func Parse(file string, data []byte, cfg *Config) error {
+	md, err := toml.Decode(string(data), cfg)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			msg := pe.Message
+			if msg == "" {
+				msg = err.Error()
+			}
+			return &Error{File: file, Line: pe.Position.Line, Key: pe.LastKey, Msg: msg}
+		}
+		if m := decodeErrRE.FindStringSubmatch(err.Error()); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			return &Error{File: file, Line: line, Key: m[2], Msg: m[3]}
+		}
+		return &Error{File: file, Msg: err.Error()}
+	}
+	if un := md.Undecoded(); len(un) > 0 {
+		k := un[0]
+		return &Error{File: file, Line: keyLine(data, k), Key: k.String(), Msg: "unknown key"}
+	}
+	if cfg.Providers == nil {
+		cfg.Providers = map[string]Provider{}
+	}
+	if err := cfg.Validate(); err != nil {
+		var ce *Error
+		if errors.As(err, &ce) {
+			ce.File = file
+			ce.Line = keyLine(data, strings.Split(ce.Key, "."))
+		}
+		return err
+	}
+	return nil
+}
+
+// ApplyEnv overlays the CCPROXY_TUI_* variables listed above on c and
+// validates the values they set.
+func (c *Config) ApplyEnv(getenv func(string) string) error {
+	if v := getenv(EnvListen); v != "" {
+		c.Proxy.Listen = v
+	}
+	if v := getenv(EnvAPIKey); v != "" {
+		c.Proxy.APIKey = v
+	}
+	if v := getenv(EnvBackend); v != "" {
+		c.Store.Backend = v
+	}
+	if v := getenv(EnvGrace); v != "" {
+		var d Duration
+		if err := d.UnmarshalText([]byte(v)); err != nil {
+			return &Error{Key: EnvGrace, Msg: err.Error()}
+		}
+		c.Refresh.Grace = d
+	}
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("environment: %w", err)
+	}
+	return nil
+}
+
+// Validate checks values the TOML types cannot: the listen address, the store
+// backend, provider types, flows and URLs. Its errors are *Error with Key set.
+func (c *Config) Validate() error {
+	if err := ValidateListen(c.Proxy.Listen); err != nil {
+		return &Error{Key: "proxy.listen", Msg: err.Error()}
+	}
+	if c.Proxy.MaxBody < 0 {
+		return &Error{Key: "proxy.max_body", Msg: "must not be negative"}
+	}
+	switch c.Store.Backend {
+	case "file", "keyring", "memory":
+	default:
+		return &Error{Key: "store.backend", Msg: fmt.Sprintf("unknown backend %q (want \"file\" or \"keyring\")", c.Store.Backend)}
+	}
+	for name, p := range c.Providers {
+		key := "providers." + name
+		if name == "" || strings.ContainsAny(name, "/ ?#%") {
+			return &Error{Key: key, Msg: "provider names are used in URLs: letters, digits, - and _ only"}
+		}
+		switch p.Type {
+		case "", "oidc":
+		default:
+			return &Error{Key: key + ".type", Msg: fmt.Sprintf("unknown provider type %q (want \"oidc\")", p.Type)}
+		}
+		switch p.Flow {
+		case "", "browser", "device", "paste":
+		default:
+			return &Error{Key: key + ".flow", Msg: fmt.Sprintf("unknown flow %q (want browser, device or paste)", p.Flow)}
+		}
+		urls := []struct{ k, v string }{
+			{"issuer", p.Issuer}, {"authorize_url", p.AuthorizeURL}, {"token_url", p.TokenURL},
+			{"device_url", p.DeviceURL}, {"redirect_url", p.RedirectURL}, {"api_base", p.APIBase},
+		}
+		for _, u := range urls {
+			if u.v != "" && !strings.HasPrefix(u.v, "https://") && !strings.HasPrefix(u.v, "http://") {
+				return &Error{Key: key + "." + u.k, Msg: fmt.Sprintf("not an http(s) URL: %q", u.v)}
+			}
+		}
+	}
+	return nil
+}
+
+// ValidateListen checks a host:port listen address.
+func ValidateListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("not a host:port address: %q", addr)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("bad port in %q", addr)
+	}
+	if host != "" && host != "localhost" && net.ParseIP(host) == nil {
+		return fmt.Errorf("host must be an IP address or localhost: %q", addr)
+	}
+	return nil
+}
+
+// keyLine finds the line that defines key in a TOML document: the last key
+// element on a "k =" line under the table holding the rest, or a table header
+// naming the whole key. It returns 0 when it cannot tell.
+func keyLine(data []byte, key []string) int {
+	if len(key) == 0 {
+		return 0
+	}
+	want := strings.Join(key, ".")
+	var table string
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		if line[0] == '[' {
+			h := strings.Trim(strings.SplitN(line, "]", 2)[0], "[ ")
+			table = normKey(h)
+			if table == want {
+				return n
+			}
+			continue
+		}
+		eq := strings.IndexByte(line, '=')
+		if eq < 0 {
+			continue
+		}
+		k := normKey(line[:eq])
+		full := k
+		if table != "" {
+			full = table + "." + k
+		}
+		if full == want || strings.HasPrefix(want, full+".") {
+			return n
+		}
+	}
+	return 0
+}
+
+// normKey removes spaces and quotes around dotted key parts.
+func normKey(s string) string {
+	parts := strings.Split(strings.TrimSpace(s), ".")
+	for i, p := range parts {
+		parts[i] = strings.Trim(strings.TrimSpace(p), `"'`)
+	}
+	return strings.Join(parts, ".")
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
