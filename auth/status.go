@@ -1,6 +1,10 @@
 package auth
 
-import "time"
+import (
+	"context"
+	"errors"
+	"time"
+)
 
 // State is a provider's place in the credential lifecycle, as the dashboard
 // and `auth status` show it.
@@ -43,4 +47,89 @@ type Status struct {
 	NextAttempt time.Time `json:"-"`
 	// ObtainedAt is when the current access token was issued to us.
 	ObtainedAt time.Time `json:"-"`
+}
+
+// expiringWithin is when a valid token starts showing as expiring: inside
+// the grace window, or with less than this left, whichever is longer. A
+// scheduler normally renews before either, so "expiring" on screen means
+// renewal is late or failing.
+const expiringWithin = 5 * time.Minute
+
+// Status reports where the provider's credentials stand, for `auth status`
+// and the dashboard. It reads the cache or the store and never refreshes.
+// States are decided in this order: needs_login, refreshing, retrying,
+// expired, expiring, ok; so a refused refresh token is never shown as a
+// retry, and a retry is never shown as needing a login.
+func (m *Manager) Status(ctx context.Context) Status {
+	now := m.clock.Now()
+	st := Status{Provider: m.provider, Storage: m.store.Location(m.provider)}
+	c, err := m.current(ctx, now)
+
+	m.mu.Lock()
+	life := m.life
+	m.mu.Unlock()
+	if life.lastErr != nil {
+		st.LastError = life.lastErr.Error()
+	}
+	if err != nil {
+		st.State = StateNeedsLogin
+		st.Reason = err.Error()
+		if !errors.Is(err, ErrLoginRequired) {
+			// The store could not be read: say so, but the credentials
+			// themselves may be fine.
+			st.State = StateExpired
+		}
+		return st
+	}
+
+	st.AccountID, st.Email, st.Plan = c.AccountID, c.Email, c.Plan
+	st.AccessTokenPreview = MaskAccess(c.AccessToken)
+	st.RefreshTokenPreview = MaskRefresh(c.RefreshToken)
+	st.Scopes = append([]string(nil), c.Scopes...)
+	st.ObtainedAt = c.ObtainedAt
+	if !c.ExpiresAt.IsZero() {
+		at := c.ExpiresAt
+		st.ExpiresAt = &at
+		st.ExpiresIn = int64(c.ExpiresIn(now) / time.Second)
+	}
+	if !c.LastRefresh.IsZero() {
+		at := c.LastRefresh
+		st.LastRefresh = &at
+	}
+	st.NextRefresh = life.nextRefresh
+	valid := c.Valid(now)
+	refused := life.needsLogin && c.RefreshToken == life.rejected
+
+	switch {
+	case refused:
+		st.State = StateNeedsLogin
+		st.Authenticated = valid
+		st.Reason = "the refresh token was refused; run: ccproxy-tui auth login " + m.provider
+		if valid {
+			st.Reason = "the refresh token was refused; the access token works until it expires; run: ccproxy-tui auth login " + m.provider
+		}
+		st.NextRefresh = time.Time{}
+	case life.refreshing:
+		st.State = StateRefreshing
+		st.Authenticated = true
+	case !life.nextAttempt.IsZero():
+		st.State = StateRetrying
+		st.Authenticated = true
+		st.NextAttempt = life.nextAttempt
+		st.Reason = "refresh failed; retrying at " + life.nextAttempt.UTC().Format(time.RFC3339)
+	case !valid && !c.CanRefresh():
+		st.State = StateNeedsLogin
+		st.Reason = "the access token expired and there is no refresh token; run: ccproxy-tui auth login " + m.provider
+	case !valid:
+		st.State = StateExpired
+		st.Authenticated = true
+		st.Reason = "the access token expired; the next request refreshes it"
+	case !c.ExpiresAt.IsZero() && c.ExpiresAt.Sub(now) <= max(window(c, m.grace), expiringWithin):
+		st.State = StateExpiring
+		st.Authenticated = true
+	default:
+		st.State = StateOK
+		st.Authenticated = true
+	}
+	return st
 }
