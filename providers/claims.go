@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"math"
 	"strings"
 	"time"
 )
@@ -36,7 +35,8 @@ func jwtExpiry(raw string) time.Time {
 		return time.Time{}
 	}
 	exp, ok := claims["exp"].(float64)
-	if !ok || exp <= 0 || exp > math.MaxInt32*4 {
+	// Past year 5138 is not a Unix time in seconds.
+	if !ok || exp <= 0 || exp > 1e11 {
 		return time.Time{}
 	}
 	return time.Unix(int64(exp), 0).UTC()

@@ -116,7 +116,7 @@ func completeCodex(_ context.Context, _ *auth.Config, tok *oauth2.Token, c *auth
 	if id.UserID != "" {
 		setExtra(c, "chatgpt_user_id", id.UserID)
 	}
-	if tok.Expiry.IsZero() {
+	if c.ExpiresAt.IsZero() {
 		if exp := jwtExpiry(c.AccessToken); !exp.IsZero() {
 			c.ExpiresAt = exp
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -76,12 +77,18 @@ func newCopilot(tokenURL string) *Provider {
 	}
 	p.baseFromCreds = func(c auth.Credentials) string { return c.Extra[extraCopilotAPI] }
 	f := &copilotFetcher{url: tokenURL, headers: func() map[string]string { return p.Headers }}
+	if base, ok := strings.CutSuffix(tokenURL, "/copilot_internal/v2/token"); ok {
+		f.userURL = base + "/user"
+	}
 	p.OAuth.Hooks = auth.Hooks{Refresh: f.refresh, Complete: f.complete}
 	return p
 }
 
 type copilotFetcher struct {
 	url string
+	// userURL is GitHub's GET /user beside the token endpoint, for the
+	// account name; empty when the token URL has an unusual shape.
+	userURL string
 	// headers are the config's headers, which also apply to the token fetch.
 	headers func() map[string]string
 }
@@ -197,7 +204,30 @@ func (f *copilotFetcher) complete(ctx context.Context, cfg *auth.Config, tok *oa
 	c.TokenType = "bearer"
 	c.ExpiresAt = t.Due
 	setCopilotExtra(c, t.API, formatUnix(t.Expires))
+	c.AccountID = f.githubLogin(ctx, cfg, tok.AccessToken)
 	return nil
+}
+
+// githubLogin names the GitHub account (GET /user → login) for screens. It
+// is best effort: the login already succeeded, so a failure here only leaves
+// the account blank.
+func (f *copilotFetcher) githubLogin(ctx context.Context, cfg *auth.Config, ghToken string) string {
+	if f.userURL == "" {
+		return ""
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.userURL, nil)
+	if err != nil {
+		return ""
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Authorization", "token "+ghToken)
+	var user struct {
+		Login string `json:"login"`
+	}
+	if _, err := doJSON(cfg, req, &user); err != nil {
+		return ""
+	}
+	return user.Login
 }
 
 func setCopilotExtra(c *auth.Credentials, api, expires string) {

@@ -14,15 +14,12 @@ import (
 	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
 )
 
-// copilotProvider points copilot at ep. Its HTTP client has no Timeout:
-// x/oauth2's DeviceAuth never closes the device-code response body, and with
-// a client Timeout that leaves net/http's cancel-timer goroutine running for
-// the whole timeout, which goleak reports.
+// copilotProvider points copilot's GitHub and Copilot endpoints at ep.
 func copilotProvider(t *testing.T, clock clockwork.Clock, ep *endpoint, ov config.Provider) *Provider {
 	ov.DeviceURL = ep.URL + "/login/device/code"
 	ov.TokenURL = ep.URL + "/login/oauth/access_token"
 	return get(t, registry(t, clock, map[string]config.Provider{Copilot: ov},
-		WithCopilotTokenURL(ep.URL+"/copilot_internal/v2/token"), WithHTTPClient(&http.Client{})), Copilot)
+		WithCopilotTokenURL(ep.URL+"/copilot_internal/v2/token")), Copilot)
 }
 
 // TestCopilotTokenCycle follows a Copilot login from the GitHub device flow
@@ -38,6 +35,7 @@ func TestCopilotTokenCycle(t *testing.T) {
 	ep.on("/copilot_internal/v2/token", 200, fixture(t, "copilot_token_response.json"))
 	ep.on("/copilot_internal/v2/token", 200, `{"token":"tid=SYNTHETIC-second","expires_at":1795402000,"refresh_in":1500}`)
 	ep.on("/copilot_internal/v2/token", 401, `{"message":"Bad credentials"}`)
+	ep.answer("/user", 200, `{"login":"octo-synthetic","id":1}`)
 	p := copilotProvider(t, clock, ep, config.Provider{})
 
 	done := make(chan struct{})
@@ -89,6 +87,9 @@ func TestCopilotTokenCycle(t *testing.T) {
 		if want := loginAt.Add(1500*time.Second - time.Minute); !creds.ExpiresAt.Equal(want) {
 			t.Errorf("expires at %v, want %v", creds.ExpiresAt, want)
 		}
+		if creds.AccountID != "octo-synthetic" || ep.last(t, "/user").Header.Get("Authorization") != "token ghu_SYNTHETICgithubToken0000000000000001" {
+			t.Errorf("account = %q", creds.AccountID)
+		}
 		if creds.Extra["copilot_expires_at"] != "2026-11-23T02:13:20Z" {
 			t.Errorf("real expiry = %q", creds.Extra["copilot_expires_at"])
 		}
@@ -107,7 +108,7 @@ func TestCopilotTokenCycle(t *testing.T) {
 		if n := len(ep.requests("/copilot_internal/v2/token")); n != 2 {
 			t.Errorf("%d fetches, want 2", n)
 		}
-		if next.AccessToken != "tid=SYNTHETIC-second" || next.RefreshToken != creds.RefreshToken {
+		if next.AccessToken != "tid=SYNTHETIC-second" || next.RefreshToken != creds.RefreshToken || next.AccountID != "octo-synthetic" {
 			t.Errorf("after re-fetch: access %s refresh %s", auth.MaskAccess(next.AccessToken), auth.MaskRefresh(next.RefreshToken))
 		}
 		if want := clock.Now().Add(1440 * time.Second); !next.ExpiresAt.Equal(want) {

@@ -21,8 +21,7 @@ import (
 func oidcRegistry(t *testing.T, clock clockwork.Clock, pc config.Provider) *Provider {
 	t.Helper()
 	pc.Type = "oidc"
-	// No client Timeout: see copilotProvider.
-	return get(t, registry(t, clock, map[string]config.Provider{"corp": pc}, WithHTTPClient(&http.Client{})), "corp")
+	return get(t, registry(t, clock, map[string]config.Provider{"corp": pc}), "corp")
 }
 
 func TestOIDCNoNetworkUntilUsed(t *testing.T) {

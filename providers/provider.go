@@ -50,6 +50,10 @@ type Provider struct {
 	oidc *oidcState
 }
 
+// String names the provider without any of its client settings, so a
+// printed provider never shows an OIDC client secret.
+func (p *Provider) String() string { return "provider " + p.Name }
+
 // Supports reports whether the provider offers flow f, so the CLI and the
 // dashboard refuse a flow before starting it.
 func (p *Provider) Supports(f auth.Flow) bool { return slices.Contains(p.Flows, f) }
