@@ -168,7 +168,7 @@ func (c *Config) apply(cr *Credentials, tok *oauth2.Token, now time.Time) {
 // does not expire.
 func expiresAt(tok *oauth2.Token, now time.Time) time.Time {
 	if tok.ExpiresIn > 0 {
-		return now.Add(time.Duration(tok.ExpiresIn) * time.Second)
+		return now.Add(time.Duration(min(tok.ExpiresIn, maxExpiresIn)) * time.Second)
 	}
 	if secs, ok := seconds(tok.Extra("expires_in")); ok && secs > 0 {
 		return now.Add(time.Duration(secs) * time.Second)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
@@ -231,13 +232,26 @@ func oauthError(raw map[string]any) (code, desc string) {
 	return code, desc
 }
 
-// seconds reads a JSON number or numeric string as whole seconds.
+// maxExpiresIn caps expires_in at about 68 years, as x/oauth2 does, so a
+// huge value cannot overflow into a time in the past.
+const maxExpiresIn = math.MaxInt32
+
+// seconds reads a JSON number or numeric string as whole seconds, capped
+// at maxExpiresIn.
 func seconds(v any) (int64, bool) {
+	n, ok := rawSeconds(v)
+	return min(n, maxExpiresIn), ok
+}
+
+func rawSeconds(v any) (int64, bool) {
 	var s string
 	switch n := v.(type) {
 	case json.Number:
 		s = n.String()
 	case float64:
+		if n >= maxExpiresIn {
+			return maxExpiresIn, true
+		}
 		return int64(n), true
 	case string:
 		s = strings.TrimSpace(n)
@@ -247,8 +261,8 @@ func seconds(v any) (int64, bool) {
 	if i, err := strconv.ParseInt(s, 10, 64); err == nil {
 		return i, true
 	}
-	if f, err := strconv.ParseFloat(s, 64); err == nil && f < 1<<62 && f > -(1<<62) {
-		return int64(f), true
+	if f, err := strconv.ParseFloat(s, 64); err == nil && f > -(1<<62) {
+		return rawSeconds(min(f, maxExpiresIn))
 	}
 	return 0, false
 }
