@@ -335,7 +335,7 @@ func (m *Manager) credentials(ctx context.Context, now time.Time) (Credentials, 
 		// token endpoint on every request.
 		return cur, nil
 	}
-	r, err := m.refresh(ctx, refreshReq{window: m.grace, reason: "expiring"})
+	r, err := m.refresh(ctx, refreshReq{reason: "expiring"})
 	if err != nil {
 		// The failure is recorded; a token that still works is served.
 		fallback := r.creds
@@ -369,8 +369,9 @@ type refreshReq struct {
 	// force: refresh unless the stored access token is no longer seen.
 	force bool
 	seen  string
-	// window: otherwise refresh only inside this grace window.
-	window time.Duration
+	// jitter: otherwise refresh only inside the grace window widened by
+	// this much (the scheduler refreshes a little early).
+	jitter time.Duration
 }
 
 // refreshResult is what every caller sharing one refresh receives.
@@ -425,7 +426,7 @@ func (m *Manager) runRefresh(ctx context.Context, req refreshReq) (refreshResult
 	if req.force && cur.AccessToken != req.seen {
 		return refreshResult{creds: cur}, nil // someone else already renewed it
 	}
-	if !req.force && !needsRefresh(cur, now, req.window) {
+	if !req.force && !cur.NeedsRefresh(now, window(cur, m.grace)+req.jitter) {
 		return refreshResult{creds: cur}, nil
 	}
 
