@@ -3,11 +3,42 @@
 package main
 
 import (
-	"fmt"
+	"log/slog"
 	"os"
+	"strings"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/cmd"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/iostreams"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/logging"
 )
 
-func main() {
-	fmt.Fprintln(os.Stderr, "ccproxy-tui: the command line is being built; see README.md for what works today")
-	os.Exit(1)
+func main() { os.Exit(run()) }
+
+func run() int {
+	ios := iostreams.System()
+	logger := slog.New(slog.DiscardHandler)
+	// The log file is best effort: a read-only state dir must not stop
+	// the command line from working.
+	if f, _, err := logging.OpenFile(); err == nil {
+		defer f.Close()
+		logger = logging.New(f, logging.Options{})
+	}
+	logger.Info("start", "args", strings.Join(os.Args[1:], " "), "pid", os.Getpid())
+
+	f := &cmd.Factory{
+		IO:          ios,
+		Getenv:      os.Getenv,
+		Clock:       clockwork.NewRealClock(),
+		OpenBrowser: auth.OpenBrowser,
+		Logger:      logger,
+		// The dashboard hook: runDashboard (dashboard.go) adapts the app to
+		// the tui package. DemoApp is left for internal/demo to provide.
+		RunDashboard: runDashboard,
+	}
+	code := cmd.Execute(cmd.NewCmdRoot(f, nil), os.Args[1:], ios.ErrOut)
+	logger.Info("exit", "code", code)
+	return code
 }

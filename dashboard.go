@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/cmd"
+	"github.com/ccproxy-tui/ccproxy-tui/tui"
+)
+
+// runDashboard is the Factory's RunDashboard: it keeps tokens fresh in the
+// background while the tui package shows the dashboard.
+func runDashboard(ctx context.Context, opts cmd.DashboardOptions) error {
+	a := opts.App
+	authEvents, unsubAuth := a.AuthEvents(256)
+	defer unsubAuth()
+	proxyEvents, unsubProxy := a.Proxy().Subscribe(256)
+	defer unsubProxy()
+
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a.Run(ctx)
+	}()
+	defer wg.Wait()
+	defer cancel()
+
+	return tui.Run(ctx, tui.Options{
+		Backend:     dashboardBackend{a},
+		Proxy:       a.Proxy(),
+		AuthEvents:  authEvents,
+		ProxyEvents: proxyEvents,
+		Env: func(proxyURL string) string {
+			var b strings.Builder
+			_ = cmd.WriteEnv(&b, a, cmd.EnvRequest{ProxyURL: proxyURL})
+			return b.String()
+		},
+		OpenBrowser:    auth.OpenBrowser,
+		Demo:           opts.Demo,
+		AutostartProxy: a.Config().Proxy.Autostart,
+	})
+}
+
+// dashboardBackend adapts *app.App to tui.Backend: app returns its own login
+// types (with credentials), tui wants its small interfaces.
+type dashboardBackend struct{ a *app.App }
+
+func (b dashboardBackend) Statuses(ctx context.Context) []auth.Status { return b.a.Statuses(ctx) }
+
+func (b dashboardBackend) StartBrowserLogin(ctx context.Context, provider string) (tui.BrowserLogin, error) {
+	l, err := b.a.StartBrowserLogin(ctx, provider)
+	if err != nil {
+		return nil, err
+	}
+	return browserLogin{l}, nil
+}
+
+func (b dashboardBackend) StartPasteLogin(ctx context.Context, provider string) (tui.PasteLogin, error) {
+	l, err := b.a.StartPasteLogin(ctx, provider)
+	if err != nil {
+		return nil, err
+	}
+	return pasteLogin{l}, nil
+}
+
+func (b dashboardBackend) DeviceLogin(ctx context.Context, provider string, show func(auth.DeviceCode)) error {
+	_, err := b.a.DeviceLogin(ctx, provider, show)
+	return err
+}
+
+func (b dashboardBackend) Logout(ctx context.Context, provider string) error {
+	return b.a.Logout(ctx, provider)
+}
+
+func (b dashboardBackend) Refresh(ctx context.Context, provider string) error {
+	_, err := b.a.Refresh(ctx, provider)
+	return err
+}
+
+type browserLogin struct{ l *app.BrowserLogin }
+
+func (l browserLogin) URL() string  { return l.l.URL() }
+func (l browserLogin) Close() error { return l.l.Close() }
+func (l browserLogin) Wait(ctx context.Context) error {
+	_, err := l.l.Wait(ctx)
+	return err
+}
+
+type pasteLogin struct{ l *app.PasteLogin }
+
+func (l pasteLogin) URL() string { return l.l.URL() }
+func (l pasteLogin) Complete(ctx context.Context, pasted string) error {
+	_, err := l.l.Complete(ctx, pasted)
+	return err
+}

@@ -1,0 +1,404 @@
+// Package app builds the program's object graph once — config → store →
+// provider registry → one auth.Manager per enabled provider → refresh
+// scheduler → proxy — and exposes the operations the command line, the
+// headless server, the dashboard and the demo share. It prints nothing and
+// reads no terminal: callers own all IO.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
+	"github.com/ccproxy-tui/ccproxy-tui/providers"
+	"github.com/ccproxy-tui/ccproxy-tui/proxy"
+	"github.com/ccproxy-tui/ccproxy-tui/store"
+)
+
+// Options are what New wires together. Config is required; the rest have
+// defaults suited to the real program.
+type Options struct {
+	Config config.Config
+	// Store replaces the backend Config.Store selects (the demo and tests
+	// pass a memory store).
+	Store store.Store
+	// Clock is the real clock when nil.
+	Clock clockwork.Clock
+	// HTTPClient talks to the providers' OAuth endpoints; nil means
+	// http.DefaultClient's behaviour.
+	HTTPClient *http.Client
+	// Logger receives the proxy's request log and the lifecycle events Run
+	// observes; nil discards.
+	Logger *slog.Logger
+	// ProviderOptions are passed on to providers.NewRegistry (for example
+	// providers.WithCopilotTokenURL in tests and the demo).
+	ProviderOptions []providers.Option
+}
+
+// App is the wired program. Its methods are safe for concurrent use.
+type App struct {
+	cfg       config.Config
+	store     store.Store
+	clock     clockwork.Clock
+	log       *slog.Logger
+	registry  *providers.Registry
+	managers  map[string]*auth.Manager
+	bus       *auth.Bus
+	scheduler *auth.Scheduler
+	proxy     *proxy.Server
+}
+
+// New builds the graph. It does no network I/O and binds no socket.
+func New(opts Options) (*App, error) {
+	a := &App{cfg: opts.Config, store: opts.Store, clock: opts.Clock, log: opts.Logger}
+	if a.clock == nil {
+		a.clock = clockwork.NewRealClock()
+	}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.store == nil {
+		st, err := OpenStore(opts.Config.Store)
+		if err != nil {
+			return nil, err
+		}
+		a.store = st
+	}
+	popts := []providers.Option{providers.WithClock(a.clock)}
+	if opts.HTTPClient != nil {
+		popts = append(popts, providers.WithHTTPClient(opts.HTTPClient))
+	}
+	reg, err := providers.NewRegistry(opts.Config, append(popts, opts.ProviderOptions...)...)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	a.registry = reg
+	a.bus = auth.NewBus()
+	a.scheduler = auth.NewScheduler(auth.SchedulerOptions{Clock: a.clock, Bus: a.bus})
+	a.managers = make(map[string]*auth.Manager)
+	var ups []proxy.Upstream
+	for _, p := range reg.All() {
+		m := auth.NewManager(auth.ManagerOptions{
+			Provider:  p.Name,
+			Refresher: p,
+			Store:     a.store,
+			Clock:     a.clock,
+			Grace:     opts.Config.Refresh.Grace.Duration,
+			CacheTTL:  opts.Config.Refresh.Cache.Duration,
+			Bus:       a.bus,
+		})
+		a.managers[p.Name] = m
+		a.scheduler.Add(m)
+		ups = append(ups, proxy.Upstream{Name: p.Name, Target: p, Tokens: m})
+	}
+	srv, err := proxy.New(proxy.Options{
+		Listen:    opts.Config.Proxy.Listen,
+		APIKey:    opts.Config.Proxy.APIKey,
+		MaxBody:   opts.Config.Proxy.MaxBody,
+		Upstreams: ups,
+		Status:    a.Statuses,
+		Clock:     a.clock,
+		Logger:    a.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	a.proxy = srv
+	return a, nil
+}
+
+// OpenStore opens the credential backend the [store] section selects.
+func OpenStore(c config.Store) (store.Store, error) {
+	switch c.Backend {
+	case "", "file":
+		st, err := store.NewFile(c.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("open credential store: %w", err)
+		}
+		return st, nil
+	case "keyring":
+		dir := c.Dir
+		if dir == "" {
+			dir = store.DefaultDir()
+		}
+		st, err := store.NewKeyring(dir)
+		if err != nil {
+			return nil, fmt.Errorf("open keyring store: %w", err)
+		}
+		return st, nil
+	case "memory":
+		return store.NewMemory(), nil
+	}
+	return nil, fmt.Errorf("store: unknown backend %q", c.Backend)
+}
+
+// Config is the configuration the App was built from.
+func (a *App) Config() config.Config { return a.cfg }
+
+// Providers lists the enabled providers in display order.
+func (a *App) Providers() []*providers.Provider { return a.registry.All() }
+
+// Provider returns the named provider; an unknown name is a
+// *providers.UnknownProviderError listing the known ones.
+func (a *App) Provider(name string) (*providers.Provider, error) { return a.registry.Get(name) }
+
+func (a *App) manager(name string) (*providers.Provider, *auth.Manager, error) {
+	p, err := a.registry.Get(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p, a.managers[p.Name], nil
+}
+
+// Statuses reports every enabled provider, in display order.
+func (a *App) Statuses(ctx context.Context) []auth.Status {
+	all := a.registry.All()
+	out := make([]auth.Status, 0, len(all))
+	for _, p := range all {
+		out = append(out, a.managers[p.Name].Status(ctx))
+	}
+	return out
+}
+
+// Status reports one provider.
+func (a *App) Status(ctx context.Context, name string) (auth.Status, error) {
+	_, m, err := a.manager(name)
+	if err != nil {
+		return auth.Status{}, err
+	}
+	return m.Status(ctx), nil
+}
+
+// Token returns a valid access token, refreshing it first when needed.
+func (a *App) Token(ctx context.Context, name string) (string, error) {
+	_, m, err := a.manager(name)
+	if err != nil {
+		return "", err
+	}
+	return m.Token(ctx)
+}
+
+// Refresh renews the provider's credentials now.
+func (a *App) Refresh(ctx context.Context, name string) (auth.Credentials, error) {
+	_, m, err := a.manager(name)
+	if err != nil {
+		return auth.Credentials{}, err
+	}
+	return m.ForceRefresh(ctx)
+}
+
+// Logout forgets the provider's stored credentials.
+func (a *App) Logout(ctx context.Context, name string) error {
+	_, m, err := a.manager(name)
+	if err != nil {
+		return err
+	}
+	return m.Logout(ctx)
+}
+
+// Adopt saves credentials imported from an official CLI, as a login would.
+func (a *App) Adopt(ctx context.Context, c auth.Credentials) error {
+	_, m, err := a.manager(c.Provider)
+	if err != nil {
+		return err
+	}
+	return m.Save(ctx, c)
+}
+
+// Proxy is the embedded proxy; it is not started until someone calls Start.
+func (a *App) Proxy() *proxy.Server { return a.proxy }
+
+// AuthEvents subscribes to the providers' lifecycle events; call the
+// returned func to unsubscribe.
+func (a *App) AuthEvents(size int) (<-chan auth.Event, func()) { return a.bus.Subscribe(size) }
+
+// Run keeps every provider's token fresh and logs lifecycle events until ctx
+// ends. It does not start the proxy.
+func (a *App) Run(ctx context.Context) {
+	events, unsubscribe := a.bus.Subscribe(64)
+	defer unsubscribe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.scheduler.Run(ctx)
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			<-done
+			return
+		case e := <-events:
+			a.logEvent(e)
+		}
+	}
+}
+
+func (a *App) logEvent(e auth.Event) {
+	attrs := []any{"provider", e.Provider, "event", string(e.Kind)}
+	if e.Message != "" {
+		attrs = append(attrs, "msg", e.Message)
+	}
+	if !e.ExpiresAt.IsZero() {
+		attrs = append(attrs, "expires_at", e.ExpiresAt)
+	}
+	if e.Err != nil {
+		attrs = append(attrs, "err", e.Err.Error())
+		a.log.Warn("auth", attrs...)
+		return
+	}
+	a.log.Info("auth", attrs...)
+}
+
+// UnsupportedFlowError says a provider does not offer the requested login
+// flow, and which it does.
+type UnsupportedFlowError struct {
+	Provider string
+	Flow     auth.Flow
+	Offered  []auth.Flow
+}
+
+func (e *UnsupportedFlowError) Error() string {
+	names := make([]string, len(e.Offered))
+	for i, f := range e.Offered {
+		names[i] = string(f)
+	}
+	return fmt.Sprintf("%s does not offer %s login (it offers: %s)", e.Provider, e.Flow, strings.Join(names, ", "))
+}
+
+// oauth returns the provider's ready OAuth client after checking it offers
+// flow.
+func (a *App) oauth(ctx context.Context, name string, flow auth.Flow) (*auth.Config, *auth.Manager, error) {
+	p, m, err := a.manager(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !p.Supports(flow) {
+		return nil, nil, &UnsupportedFlowError{Provider: p.Name, Flow: flow, Offered: p.Flows}
+	}
+	cfg, err := p.OAuthConfig(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, m, nil
+}
+
+// BrowserLogin is a browser login whose credentials are saved when it
+// completes.
+type BrowserLogin struct {
+	login *auth.BrowserLogin
+	m     *auth.Manager
+}
+
+// StartBrowserLogin binds the provider's loopback callback now; a busy port
+// is an error that matches auth.ErrPortInUse.
+func (a *App) StartBrowserLogin(ctx context.Context, name string) (*BrowserLogin, error) {
+	cfg, m, err := a.oauth(ctx, name, auth.FlowBrowser)
+	if err != nil {
+		return nil, err
+	}
+	l, err := cfg.StartBrowser(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &BrowserLogin{login: l, m: m}, nil
+}
+
+// URL is the authorize URL; always show it.
+func (l *BrowserLogin) URL() string { return l.login.URL() }
+
+// Port is the bound callback port (for an ssh -L hint).
+func (l *BrowserLogin) Port() int { return l.login.Port() }
+
+// Close frees the callback port.
+func (l *BrowserLogin) Close() error { return l.login.Close() }
+
+// Wait blocks until the callback arrives, then saves and returns the
+// credentials.
+func (l *BrowserLogin) Wait(ctx context.Context) (auth.Credentials, error) {
+	c, err := l.login.Wait(ctx)
+	if err != nil {
+		return auth.Credentials{}, err
+	}
+	if err := l.m.Save(ctx, c); err != nil {
+		return auth.Credentials{}, err
+	}
+	return c, nil
+}
+
+// PasteLogin is a login finished by a pasted code; credentials are saved
+// when it completes.
+type PasteLogin struct {
+	login *auth.PasteLogin
+	m     *auth.Manager
+}
+
+// StartPasteLogin prepares a pasted-code login.
+func (a *App) StartPasteLogin(ctx context.Context, name string) (*PasteLogin, error) {
+	p, _, err := a.manager(name)
+	if err != nil {
+		return nil, err
+	}
+	flow := auth.FlowPaste
+	if !p.Supports(auth.FlowPaste) && p.Supports(auth.FlowBrowser) {
+		// Any provider with a browser flow can finish by pasting the
+		// address the browser failed to load.
+		flow = auth.FlowBrowser
+	}
+	cfg, m, err := a.oauth(ctx, name, flow)
+	if err != nil {
+		return nil, pasteError(err)
+	}
+	l, err := cfg.StartPaste(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &PasteLogin{login: l, m: m}, nil
+}
+
+func pasteError(err error) error {
+	var uf *UnsupportedFlowError
+	if errors.As(err, &uf) {
+		uf.Flow = auth.FlowPaste
+	}
+	return err
+}
+
+// URL is the authorize URL to open.
+func (l *PasteLogin) URL() string { return l.login.URL() }
+
+// Complete exchanges what the user pasted (a code or the whole redirect
+// address), then saves and returns the credentials.
+func (l *PasteLogin) Complete(ctx context.Context, pasted string) (auth.Credentials, error) {
+	c, err := l.login.Complete(ctx, pasted)
+	if err != nil {
+		return auth.Credentials{}, err
+	}
+	if err := l.m.Save(ctx, c); err != nil {
+		return auth.Credentials{}, err
+	}
+	return c, nil
+}
+
+// DeviceLogin runs a device-code login, calling show once the user code is
+// known, and saves the credentials.
+func (a *App) DeviceLogin(ctx context.Context, name string, show func(auth.DeviceCode)) (auth.Credentials, error) {
+	cfg, m, err := a.oauth(ctx, name, auth.FlowDevice)
+	if err != nil {
+		return auth.Credentials{}, err
+	}
+	c, err := cfg.DeviceLogin(ctx, show)
+	if err != nil {
+		return auth.Credentials{}, err
+	}
+	if err := m.Save(ctx, c); err != nil {
+		return auth.Credentials{}, err
+	}
+	return c, nil
+}

@@ -1,0 +1,186 @@
+package cmd
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
+	"github.com/ccproxy-tui/ccproxy-tui/providers"
+)
+
+// PlaceholderAPIKey is exported to clients when the proxy has no api_key:
+// SDKs insist on some key, and the proxy replaces client credentials anyway.
+const PlaceholderAPIKey = "ccproxy-tui"
+
+// EnvOptions are the inputs of `env`.
+type EnvOptions struct {
+	Factory  *Factory
+	Provider string
+	Shell    string
+}
+
+// NewCmdEnv builds `env [<provider>] [--shell bash|zsh|fish|powershell]`.
+func NewCmdEnv(f *Factory, runF func(*EnvOptions) error) *cobra.Command {
+	opts := &EnvOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "env [<provider>]",
+		Short: "Print the shell exports that point clients at the proxy",
+		Long: `Print what Claude Code, the Anthropic and OpenAI SDKs and the Codex CLI need to
+use the proxy. Evaluate it in your shell:
+
+  eval "$(ccproxy-tui env)"              # bash, zsh
+  ccproxy-tui env --shell fish | source  # fish
+
+ANTHROPIC_AUTH_TOKEN / OPENAI_API_KEY are the proxy's api_key, or the
+placeholder "ccproxy-tui" when none is set (the proxy supplies the real token).
+For codex, the config.toml block the Codex CLI needs is printed as comments.`,
+		Args:              args(cobra.MaximumNArgs(1)),
+		ValidArgsFunction: completeProviders(f),
+		RunE: func(c *cobra.Command, a []string) error {
+			if len(a) == 1 {
+				opts.Provider = a[0]
+			}
+			switch opts.Shell {
+			case "bash", "zsh", "fish", "powershell":
+			default:
+				return flagErrorf("--shell must be bash, zsh, fish or powershell, not %q", opts.Shell)
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return envRun(opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Shell, "shell", "bash", "syntax: bash, zsh, fish or powershell")
+	_ = cmd.RegisterFlagCompletionFunc("shell", cobra.FixedCompletions([]string{"bash", "zsh", "fish", "powershell"}, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+func envRun(opts *EnvOptions) error {
+	a, err := opts.Factory.App(nil)
+	if err != nil {
+		return err
+	}
+	return WriteEnv(opts.Factory.IO.Out, a, EnvRequest{
+		ProxyURL: ProxyURL(a.Config().Proxy.Listen),
+		Provider: opts.Provider,
+		Shell:    opts.Shell,
+	})
+}
+
+// EnvRequest says which exports WriteEnv prints.
+type EnvRequest struct {
+	// ProxyURL is the proxy's base URL ("http://127.0.0.1:8787").
+	ProxyURL string
+	// Provider limits the output to one provider; empty prints the first
+	// provider of each API shape (one value per variable).
+	Provider string
+	// Shell is bash, zsh, fish or powershell (bash when empty).
+	Shell string
+}
+
+// WriteEnv prints the exports that point clients at the proxy; the dashboard
+// uses it for its copy-env key too.
+func WriteEnv(w io.Writer, a *app.App, req EnvRequest) error {
+	key := a.Config().Proxy.APIKey
+	if key == "" {
+		key = PlaceholderAPIKey
+	}
+	var list []*providers.Provider
+	if req.Provider != "" {
+		p, err := a.Provider(req.Provider)
+		if err != nil {
+			return err
+		}
+		list = []*providers.Provider{p}
+	} else {
+		seen := map[string]bool{}
+		for _, p := range a.Providers() {
+			if !seen[p.ErrorFormat()] {
+				seen[p.ErrorFormat()] = true
+				list = append(list, p)
+			}
+		}
+	}
+	for _, p := range list {
+		url := strings.TrimRight(req.ProxyURL, "/") + "/" + p.Name
+		if p.ErrorFormat() == providers.ErrorFormatAnthropic {
+			comment(w, fmt.Sprintf("%s: Claude Code and the Anthropic SDK", p.Name))
+			export(w, req.Shell, "ANTHROPIC_BASE_URL", url)
+			export(w, req.Shell, "ANTHROPIC_AUTH_TOKEN", key)
+			continue
+		}
+		comment(w, fmt.Sprintf("%s: the OpenAI SDK", p.Name))
+		export(w, req.Shell, "OPENAI_BASE_URL", url)
+		export(w, req.Shell, "OPENAI_API_KEY", key)
+		if p.Name == providers.Codex {
+			codexBlock(w, url)
+		}
+	}
+	return nil
+}
+
+// ProxyURL is the base URL clients reach the proxy at for a listen address:
+// a wildcard host becomes 127.0.0.1.
+func ProxyURL(listen string) string {
+	if listen == "" {
+		listen = config.DefaultListen
+	}
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "http://" + listen
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+func export(w io.Writer, shell, k, v string) {
+	switch shell {
+	case "fish":
+		fmt.Fprintf(w, "set -gx %s %s\n", k, quote(v))
+	case "powershell":
+		fmt.Fprintf(w, "$env:%s = %s\n", k, quote(v))
+	default:
+		fmt.Fprintf(w, "export %s=%s\n", k, quote(v))
+	}
+}
+
+func comment(w io.Writer, s string) { fmt.Fprintf(w, "# %s\n", s) }
+
+// quote single-quotes v for every supported shell.
+func quote(v string) string {
+	return "'" + strings.ReplaceAll(v, "'", `'"'"'`) + "'"
+}
+
+// codexBlock prints, as comments so the output stays eval-able, the Codex
+// CLI's custom model provider pointing at the proxy.
+func codexBlock(w io.Writer, url string) {
+	lines := []string{
+		"The Codex CLI ignores OPENAI_BASE_URL. Add to ~/.codex/config.toml:",
+		"",
+		`model_provider = "ccproxy"`,
+		"",
+		"[model_providers.ccproxy]",
+		`name = "ccproxy-tui"`,
+		fmt.Sprintf("base_url = %q", url),
+		`env_key = "OPENAI_API_KEY"`,
+		`wire_api = "responses"`,
+		"",
+		"or run it once with:",
+		fmt.Sprintf(`codex -c model_provider=ccproxy -c 'model_providers.ccproxy={name="ccproxy-tui",base_url="%s",env_key="OPENAI_API_KEY",wire_api="responses"}'`, url),
+	}
+	for _, l := range lines {
+		if l == "" {
+			fmt.Fprintln(w, "#")
+			continue
+		}
+		fmt.Fprintf(w, "#   %s\n", l)
+	}
+}

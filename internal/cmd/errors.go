@@ -1,0 +1,83 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes of DESIGN.md.
+const (
+	ExitOK    = 0
+	ExitError = 1
+	ExitUsage = 2
+)
+
+// FlagError is a usage mistake: a bad flag or argument. It exits 2.
+type FlagError struct{ Err error }
+
+func (e *FlagError) Error() string { return e.Err.Error() }
+func (e *FlagError) Unwrap() error { return e.Err }
+
+// ErrSilent exits 1 without a message: the command already said why (auth
+// status reporting a provider that is not logged in).
+var ErrSilent = errors.New("silent error")
+
+// ErrCancelled exits 1 after the user declined or pressed Ctrl-C.
+var ErrCancelled = errors.New("cancelled")
+
+func flagErrorf(format string, a ...any) error {
+	return &FlagError{Err: fmt.Errorf(format, a...)}
+}
+
+// args wraps a cobra argument check so its failure is a usage error.
+func args(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, a []string) error {
+		if err := check(cmd, a); err != nil {
+			return &FlagError{Err: err}
+		}
+		return nil
+	}
+}
+
+// Execute runs root with argv and returns the process exit code, writing
+// any error as one line on stderr.
+func Execute(root *cobra.Command, argv []string, stderr io.Writer) int {
+	root.SetArgs(argv)
+	c, err := root.ExecuteC()
+	if err == nil {
+		return ExitOK
+	}
+	var fe *FlagError
+	switch {
+	case errors.Is(err, ErrSilent):
+		return ExitError
+	case errors.Is(err, ErrCancelled):
+		fmt.Fprintln(stderr, "cancelled")
+		return ExitError
+	case errors.As(err, &fe) || isCobraUsageError(err):
+		fmt.Fprintf(stderr, "%s\n", oneLine(err.Error()))
+		if c != nil {
+			fmt.Fprintf(stderr, "run '%s --help' for usage\n", c.CommandPath())
+		}
+		return ExitUsage
+	}
+	fmt.Fprintf(stderr, "%s\n", oneLine(err.Error()))
+	return ExitError
+}
+
+// isCobraUsageError recognises the errors cobra itself returns for unknown
+// commands (flag and argument errors are wrapped in FlagError already).
+func isCobraUsageError(err error) bool {
+	msg := err.Error()
+	return strings.HasPrefix(msg, "unknown command") || strings.HasPrefix(msg, "unknown flag") ||
+		strings.HasPrefix(msg, "unknown shorthand flag") || strings.Contains(msg, "flag needs an argument")
+}
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	return strings.ReplaceAll(s, "\n", "; ")
+}

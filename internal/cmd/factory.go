@@ -1,0 +1,114 @@
+// Package cmd is the cobra command tree of ccproxy-tui. Every command has an
+// Options struct holding its inputs and dependencies, a NewCmdX constructor
+// that only parses flags into Options, and an xRun function that does the
+// work; dependencies come from one Factory that main.go builds.
+package cmd
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/iostreams"
+	"github.com/ccproxy-tui/ccproxy-tui/providers"
+	"github.com/ccproxy-tui/ccproxy-tui/store"
+)
+
+// Factory holds what commands depend on. main.go fills it with the real
+// things; tests fill it with buffers, fakes and a fake clock.
+type Factory struct {
+	IO *iostreams.IO
+	// Getenv reads the environment (os.Getenv outside tests).
+	Getenv func(string) string
+	Clock  clockwork.Clock
+	// HTTPClient talks to OAuth endpoints; nil means the default client.
+	HTTPClient *http.Client
+	// OpenBrowser opens a URL, reporting false when there is no browser.
+	OpenBrowser func(url string) (bool, error)
+	// Logger writes the log file (tokens redacted); nil discards.
+	Logger *slog.Logger
+	// Store, when set, replaces the backend the config selects.
+	Store store.Store
+	// ProviderOptions are passed on to the provider registry.
+	ProviderOptions []providers.Option
+	// ImportOptions say where the official CLIs keep their credentials.
+	ImportOptions providers.ImportOptions
+	// Version is the program version shown by `version` (build info when
+	// empty).
+	Version string
+	// RunDashboard shows the dashboard (the root command without a
+	// subcommand). main.go sets it to the tui package's entry point; cmd
+	// never imports tui.
+	RunDashboard func(ctx context.Context, opts DashboardOptions) error
+	// DemoApp builds an App backed by the loopback fakes for --demo; stop
+	// releases them. Nil when the demo is not built in.
+	DemoApp func(ctx context.Context) (a *app.App, stop func(), err error)
+
+	// configFlag is the root's --config value.
+	configFlag string
+}
+
+// DashboardOptions is what the root command hands to RunDashboard.
+type DashboardOptions struct {
+	// App is the wired program (the demo's when Demo is set).
+	App  *app.App
+	Demo bool
+	IO   *iostreams.IO
+}
+
+// ConfigPath is the config file in effect: --config, CCPROXY_TUI_CONFIG, or
+// the XDG default.
+func (f *Factory) ConfigPath() string { return config.Path(f.configFlag, f.getenv) }
+
+func (f *Factory) getenv(k string) string {
+	if f.Getenv == nil {
+		return ""
+	}
+	return f.Getenv(k)
+}
+
+// Config loads the config file and applies the environment over it; flags
+// are applied by the command that owns them, last.
+func (f *Factory) Config() (config.Config, error) {
+	cfg, err := config.Load(f.ConfigPath())
+	if err != nil {
+		return cfg, err
+	}
+	if err := cfg.ApplyEnv(f.getenv); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// App loads the config, lets override apply command-line flags to it, and
+// wires the program.
+func (f *Factory) App(override func(*config.Config) error) (*app.App, error) {
+	cfg, err := f.Config()
+	if err != nil {
+		return nil, err
+	}
+	if override != nil {
+		if err := override(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	return app.New(app.Options{
+		Config:          cfg,
+		Store:           f.Store,
+		Clock:           f.Clock,
+		HTTPClient:      f.HTTPClient,
+		Logger:          f.Logger,
+		ProviderOptions: f.ProviderOptions,
+	})
+}
+
+func (f *Factory) logger() *slog.Logger {
+	if f.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return f.Logger
+}

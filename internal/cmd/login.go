@@ -1,0 +1,306 @@
+package cmd
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
+	"github.com/ccproxy-tui/ccproxy-tui/providers"
+)
+
+// LoginOptions are the inputs of `auth login`.
+type LoginOptions struct {
+	Factory   *Factory
+	Context   context.Context
+	Provider  string
+	Device    bool
+	Paste     bool
+	NoBrowser bool
+}
+
+// NewCmdLogin builds `auth login <provider> [--device | --paste | --no-browser]`.
+func NewCmdLogin(f *Factory, runF func(*LoginOptions) error) *cobra.Command {
+	opts := &LoginOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "login <provider>",
+		Short: "Log in to a provider",
+		Long: `Log in to a provider. By default the authorize URL opens in your browser and
+the provider redirects back to a loopback callback; the URL is always printed,
+so --no-browser (or a machine without a display) still works by opening it
+yourself. --paste finishes with the code the provider's page shows (or the
+whole address the browser could not load), read from stdin. --device shows a
+code to enter on any other device.
+
+Over SSH, a browser login prints the ssh -L command that lets the browser on
+your own machine reach the callback.`,
+		Example: `  ccproxy-tui auth login claude
+  ccproxy-tui auth login codex --device
+  ccproxy-tui auth login claude --paste`,
+		Args:              args(cobra.ExactArgs(1)),
+		ValidArgsFunction: completeProviders(f),
+		RunE: func(c *cobra.Command, a []string) error {
+			opts.Provider = a[0]
+			opts.Context = c.Context()
+			if opts.Device && opts.Paste {
+				return flagErrorf("--device and --paste cannot be used together")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return loginRun(opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Device, "device", false, "log in with a code entered on another device")
+	cmd.Flags().BoolVar(&opts.Paste, "paste", false, "finish by pasting the code the provider shows")
+	cmd.Flags().BoolVar(&opts.NoBrowser, "no-browser", false, "print the URL instead of opening a browser")
+	return cmd
+}
+
+func loginRun(opts *LoginOptions) error {
+	f := opts.Factory
+	ctx, stop := signal.NotifyContext(contextOr(opts.Context), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	a, err := f.App(nil)
+	if err != nil {
+		return err
+	}
+	p, err := a.Provider(opts.Provider)
+	if err != nil {
+		return err
+	}
+	flow := chooseFlow(p, opts)
+	log := f.logger().With("provider", p.Name, "flow", string(flow))
+	log.Info("login started")
+	var c auth.Credentials
+	switch flow {
+	case auth.FlowDevice:
+		c, err = deviceLogin(ctx, a, p, opts)
+	case auth.FlowPaste:
+		c, err = pasteLogin(ctx, a, p, opts)
+	default:
+		c, err = browserLogin(ctx, a, p, opts)
+	}
+	if err != nil {
+		log.Warn("login failed", "err", err.Error())
+		if ctx.Err() != nil && errors.Is(err, auth.ErrCancelled) || errors.Is(err, context.Canceled) {
+			return fmt.Errorf("login %s cancelled; nothing was saved", p.Name)
+		}
+		return err
+	}
+	log.Info("login succeeded", "account", account(c), "expires_at", c.ExpiresAt)
+	fmt.Fprintf(f.IO.ErrOut, "✓ Logged in to %s as %s%s\n", p.Name, account(c), expiresIn(c, f.now()))
+	return nil
+}
+
+// chooseFlow picks the flow the flags ask for; without flags the browser,
+// or the provider's only flow when it has no browser login (Copilot).
+func chooseFlow(p *providers.Provider, opts *LoginOptions) auth.Flow {
+	switch {
+	case opts.Device:
+		return auth.FlowDevice
+	case opts.Paste:
+		return auth.FlowPaste
+	case p.Supports(auth.FlowBrowser) || len(p.Flows) == 0:
+		return auth.FlowBrowser
+	}
+	return p.Flows[0]
+}
+
+func browserLogin(ctx context.Context, a *app.App, p *providers.Provider, opts *LoginOptions) (auth.Credentials, error) {
+	f := opts.Factory
+	w := f.IO.ErrOut
+	l, err := a.StartBrowserLogin(ctx, p.Name)
+	if errors.Is(err, auth.ErrPortInUse) && p.Supports(auth.FlowPaste) {
+		fmt.Fprintf(w, "! The callback port is busy (%v); switching to a pasted-code login.\n", err)
+		return pasteLogin(ctx, a, p, opts)
+	}
+	if err != nil {
+		return auth.Credentials{}, err
+	}
+	defer l.Close()
+	fmt.Fprintf(w, "Open this URL to log in to %s:\n\n  %s\n\n", p.Name, l.URL())
+	if hint := sshHint(f.getenv, l.Port()); hint != "" {
+		fmt.Fprintln(w, hint)
+	}
+	openURL(f, opts.NoBrowser, l.URL())
+	fmt.Fprintln(w, "Waiting for the browser… (Ctrl-C to cancel)")
+	return l.Wait(ctx)
+}
+
+// sshHint explains, when running over SSH, how to let the local browser reach
+// the loopback callback on this machine: forward the callback port. The host
+// is the server address from SSH_CONNECTION and the user $USER, both
+// best guesses the user may need to adjust (an ssh config alias, a jump host).
+func sshHint(getenv func(string) string, port int) string {
+	conn := getenv("SSH_CONNECTION")
+	if conn == "" || port <= 0 {
+		return ""
+	}
+	host, sshPort := "<this-host>", ""
+	if fields := strings.Fields(conn); len(fields) == 4 {
+		host = fields[2]
+		if strings.Contains(host, ":") {
+			host = "[" + host + "]"
+		}
+		if fields[3] != "22" {
+			sshPort = " -p " + fields[3]
+		}
+	}
+	user := getenv("USER")
+	if user == "" {
+		user = getenv("LOGNAME")
+	}
+	target := host
+	if user != "" {
+		target = user + "@" + host
+	}
+	return fmt.Sprintf("You are logged in over SSH. The browser must reach port %d on this machine;\n"+
+		"on your own computer, run this first and keep it open:\n\n  ssh -L %d:127.0.0.1:%d%s %s\n\n"+
+		"Or log in without a callback: --paste or --device.\n", port, port, port, sshPort, target)
+}
+
+func pasteLogin(ctx context.Context, a *app.App, p *providers.Provider, opts *LoginOptions) (auth.Credentials, error) {
+	f := opts.Factory
+	w := f.IO.ErrOut
+	l, err := a.StartPasteLogin(ctx, p.Name)
+	if err != nil {
+		return auth.Credentials{}, err
+	}
+	fmt.Fprintf(w, "Open this URL to log in to %s:\n\n  %s\n\n", p.Name, l.URL())
+	openURL(f, opts.NoBrowser, l.URL())
+	in := bufio.NewReader(f.IO.In)
+	for attempt := 1; ; attempt++ {
+		fmt.Fprint(w, "Paste the code shown after you approve (or the whole address the browser went to): ")
+		line, err := readLine(ctx, in)
+		if f.IO.IsStdinTTY() {
+			fmt.Fprintln(w)
+		}
+		if err != nil {
+			return auth.Credentials{}, err
+		}
+		c, err := l.Complete(ctx, line)
+		if err == nil {
+			return c, nil
+		}
+		// A typo can be retried when someone is there to retype it.
+		if !f.IO.CanPrompt() || attempt == 3 {
+			return auth.Credentials{}, err
+		}
+		fmt.Fprintf(w, "! %v\n", err)
+	}
+}
+
+// readLine reads one line, giving up when ctx ends (Ctrl-C at the prompt).
+func readLine(ctx context.Context, r *bufio.Reader) (string, error) {
+	type result struct {
+		s   string
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		s, err := r.ReadString('\n')
+		ch <- result{s, err}
+	}()
+	select {
+	case <-ctx.Done():
+		return "", fmt.Errorf("stopped while waiting for the code: %w", ctx.Err())
+	case res := <-ch:
+		s := strings.TrimSpace(res.s)
+		if s == "" && res.err != nil {
+			if res.err == io.EOF {
+				return "", errors.New("no code was pasted (stdin ended)")
+			}
+			return "", fmt.Errorf("read the pasted code: %w", res.err)
+		}
+		return s, nil
+	}
+}
+
+func deviceLogin(ctx context.Context, a *app.App, p *providers.Provider, opts *LoginOptions) (auth.Credentials, error) {
+	f := opts.Factory
+	w := f.IO.ErrOut
+	return a.DeviceLogin(ctx, p.Name, func(dc auth.DeviceCode) {
+		fmt.Fprintf(w, "First copy your one-time code: %s\n", dc.UserCode)
+		fmt.Fprintf(w, "Then open %s and enter it", dc.VerificationURI)
+		if !dc.ExpiresAt.IsZero() {
+			fmt.Fprintf(w, " within %s", human(dc.ExpiresAt.Sub(f.now())))
+		}
+		fmt.Fprintln(w, ".")
+		target := dc.VerificationURIComplete
+		if target == "" {
+			target = dc.VerificationURI
+		}
+		openURL(f, opts.NoBrowser, target)
+		fmt.Fprintln(w, "Waiting for approval… (Ctrl-C to cancel)")
+	})
+}
+
+// openURL opens url in a browser unless told not to, saying what happened.
+func openURL(f *Factory, noBrowser bool, url string) {
+	if noBrowser || f.OpenBrowser == nil {
+		return
+	}
+	opened, err := f.OpenBrowser(url)
+	switch {
+	case err != nil:
+		fmt.Fprintf(f.IO.ErrOut, "! Could not open a browser (%v); open the URL above yourself.\n", err)
+	case opened:
+		fmt.Fprintln(f.IO.ErrOut, "Opened your browser.")
+	default:
+		fmt.Fprintln(f.IO.ErrOut, "No browser here; open the URL above on any machine that can reach this one.")
+	}
+}
+
+func account(c auth.Credentials) string {
+	switch {
+	case c.Email != "":
+		return c.Email
+	case c.AccountID != "":
+		return c.AccountID
+	}
+	return "an unnamed account"
+}
+
+func expiresIn(c auth.Credentials, now time.Time) string {
+	if c.ExpiresAt.IsZero() {
+		return ""
+	}
+	return " (expires in " + human(c.ExpiresAt.Sub(now)) + ")"
+}
+
+// human formats a duration to the minute ("7h59m"), or seconds below one.
+func human(d time.Duration) string {
+	if d <= 0 {
+		return "0s"
+	}
+	if d < time.Minute {
+		return d.Round(time.Second).String()
+	}
+	s := d.Truncate(time.Minute).String()
+	return strings.TrimSuffix(s, "0s")
+}
+
+func (f *Factory) now() time.Time {
+	if f.Clock == nil {
+		return time.Now()
+	}
+	return f.Clock.Now()
+}
+
+func contextOr(ctx context.Context) context.Context {
+	if ctx == nil {
+		return context.Background()
+	}
+	return ctx
+}
+

@@ -1,0 +1,129 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
+)
+
+// RootOptions are the dashboard's inputs.
+type RootOptions struct {
+	Factory *Factory
+	Demo    bool
+	Context context.Context
+}
+
+// NewCmdRoot builds the whole command tree. runF replaces the dashboard run
+// in tests.
+func NewCmdRoot(f *Factory, runF func(*RootOptions) error) *cobra.Command {
+	opts := &RootOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "ccproxy-tui",
+		Short: "Log in to LLM subscriptions, keep their tokens fresh, and serve them to local tools",
+		Long: `ccproxy-tui logs in to LLM subscriptions (Claude, Codex, Copilot, any OIDC
+provider) with OAuth, keeps their tokens fresh, and serves them to local tools
+through an embedded proxy. Without a subcommand it opens the dashboard.`,
+		Args:          args(cobra.NoArgs),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		RunE: func(c *cobra.Command, _ []string) error {
+			opts.Context = c.Context()
+			if runF != nil {
+				return runF(opts)
+			}
+			return rootRun(opts)
+		},
+	}
+	cmd.SetIn(f.IO.In)
+	cmd.SetOut(f.IO.Out)
+	cmd.SetErr(f.IO.ErrOut)
+	cmd.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &FlagError{Err: err} })
+	cmd.PersistentFlags().StringVar(&f.configFlag, "config", "", "config file (default $XDG_CONFIG_HOME/ccproxy-tui/config.toml, or $CCPROXY_TUI_CONFIG)")
+	cmd.Flags().BoolVar(&opts.Demo, "demo", false, "show the dashboard with fake providers; nothing is real")
+
+	cmd.AddCommand(NewCmdAuth(f))
+	cmd.AddCommand(NewCmdServe(f, nil))
+	cmd.AddCommand(NewCmdEnv(f, nil))
+	cmd.AddCommand(NewCmdProviders(f, nil))
+	cmd.AddCommand(NewCmdVersion(f, nil))
+	cmd.InitDefaultCompletionCmd()
+	for _, c := range cmd.Commands() {
+		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &FlagError{Err: err} })
+	}
+	return cmd
+}
+
+func rootRun(opts *RootOptions) error {
+	f := opts.Factory
+	if f.RunDashboard == nil {
+		return errors.New("the dashboard is not built into this binary; use the auth, serve and env commands")
+	}
+	ctx, stop := signal.NotifyContext(opts.Context, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	var a *app.App
+	var err error
+	if opts.Demo {
+		if f.DemoApp == nil {
+			return errors.New("--demo is not built into this binary")
+		}
+		var release func()
+		a, release, err = f.DemoApp(ctx)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		defer release()
+	} else {
+		a, err = f.App(nil)
+		if err != nil {
+			return err
+		}
+	}
+	return f.RunDashboard(ctx, DashboardOptions{App: a, Demo: opts.Demo, IO: f.IO})
+}
+
+// NewCmdAuth groups the credential commands.
+func NewCmdAuth(f *Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "auth <command>",
+		Short: "Log in, log out, and inspect or refresh credentials",
+		Args:  args(cobra.NoArgs),
+	}
+	cmd.AddCommand(NewCmdLogin(f, nil))
+	cmd.AddCommand(NewCmdLogout(f, nil))
+	cmd.AddCommand(NewCmdStatus(f, nil))
+	cmd.AddCommand(NewCmdRefresh(f, nil))
+	cmd.AddCommand(NewCmdToken(f, nil))
+	cmd.AddCommand(NewCmdImport(f, nil))
+	for _, c := range cmd.Commands() {
+		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &FlagError{Err: err} })
+	}
+	return cmd
+}
+
+// completeProviders completes the first argument with the enabled
+// providers' names.
+func completeProviders(f *Factory) cobra.CompletionFunc {
+	return func(_ *cobra.Command, a []string, prefix string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(a) > 0 {
+			return nil, cobra.ShellCompDirectiveNoFileComp
+		}
+		ap, err := f.App(nil)
+		if err != nil {
+			return nil, cobra.ShellCompDirectiveError
+		}
+		var out []cobra.Completion
+		for _, p := range ap.Providers() {
+			if strings.HasPrefix(p.Name, prefix) {
+				out = append(out, cobra.CompletionWithDesc(p.Name, p.DisplayName))
+			}
+		}
+		return out, cobra.ShellCompDirectiveNoFileComp
+	}
+}

@@ -1,0 +1,122 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/logging"
+)
+
+// DrainTimeout bounds how long serve waits for in-flight requests (streams
+// included) after SIGINT/SIGTERM before cutting them.
+const DrainTimeout = 30 * time.Second
+
+// ServeOptions are the inputs of `serve`.
+type ServeOptions struct {
+	Factory   *Factory
+	Context   context.Context
+	Listen    string
+	Demo      bool
+	LogFormat string
+}
+
+// NewCmdServe builds `serve [--listen ADDR] [--demo] [--log-format text|json]`.
+func NewCmdServe(f *Factory, runF func(*ServeOptions) error) *cobra.Command {
+	opts := &ServeOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the proxy and the refresh scheduler without the dashboard",
+		Long: `Run the proxy and keep every logged-in provider's token fresh, logging to
+stderr. SIGINT or SIGTERM stops accepting requests, lets in-flight ones
+(streams included) finish for up to 30s, and exits 0.
+
+--listen overrides CCPROXY_TUI_LISTEN, which overrides [proxy] listen.`,
+		Args: args(cobra.NoArgs),
+		RunE: func(c *cobra.Command, _ []string) error {
+			opts.Context = c.Context()
+			switch opts.LogFormat {
+			case "text", "json":
+			default:
+				return flagErrorf("--log-format must be text or json, not %q", opts.LogFormat)
+			}
+			if opts.Listen != "" {
+				if err := config.ValidateListen(opts.Listen); err != nil {
+					return flagErrorf("--listen: %v", err)
+				}
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return serveRun(opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Listen, "listen", "", "address to listen on (default from config: 127.0.0.1:8787)")
+	cmd.Flags().BoolVar(&opts.Demo, "demo", false, "serve fake providers; nothing is real")
+	cmd.Flags().StringVar(&opts.LogFormat, "log-format", "text", "stderr log format: text or json")
+	return cmd
+}
+
+func serveRun(opts *ServeOptions) error {
+	f := opts.Factory
+	ctx, stop := signal.NotifyContext(contextOr(opts.Context), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	var h slog.Handler = logging.New(f.IO.ErrOut, logging.Options{JSON: opts.LogFormat == "json"}).Handler()
+	if f.Logger != nil {
+		h = slog.NewMultiHandler(h, f.Logger.Handler())
+	}
+	log := slog.New(h)
+	sf := *f
+	sf.Logger = log
+
+	var a *app.App
+	var err error
+	if opts.Demo {
+		if f.DemoApp == nil {
+			return fmt.Errorf("serve --demo is not built into this binary")
+		}
+		var release func()
+		a, release, err = f.DemoApp(ctx)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		defer release()
+	} else {
+		a, err = sf.App(func(c *config.Config) error {
+			if opts.Listen != "" {
+				c.Proxy.Listen = opts.Listen
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	px := a.Proxy()
+	if err := px.Start(ctx); err != nil {
+		return fmt.Errorf("%w (choose another with --listen)", err)
+	}
+	for _, st := range a.Statuses(ctx) {
+		state := string(st.State)
+		log.Info("provider", "provider", st.Provider, "state", state, "route", px.URL()+"/"+st.Provider)
+	}
+	log.Info("serving; stop with Ctrl-C", "url", px.URL())
+	a.Run(ctx) // until SIGINT/SIGTERM
+	log.Info("stopping: draining in-flight requests", "timeout", DrainTimeout.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DrainTimeout)
+	defer cancel()
+	if err := px.Stop(sctx); err != nil {
+		return fmt.Errorf("stop proxy: %w", err)
+	}
+	st := px.Stats()
+	log.Info("stopped", "requests", st.Requests, "errors", st.Errors)
+	return nil
+}

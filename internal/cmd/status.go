@@ -1,0 +1,131 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ccproxy-tui/ccproxy-tui/auth"
+)
+
+// StatusOptions are the inputs of `auth status`.
+type StatusOptions struct {
+	Factory  *Factory
+	Context  context.Context
+	Provider string
+	JSON     bool
+}
+
+// NewCmdStatus builds `auth status [<provider>] [--json]`.
+func NewCmdStatus(f *Factory, runF func(*StatusOptions) error) *cobra.Command {
+	opts := &StatusOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "status [<provider>]",
+		Short: "Show which providers are logged in and when their tokens expire",
+		Long: `Show each provider's state, account, time left and masked token; --json prints
+the array scripts rely on. Reading the status never refreshes anything.
+
+Exit status: with <provider>, 1 when it is not authenticated; without, 1 when
+any stored credential is expired beyond refresh (it needs a new login).`,
+		Args:              args(cobra.MaximumNArgs(1)),
+		ValidArgsFunction: completeProviders(f),
+		RunE: func(c *cobra.Command, a []string) error {
+			if len(a) == 1 {
+				opts.Provider = a[0]
+			}
+			opts.Context = c.Context()
+			if runF != nil {
+				return runF(opts)
+			}
+			return statusRun(opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the status as a JSON array")
+	return cmd
+}
+
+func statusRun(opts *StatusOptions) error {
+	f := opts.Factory
+	ctx := contextOr(opts.Context)
+	a, err := f.App(nil)
+	if err != nil {
+		return err
+	}
+	var list []auth.Status
+	if opts.Provider != "" {
+		st, err := a.Status(ctx, opts.Provider)
+		if err != nil {
+			return err
+		}
+		list = []auth.Status{st}
+	} else {
+		list = a.Statuses(ctx)
+	}
+	if opts.JSON {
+		enc := json.NewEncoder(f.IO.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(list); err != nil {
+			return err
+		}
+	} else {
+		printStatus(f, list)
+	}
+	failed := false
+	for _, st := range list {
+		if opts.Provider != "" && !st.Authenticated {
+			failed = true
+		}
+		if opts.Provider == "" && deadCredential(st) {
+			failed = true
+		}
+	}
+	if failed {
+		return ErrSilent
+	}
+	return nil
+}
+
+// deadCredential is a stored credential no refresh can revive.
+func deadCredential(st auth.Status) bool {
+	return st.AccessTokenPreview != "" && !st.Authenticated
+}
+
+func printStatus(f *Factory, list []auth.Status) {
+	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROVIDER\tSTATE\tACCOUNT\tEXPIRES IN\tTOKEN")
+	for _, st := range list {
+		acct := st.Email
+		if acct == "" {
+			acct = st.AccountID
+		}
+		exp := "-"
+		if st.ExpiresAt != nil {
+			exp = human(time.Duration(st.ExpiresIn) * time.Second)
+		} else if st.AccessTokenPreview != "" {
+			exp = "never"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", st.Provider, stateLabel(st.State), orDash(acct), exp, orDash(st.AccessTokenPreview))
+	}
+	tw.Flush()
+	for _, st := range list {
+		if st.Reason != "" && (!st.Authenticated || st.State != auth.StateOK) {
+			fmt.Fprintf(f.IO.ErrOut, "%s: %s\n", st.Provider, st.Reason)
+		}
+	}
+}
+
+func stateLabel(s auth.State) string {
+	switch s {
+	case auth.StateOK:
+		return "logged in"
+	case auth.StateNeedsLogin:
+		return "needs login"
+	case "":
+		return "-"
+	}
+	return string(s)
+}

@@ -1,0 +1,67 @@
+package cmd
+
+import (
+	"fmt"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+)
+
+// VersionOptions are the inputs of `version`.
+type VersionOptions struct {
+	Factory *Factory
+	// BuildInfo reads the binary's build info (debug.ReadBuildInfo).
+	BuildInfo func() (*debug.BuildInfo, bool)
+}
+
+// NewCmdVersion builds `version`.
+func NewCmdVersion(f *Factory, runF func(*VersionOptions) error) *cobra.Command {
+	opts := &VersionOptions{Factory: f, BuildInfo: debug.ReadBuildInfo}
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version, commit and Go version of this binary",
+		Args:  args(cobra.NoArgs),
+		RunE: func(*cobra.Command, []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return versionRun(opts)
+		},
+	}
+}
+
+func versionRun(opts *VersionOptions) error {
+	version, commit, date, goVersion := opts.Factory.Version, "", "", ""
+	if bi, ok := opts.BuildInfo(); ok {
+		goVersion = bi.GoVersion
+		if version == "" {
+			version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				commit = s.Value
+			case "vcs.time":
+				date = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					defer fmt.Fprintln(opts.Factory.IO.Out, "  (built from a modified tree)")
+				}
+			}
+		}
+	}
+	if version == "" {
+		version = "(devel)"
+	}
+	fmt.Fprintf(opts.Factory.IO.Out, "ccproxy-tui %s\n", version)
+	if commit != "" {
+		if len(commit) > 12 {
+			commit = commit[:12]
+		}
+		fmt.Fprintf(opts.Factory.IO.Out, "  commit %s %s\n", commit, date)
+	}
+	if goVersion != "" {
+		fmt.Fprintf(opts.Factory.IO.Out, "  %s\n", goVersion)
+	}
+	return nil
+}
