@@ -1,0 +1,129 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ccproxy-tui/ccproxy-tui/store"
+	"github.com/jonboulle/clockwork"
+)
+
+func TestStatusStates(t *testing.T) {
+	transient := &Error{Provider: "demo", Op: "refresh", Kind: ErrTransient, Err: errors.New("503")}
+	refused := &Error{Provider: "demo", Op: "refresh", Kind: ErrLoginRequired, Code: "invalid_grant"}
+	const access, refresh = "status-access-token-0123456789", "status-refresh-token-0123456789"
+	for _, tc := range []struct {
+		name      string
+		stored    bool
+		expiresIn time.Duration
+		noRefresh bool
+		setup     func(m *Manager, now time.Time)
+		want      State
+		wantAuth  bool
+		reason    string // part of the reason, when there must be one
+	}{
+		{name: "not logged in", want: StateNeedsLogin, reason: "auth login demo"},
+		{name: "fresh", stored: true, expiresIn: time.Hour, want: StateOK, wantAuth: true},
+		{name: "under five minutes left", stored: true, expiresIn: 4 * time.Minute, want: StateExpiring, wantAuth: true},
+		{name: "expired, refreshable", stored: true, expiresIn: -time.Minute, want: StateExpired, wantAuth: true, reason: "next request refreshes"},
+		{name: "expired, no refresh token", stored: true, expiresIn: -time.Minute, noRefresh: true, want: StateNeedsLogin, reason: "auth login demo"},
+		{name: "refreshing", stored: true, expiresIn: time.Minute, want: StateRefreshing, wantAuth: true,
+			setup: func(m *Manager, _ time.Time) { m.setRefreshing(true) }},
+		{name: "retrying", stored: true, expiresIn: time.Minute, want: StateRetrying, wantAuth: true, reason: "retrying at",
+			setup: func(m *Manager, now time.Time) {
+				m.recordFailure(transient, "")
+				m.plan(now.Add(5*time.Second), now.Add(5*time.Second))
+			}},
+		{name: "refused while valid is needs_login, never retrying", stored: true, expiresIn: time.Minute, want: StateNeedsLogin, wantAuth: true, reason: "works until it expires",
+			setup: func(m *Manager, now time.Time) {
+				m.recordFailure(refused, refresh)
+				m.plan(now.Add(5*time.Second), now.Add(5*time.Second)) // a stale plan must not win
+			}},
+		{name: "refused and expired", stored: true, expiresIn: -time.Minute, want: StateNeedsLogin, reason: "auth login demo",
+			setup: func(m *Manager, _ time.Time) { m.recordFailure(refused, refresh) }},
+		{name: "temporary failure, gave up, expired is not needs_login", stored: true, expiresIn: -time.Minute, want: StateExpired, wantAuth: true,
+			setup: func(m *Manager, _ time.Time) { m.recordFailure(transient, "") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := clockwork.NewFakeClockAt(lcT0)
+			st := store.NewMemory()
+			m := NewManager(ManagerOptions{Provider: "demo", Refresher: &stubRefresher{clock: clock, life: time.Hour}, Store: st, Clock: clock})
+			if tc.stored {
+				c := Credentials{AccessToken: access, RefreshToken: refresh, ExpiresAt: lcT0.Add(tc.expiresIn),
+					ObtainedAt: lcT0.Add(tc.expiresIn - time.Hour), Email: "user@example.com", Scopes: []string{"openid"}}
+				if tc.noRefresh {
+					c.RefreshToken = ""
+				}
+				blob, _ := c.Marshal()
+				if err := st.Save(context.Background(), "demo", blob); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.setup != nil {
+				tc.setup(m, lcT0)
+			}
+			got := m.Status(context.Background())
+			if got.State != tc.want || got.Authenticated != tc.wantAuth {
+				t.Fatalf("state %s authenticated %v, want %s %v (reason %q)", got.State, got.Authenticated, tc.want, tc.wantAuth, got.Reason)
+			}
+			if tc.reason != "" && !strings.Contains(got.Reason, tc.reason) {
+				t.Errorf("reason %q lacks %q", got.Reason, tc.reason)
+			}
+			if got.State == StateRetrying && got.NextAttempt.IsZero() {
+				t.Error("retrying without a next attempt time")
+			}
+			if got.State != StateRetrying && !got.NextAttempt.IsZero() {
+				t.Errorf("%s shows a next attempt", got.State)
+			}
+			if got.ExpiresIn < 0 {
+				t.Errorf("expires_in %d is negative", got.ExpiresIn)
+			}
+			if got.Storage != "memory:demo" {
+				t.Errorf("storage %q", got.Storage)
+			}
+		})
+	}
+}
+
+func TestStatusJSONIsTheDesignedShape(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(lcT0)
+	st := store.NewMemory()
+	m := NewManager(ManagerOptions{Provider: "demo", Refresher: &stubRefresher{clock: clock, life: time.Hour}, Store: st, Clock: clock})
+	c := Credentials{AccessToken: "json-access-token-0123456789", RefreshToken: "json-refresh-token-0123456789",
+		ExpiresAt: lcT0.Add(90 * time.Second), ObtainedAt: lcT0.Add(-time.Hour), LastRefresh: lcT0.Add(-time.Hour),
+		AccountID: "acct-1", Email: "user@example.com", Plan: "max", Scopes: []string{"openid", "offline_access"}}
+	if err := m.Save(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	blob, err := json.Marshal(m.Status(context.Background()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{c.AccessToken, c.RefreshToken} {
+		if strings.Contains(string(blob), secret) {
+			t.Fatalf("status JSON shows a whole token: %s", blob)
+		}
+	}
+	var got map[string]any
+	if err := json.Unmarshal(blob, &got); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for k := range got {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	want := []string{"access_token_preview", "account_id", "authenticated", "email", "expires_at", "expires_in",
+		"last_error", "last_refresh", "plan", "provider", "refresh_token_preview", "scopes", "storage"}
+	if !slices.Equal(keys, want) {
+		t.Errorf("keys %v, want %v", keys, want)
+	}
+	if got["expires_in"] != float64(90) || got["expires_at"] != "2026-11-23T02:01:30Z" || got["access_token_preview"] != "json-acc...23456789" {
+		t.Errorf("status JSON = %s", blob)
+	}
+}
