@@ -11,12 +11,12 @@ import (
 // BrowserLogin is a browser login in progress: the callback server is
 // listening, and URL is ready to open or print.
 type BrowserLogin struct {
-	cfg      *Config
-	auth     authorization
-	port     int
-	cb       *callbackServer
-	stop     func() bool // unregisters the ctx watcher
-	waitOnce sync.Mutex  // guards that Wait runs once at a time
+	cfg    *Config
+	auth   authorization
+	port   int
+	cb     *callbackServer
+	stop   func() bool // unregisters the ctx watcher
+	waitMu sync.Mutex  // serialises Wait calls
 }
 
 // StartBrowser binds the loopback callback now (so a busy port is reported
@@ -72,8 +72,8 @@ func (l *BrowserLogin) Close() error {
 // ends, Close is called, or Config.LoginTimeout (default 5 minutes) passes;
 // the port is freed in every case.
 func (l *BrowserLogin) Wait(ctx context.Context) (Credentials, error) {
-	l.waitOnce.Lock()
-	defer l.waitOnce.Unlock()
+	l.waitMu.Lock()
+	defer l.waitMu.Unlock()
 	defer l.Close()
 	c := l.cfg
 	timeout := c.LoginTimeout

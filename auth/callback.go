@@ -119,7 +119,7 @@ func (cb *callbackServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		status, title, body = http.StatusBadRequest, "Login failed",
 			"This response does not belong to the login in progress, so it was not used. Start the login again."
 	case params.Error != "":
-		res.err = (&Config{Provider: cb.provider}).providerError(params)
+		res.err = providerError(cb.provider, params)
 		status, title, body = http.StatusOK, "Login failed", "The provider said: "+res.err.Err.Error()+
 			". Return to the terminal for the next step."
 	}

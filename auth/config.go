@@ -28,12 +28,18 @@ const (
 // their own hosts.
 type Config struct {
 	// Provider is the short name used in files, routes and messages ("claude").
-	Provider     string
-	ClientID     string
+	Provider string
+	// ClientID identifies the OAuth client the provider registered.
+	ClientID string
+	// ClientSecret is sent in the body when set; public clients leave it empty.
 	ClientSecret string
-	AuthURL      string
-	TokenURL     string
-	DeviceURL    string
+	// AuthURL is the authorize endpoint (browser and paste flows).
+	AuthURL string
+	// TokenURL takes code exchanges, refreshes and device polls.
+	TokenURL string
+	// DeviceURL is the RFC 8628 device authorization endpoint; empty means
+	// the provider has no standard device flow.
+	DeviceURL string
 	// RedirectURL is the loopback callback of FlowBrowser. Its host must be
 	// localhost or 127.0.0.1; port 0 means any free port. Empty means
 	// http://127.0.0.1:0/callback.
@@ -45,7 +51,9 @@ type Config struct {
 	// (Claude shows CODE#STATE there). Empty means FlowPaste uses RedirectURL
 	// and the user pastes the address the browser failed to load.
 	PasteRedirectURL string
-	Scopes           []string
+	// Scopes are requested at authorize time and reported when the token
+	// response does not list any.
+	Scopes []string
 	// AuthParams are extra authorize-URL parameters ("code": "true").
 	AuthParams map[string]string
 	Hooks      Hooks

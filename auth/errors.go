@@ -40,6 +40,7 @@ type Error struct {
 	Hint string
 }
 
+// Error reads "<op> <provider>: <code>: <cause> (<next step>)".
 func (e *Error) Error() string {
 	msg := e.Op + " " + e.Provider
 	if e.Code != "" {

@@ -173,7 +173,7 @@ func (p *PasteLogin) Complete(ctx context.Context, pasted string) (Credentials, 
 		return Credentials{}, stateMismatch(c.Provider)
 	}
 	if res.Error != "" {
-		return Credentials{}, c.providerError(res)
+		return Credentials{}, providerError(c.Provider, res)
 	}
 	tok, err := c.exchange(ctx, CodeExchange{
 		Code:        res.Code,
@@ -197,16 +197,16 @@ func stateMismatch(provider string) *Error {
 
 // providerError turns an authorization error response (access_denied …)
 // into an *Error.
-func (c *Config) providerError(res callbackParams) *Error {
+func providerError(provider string, res callbackParams) *Error {
 	ee := &endpointError{Code: res.Error, Description: scrub(res.ErrorDescription)}
-	e := &Error{Provider: c.Provider, Op: "login", Code: res.Error, Kind: kindOf(ee)}
+	e := &Error{Provider: provider, Op: "login", Code: res.Error, Kind: kindOf(ee)}
 	msg := "the provider refused the login"
 	if ee.Description != "" {
 		msg += ": " + ee.Description
 	}
 	e.Err = errors.New(msg)
 	if res.Error == "access_denied" {
-		e.Hint = "approve the request in the browser, then run: ccproxy-tui auth login " + c.Provider
+		e.Hint = "approve the request in the browser, then run: ccproxy-tui auth login " + provider
 	}
 	return e
 }
