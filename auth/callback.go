@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"io"
+	"log"
 	"net"
 	"net/http"
 	"strconv"
@@ -82,7 +84,12 @@ func startCallback(provider string, ln net.Listener, path, state string) *callba
 		served:   make(chan struct{}),
 		results:  make(chan callbackResult, 1),
 	}
-	cb.srv = &http.Server{Handler: cb, ReadHeaderTimeout: 10 * time.Second}
+	cb.srv = &http.Server{
+		Handler:           cb,
+		ReadHeaderTimeout: 10 * time.Second,
+		// net/http would log odd client behaviour to stderr, over a TUI.
+		ErrorLog: log.New(io.Discard, "", 0),
+	}
 	go func() {
 		defer close(cb.served)
 		_ = cb.srv.Serve(ln)

@@ -31,7 +31,7 @@
 //   - Counts, LastRefreshToken, IssueRefreshToken, RevokeRefreshToken and
 //     ValidAccessToken for assertions and for fake upstream APIs.
 //
-// Lifetimes (WithAccessTTL, WithDeviceTTL, WithDeviceInterval) run on the
+// Lifetimes (WithAccessTTL, WithRefreshTTL, WithDeviceTTL, WithDeviceInterval) run on the
 // injected clock (WithClock), so tests advance a fake clock instead of
 // sleeping. All methods are safe for concurrent use.
 package fake

@@ -97,6 +97,10 @@ func WithClientID(id string) Option { return func(s *OAuthServer) { s.clientID =
 // WithAccessTTL sets expires_in of issued access tokens (default 1h; 0 omits expires_in).
 func WithAccessTTL(d time.Duration) Option { return func(s *OAuthServer) { s.accessTTL = d } }
 
+// WithRefreshTTL makes refresh tokens expire after d (default: never);
+// an expired one is invalid_grant.
+func WithRefreshTTL(d time.Duration) Option { return func(s *OAuthServer) { s.refreshTTL = d } }
+
 // WithExpiresInString sends expires_in as a string, as some servers do.
 func WithExpiresInString() Option { return func(s *OAuthServer) { s.expiresAsString = true } }
 
@@ -153,6 +157,7 @@ type OAuthServer struct {
 
 	clientID        string
 	accessTTL       time.Duration
+	refreshTTL      time.Duration
 	expiresAsString bool
 	noRotation      bool
 	deviceInterval  time.Duration
@@ -190,6 +195,7 @@ type authCode struct {
 type refreshGrant struct {
 	clientID string
 	scope    string
+	expires  time.Time // zero: never
 	used     bool
 }
 
@@ -297,7 +303,7 @@ func (s *OAuthServer) IssueRefreshToken(clientID, scope string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tok := randomToken("fake-rt-")
-	s.refresh[tok] = &refreshGrant{clientID: clientID, scope: scope}
+	s.refresh[tok] = s.newRefreshGrant(clientID, scope)
 	s.lastRefresh = tok
 	return tok
 }
@@ -547,6 +553,9 @@ func (s *OAuthServer) refreshGrant(w http.ResponseWriter, v url.Values) {
 	case g.used:
 		oauthErr(w, http.StatusBadRequest, "invalid_grant", "refresh token already used")
 		return
+	case !g.expires.IsZero() && !s.clock.Now().Before(g.expires):
+		oauthErr(w, http.StatusBadRequest, "invalid_grant", "refresh token expired")
+		return
 	case g.clientID != v.Get("client_id"):
 		oauthErr(w, http.StatusBadRequest, "invalid_grant", "refresh token belongs to another client")
 		return
@@ -556,6 +565,15 @@ func (s *OAuthServer) refreshGrant(w http.ResponseWriter, v url.Values) {
 	}
 	s.counts.Refresh++
 	s.issue(w, g.clientID, g.scope, "", !s.noRotation)
+}
+
+// newRefreshGrant records a refresh token's owner and lifetime; s.mu is held.
+func (s *OAuthServer) newRefreshGrant(clientID, scope string) *refreshGrant {
+	g := &refreshGrant{clientID: clientID, scope: scope}
+	if s.refreshTTL > 0 {
+		g.expires = s.clock.Now().Add(s.refreshTTL)
+	}
+	return g
 }
 
 // issue writes a token response; s.mu is held.
@@ -581,7 +599,7 @@ func (s *OAuthServer) issue(w http.ResponseWriter, clientID, scope, nonce string
 	}
 	if withRefresh {
 		rt := randomToken("fake-rt-")
-		s.refresh[rt] = &refreshGrant{clientID: clientID, scope: scope}
+		s.refresh[rt] = s.newRefreshGrant(clientID, scope)
 		s.lastRefresh = rt
 		resp["refresh_token"] = rt
 	}

@@ -336,3 +336,21 @@ func TestOIDCDiscoveryAndIDToken(t *testing.T) {
 		t.Errorf("counts %+v", c)
 	}
 }
+
+func TestRefreshTTL(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(t0)
+	s := NewOAuthServer(WithClock(clock), WithRefreshTTL(time.Hour), WithoutRotation())
+	defer s.Close()
+	rt := s.IssueRefreshToken("cli", "")
+	refresh := func() (int, map[string]any) {
+		return post(t, s.TokenURL(), url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {"cli"}}, false)
+	}
+	clock.Advance(time.Hour - time.Second)
+	if status, body := refresh(); status != 200 {
+		t.Fatalf("refresh before expiry = %d %v", status, body)
+	}
+	clock.Advance(time.Second)
+	if status, body := refresh(); status != 400 || body["error"] != "invalid_grant" {
+		t.Errorf("refresh at expiry = %d %v, want invalid_grant", status, body)
+	}
+}
