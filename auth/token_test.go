@@ -200,3 +200,86 @@ func FuzzParseTokenResponse(f *testing.F) {
 		_ = (&Config{Provider: "p"}).classify(context.Background(), "x", err).Error()
 	})
 }
+
+func TestPostTokenBodies(t *testing.T) {
+	type jsonBody struct {
+		GrantType    string `json:"grant_type"`
+		RefreshToken string `json:"refresh_token"`
+		ClientID     string `json:"client_id"`
+	}
+	tests := []struct {
+		name        string
+		body        func(rt string) any
+		contentType string
+	}{
+		{"struct as JSON", func(rt string) any { return jsonBody{"refresh_token", rt, testClient} }, "application/json"},
+		{"map as JSON", func(rt string) any {
+			return map[string]any{"grant_type": "refresh_token", "refresh_token": rt, "client_id": testClient}
+		}, "application/json"},
+		{"url.Values as form", func(rt string) any {
+			return url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {testClient}}
+		}, "application/x-www-form-urlencoded"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			var seen http.Header
+			base := f.cfg.HTTPClient.Transport
+			f.cfg.HTTPClient = &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				seen = r.Header.Clone()
+				return base.RoundTrip(r)
+			})}
+			rt := f.srv.IssueRefreshToken(testClient, "")
+			tok, err := f.cfg.PostToken(context.Background(), "refresh", tc.body(rt))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if seen.Get("Content-Type") != tc.contentType || seen.Get("Accept") != "application/json" {
+				t.Errorf("sent Content-Type %q Accept %q", seen.Get("Content-Type"), seen.Get("Accept"))
+			}
+			if tok.RefreshToken != f.srv.LastRefreshToken() || !tok.Expiry.Equal(t0.Add(time.Hour)) || tok.Extra("token_type") != "Bearer" {
+				t.Errorf("token %+v", tok)
+			}
+			// The same token again: rotated away, a typed login-required error.
+			_, err = f.cfg.PostToken(context.Background(), "refresh", tc.body(rt))
+			if ae := wantKind(t, err, ErrLoginRequired); ae.Op != "refresh" || ae.Code != "invalid_grant" {
+				t.Errorf("error %+v", ae)
+			}
+			assertClean(t, err, rt)
+		})
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestStartMisconfigured(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(c *Config)
+	}{
+		{"redirect not loopback", func(c *Config) { c.RedirectURL = "http://example.com:8080/cb" }},
+		{"redirect https", func(c *Config) { c.RedirectURL = "https://127.0.0.1:8080/cb" }},
+		{"redirect bad port", func(c *Config) { c.RedirectURL = "http://127.0.0.1:99999/cb" }},
+		{"no authorize URL", func(c *Config) { c.AuthURL = "" }},
+		{"token URL not http", func(c *Config) { c.TokenURL = "file:///etc/passwd" }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			tc.change(f.cfg)
+			l, err := f.cfg.StartBrowser(context.Background())
+			if err == nil {
+				l.Close()
+				t.Fatal("StartBrowser accepted a bad config")
+			}
+			wantKind(t, err, ErrMisconfigured)
+			if tc.name != "token URL not http" && !strings.Contains(tc.name, "redirect") {
+				if _, err := f.cfg.StartPaste(context.Background()); !errors.Is(err, ErrMisconfigured) {
+					t.Errorf("StartPaste err = %v, want misconfigured", err)
+				}
+			}
+		})
+	}
+}
