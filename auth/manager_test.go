@@ -472,3 +472,51 @@ func (c *countingStore) loads() int {
 	defer c.mu.Unlock()
 	return c.n
 }
+
+// BenchmarkToken measures the hot path: a valid, cached token on the real
+// clock, as every proxied request asks for it.
+func BenchmarkToken(b *testing.B) {
+	st := store.NewMemory()
+	c := Credentials{AccessToken: "bench-access-token-0123456789", RefreshToken: "bench-refresh",
+		ObtainedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
+	blob, _ := c.Marshal()
+	if err := st.Save(context.Background(), "demo", blob); err != nil {
+		b.Fatal(err)
+	}
+	m := NewManager(ManagerOptions{Provider: "demo", Refresher: &Config{Provider: "demo"}, Store: st})
+	ctx := context.Background()
+	if _, err := m.Token(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if tok, err := m.Token(ctx); err != nil || tok == "" {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if tok, err := m.Token(ctx); err != nil || tok == "" {
+					b.Fatal(err)
+				}
+			}
+		})
+	})
+}
+
+func TestTokenHotPathDoesNotAllocate(t *testing.T) {
+	p := newLCProvider(t)
+	p.seed(t, lcT0.Add(time.Hour))
+	m := p.manager(nil)
+	ctx := context.Background()
+	if _, err := m.Token(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(1000, func() { _, _ = m.Token(ctx) }); n != 0 {
+		t.Errorf("Token on a cached token allocates %.1f times per call", n)
+	}
+}
