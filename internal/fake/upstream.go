@@ -37,6 +37,9 @@ type UpstreamOptions struct {
 // body says "stream":true or the client accepts text/event-stream), errors in
 // each API's own shape, and a 401 for any bearer token it was told to reject.
 // Serve it with httptest.NewServer or http.Serve; it is an http.Handler.
+// A request may override the stream's shape with X-Fake-Deltas (a count) and
+// X-Fake-Pace (a Go duration), so one upstream serves both fast and slow
+// streams to a benchmark or a demo.
 type Upstream struct {
 	opts UpstreamOptions
 
@@ -151,13 +154,20 @@ func (u *Upstream) stream(w http.ResponseWriter, r *http.Request, anthropic bool
 	rc := http.NewResponseController(w)
 	_ = rc.Flush()
 	ctx := r.Context()
-	total := u.opts.Deltas + 2
+	deltas, pace := u.opts.Deltas, u.opts.Interval
+	if v, err := strconv.Atoi(r.Header.Get("X-Fake-Deltas")); err == nil && v >= 0 {
+		deltas = v
+	}
+	if v, err := time.ParseDuration(r.Header.Get("X-Fake-Pace")); err == nil && v >= 0 {
+		pace = v
+	}
+	total := deltas + 2
 	for n := range total {
-		if n > 0 && u.opts.Interval > 0 {
+		if n > 0 && pace > 0 {
 			select {
 			case <-ctx.Done():
 				return
-			case <-u.opts.Clock.After(u.opts.Interval):
+			case <-u.opts.Clock.After(pace):
 			}
 		}
 		if u.opts.BeforeEvent != nil {

@@ -100,3 +100,21 @@ func TestUpstreamPacesEvents(t *testing.T) {
 		t.Errorf("rest = %q", rest)
 	}
 }
+
+// TestUpstreamHeaderOverrides: X-Fake-Deltas and X-Fake-Pace reshape one stream.
+func TestUpstreamHeaderOverrides(t *testing.T) {
+	srv := httptest.NewServer(NewUpstream(UpstreamOptions{Deltas: 1, Interval: time.Hour}))
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/v1/messages", strings.NewReader(`{"stream":true}`))
+	req.Header.Set("X-Fake-Deltas", "7")
+	req.Header.Set("X-Fake-Pace", "0s")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if got := strings.Count(string(body), "content_block_delta\n"); got != 7 {
+		t.Errorf("%d deltas, want 7: %s", got, body)
+	}
+}

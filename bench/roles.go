@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/fake"
+	"github.com/ccproxy-tui/ccproxy-tui/proxy"
+)
+
+// benchToken is the fake subscription token every proxy injects.
+const benchToken = "bench-access-token-0123456789abcdef"
+
+// serveRole runs one child process role until SIGTERM/stdin EOF. It prints
+// "<service URL> <control URL>" on stdout; the control URL answers
+// /goroutines with runtime.NumGoroutine().
+func serveRole(role, upstream string) error {
+	var h http.Handler
+	switch role {
+	case "upstream":
+		h = fake.NewUpstream(fake.UpstreamOptions{})
+	case "bare":
+		u, err := url.Parse(upstream)
+		if err != nil {
+			return err
+		}
+		h = newBare(u, benchToken)
+	case "ccproxy":
+		u, err := url.Parse(upstream)
+		if err != nil {
+			return err
+		}
+		s, err := proxy.New(proxy.Options{
+			Listen:    "127.0.0.1:0",
+			Upstreams: []proxy.Upstream{{Name: "claude", Target: benchTarget{base: u}, Tokens: memTokens{}}},
+		})
+		if err != nil {
+			return err
+		}
+		h = s.Handler()
+	default:
+		return fmt.Errorf("unknown role %q", role)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	ctl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h}
+	ctlSrv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, runtime.NumGoroutine())
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	go func() { _ = ctlSrv.Serve(ctl) }()
+	fmt.Printf("http://%s http://%s\n", ln.Addr(), ctl.Addr())
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	<-ctx.Done()
+	_ = ctlSrv.Close()
+	return srv.Close()
+}
+
+// benchTarget decorates like the Claude provider does.
+type benchTarget struct{ base *url.URL }
+
+func (t benchTarget) BaseURL(auth.Credentials) (*url.URL, error) { return t.base, nil }
+func (t benchTarget) ErrorFormat() string                        { return proxy.FormatAnthropic }
+func (t benchTarget) Decorate(h http.Header, c auth.Credentials) {
+	h.Del("X-Api-Key")
+	h.Set("Authorization", "Bearer "+c.AccessToken)
+	if b := h.Get("Anthropic-Beta"); b != "" && !strings.Contains(b, "oauth-2025-04-20") {
+		h.Set("Anthropic-Beta", "oauth-2025-04-20,"+b)
+	} else if b == "" {
+		h.Set("Anthropic-Beta", "oauth-2025-04-20")
+	}
+}
+
+// memTokens is an in-memory token source that never refreshes, like a
+// Manager with a warm cache.
+type memTokens struct{}
+
+func (memTokens) Credentials(context.Context) (auth.Credentials, error) {
+	return auth.Credentials{Provider: "claude", AccessToken: benchToken}, nil
+}
+func (memTokens) ForceRefresh(context.Context) (auth.Credentials, error) {
+	return auth.Credentials{Provider: "claude", AccessToken: benchToken}, nil
+}
