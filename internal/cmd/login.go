@@ -303,4 +303,3 @@ func contextOr(ctx context.Context) context.Context {
 	}
 	return ctx
 }
-

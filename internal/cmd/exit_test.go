@@ -1,0 +1,218 @@
+package cmd
+
+import (
+	"context"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/store"
+)
+
+func TestExitCodes(t *testing.T) {
+	tests := []struct {
+		name   string
+		argv   []string
+		code   int
+		stderr string // a substring of the one-line message
+	}{
+		{"version", []string{"version"}, 0, ""},
+		{"status of nobody logged in", []string{"auth", "status"}, 0, ""},
+		{"unknown command", []string{"bogus"}, 2, `unknown command "bogus"`},
+		{"unknown flag", []string{"auth", "status", "--bogus"}, 2, "unknown flag: --bogus"},
+		{"missing provider", []string{"auth", "login"}, 2, "accepts 1 arg(s), received 0"},
+		{"extra argument", []string{"auth", "token", "corp", "more"}, 2, "accepts 1 arg(s)"},
+		{"conflicting flows", []string{"auth", "login", "corp", "--device", "--paste"}, 2, "--device and --paste"},
+		{"bad shell", []string{"env", "--shell", "tcsh"}, 2, "--shell must be"},
+		{"bad listen flag", []string{"serve", "--listen", "nowhere"}, 2, "--listen"},
+		{"bad log format", []string{"serve", "--log-format", "xml"}, 2, "--log-format"},
+		{"status of a provider not logged in", []string{"auth", "status", "corp"}, 1, "corp: "},
+		{"token when not logged in", []string{"auth", "token", "corp"}, 1, "ccproxy-tui auth login corp"},
+		{"refresh when not logged in", []string{"auth", "refresh", "corp"}, 1, "ccproxy-tui auth login corp"},
+		{"unknown provider", []string{"auth", "login", "nope"}, 1, "claude"},
+		{"unsupported flow", []string{"auth", "login", "copilot", "--paste"}, 1, "copilot does not offer paste login (it offers: device)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			code := h.run(testContext(t), tt.argv...)
+			if code != tt.code {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", code, tt.code, h.errOut)
+			}
+			if !strings.Contains(h.errOut.String(), tt.stderr) {
+				t.Errorf("stderr %q does not contain %q", h.errOut, tt.stderr)
+			}
+			if tt.code == 1 && tt.name != "status of a provider not logged in" {
+				if lines := strings.Count(strings.TrimSpace(h.errOut.String()), "\n"); lines != 0 {
+					t.Errorf("error is %d lines, want one:\n%s", lines+1, h.errOut)
+				}
+			}
+		})
+	}
+}
+
+func TestBadConfigNamesFileLineAndKey(t *testing.T) {
+	h := newHarness(t, nil)
+	if err := os.WriteFile(h.cfgPath, []byte("[proxy]\nlisten = \"127.0.0.1:8787\"\nlisen = \"oops\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, argv := range [][]string{{"auth", "status"}, {"env"}, {"serve"}} {
+		t.Run(argv[0], func(t *testing.T) {
+			h.errOut.buf.Reset()
+			if code := h.run(testContext(t), argv...); code != 1 {
+				t.Fatalf("exit %d, want 1", code)
+			}
+			want := h.cfgPath + ":3: proxy.lisen: unknown key\n"
+			if h.errOut.String() != want {
+				t.Errorf("stderr = %q, want %q", h.errOut, want)
+			}
+		})
+	}
+	t.Run("--config wins over the environment", func(t *testing.T) {
+		h.errOut.buf.Reset()
+		good := h.dir + "/good.toml"
+		os.WriteFile(good, []byte("[proxy]\nlisten = \"127.0.0.1:7000\"\n"), 0o600)
+		if code := h.run(testContext(t), "--config", good, "env", "claude"); code != 0 {
+			t.Fatalf("exit %d: %s", code, h.errOut)
+		}
+		if !strings.Contains(h.out.String(), "http://127.0.0.1:7000/claude") {
+			t.Errorf("stdout:\n%s", h.out)
+		}
+	})
+}
+
+func TestStatusFailsOnACredentialBeyondRefresh(t *testing.T) {
+	now := time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
+	h := newHarness(t, clockwork.NewFakeClockAt(now))
+	st, err := store.NewFile(h.credsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := auth.Credentials{Version: 1, Provider: "corp", AccessToken: "dead-access-token-0123456789abcdef",
+		ExpiresAt: now.Add(-time.Hour), Email: "ada@example.com"}
+	h.secret(dead.AccessToken)
+	blob, _ := dead.Marshal()
+	if err := st.Save(context.Background(), "corp", blob); err != nil {
+		t.Fatal(err)
+	}
+	if code := h.run(testContext(t), "auth", "status"); code != 1 {
+		t.Fatalf("exit %d, want 1; stdout:\n%s", code, h.out)
+	}
+	if !regexp.MustCompile(`corp\s+needs login\s+ada@example.com`).MatchString(h.out.String()) {
+		t.Errorf("table:\n%s", h.out)
+	}
+	if !strings.Contains(h.errOut.String(), "ccproxy-tui auth login corp") {
+		t.Errorf("no next step:\n%s", h.errOut)
+	}
+	h.assertNoSecrets()
+}
+
+func TestEnvPointsAtRoutesTheProxyServes(t *testing.T) {
+	h := newHarness(t, nil)
+	h.writeConfig("\n[proxy]\nlisten = \"127.0.0.1:9911\"\napi_key = \"sesame\"\n")
+	tests := []struct {
+		argv []string
+		want []string
+	}{
+		{[]string{"env"}, []string{
+			"export ANTHROPIC_BASE_URL='http://127.0.0.1:9911/claude'",
+			"export ANTHROPIC_AUTH_TOKEN='sesame'",
+			"export OPENAI_BASE_URL='http://127.0.0.1:9911/codex'",
+			"export OPENAI_API_KEY='sesame'",
+		}},
+		{[]string{"env", "codex", "--shell", "fish"}, []string{
+			"set -gx OPENAI_BASE_URL 'http://127.0.0.1:9911/codex'",
+			`#   base_url = "http://127.0.0.1:9911/codex"`,
+			`#   wire_api = "responses"`,
+			`#   env_key = "OPENAI_API_KEY"`,
+			`#   model_provider = "ccproxy"`,
+			`codex -c model_provider=ccproxy -c 'model_providers.ccproxy={name="ccproxy-tui",base_url="http://127.0.0.1:9911/codex",env_key="OPENAI_API_KEY",wire_api="responses"}'`,
+		}},
+		{[]string{"env", "corp", "--shell", "powershell"}, []string{"$env:OPENAI_BASE_URL = 'http://127.0.0.1:9911/corp'"}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.argv, " "), func(t *testing.T) {
+			h.out.buf.Reset()
+			if code := h.run(testContext(t), tt.argv...); code != 0 {
+				t.Fatalf("exit %d: %s", code, h.errOut)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(h.out.String(), w) {
+					t.Errorf("missing %q in:\n%s", w, h.out)
+				}
+			}
+		})
+	}
+	t.Run("placeholder key and environment listen", func(t *testing.T) {
+		h.writeConfig("")
+		h.env["CCPROXY_TUI_LISTEN"] = "127.0.0.1:7777"
+		defer delete(h.env, "CCPROXY_TUI_LISTEN")
+		h.out.buf.Reset()
+		if code := h.run(testContext(t), "env", "claude"); code != 0 {
+			t.Fatalf("exit %d", code)
+		}
+		want := "# claude: Claude Code and the Anthropic SDK\nexport ANTHROPIC_BASE_URL='http://127.0.0.1:7777/claude'\nexport ANTHROPIC_AUTH_TOKEN='ccproxy-tui'\n"
+		if h.out.String() != want {
+			t.Errorf("stdout = %q, want %q", h.out, want)
+		}
+	})
+}
+
+func TestProvidersJSON(t *testing.T) {
+	h := newHarness(t, nil)
+	if code := h.run(testContext(t), "providers", "--json"); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, w := range []string{`"name": "corp"`, `"route": "http://127.0.0.1:8787/corp"`, `"flows": [`, `"browser"`, `"device"`} {
+		if !strings.Contains(h.out.String(), w) {
+			t.Errorf("missing %s in:\n%s", w, h.out)
+		}
+	}
+}
+
+func TestSSHHint(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"not over ssh", map[string]string{}, ""},
+		{"default port", map[string]string{"SSH_CONNECTION": "10.0.0.1 5000 10.0.0.2 22", "USER": "bob"}, "ssh -L 1455:127.0.0.1:1455 bob@10.0.0.2\n"},
+		{"ipv6 and no user", map[string]string{"SSH_CONNECTION": "::1 5000 fe80::1 22"}, "ssh -L 1455:127.0.0.1:1455 [fe80::1]\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := sshHint(func(k string) string { return tt.env[k] }, 1455)
+			if tt.want == "" {
+				if got != "" {
+					t.Errorf("hint %q", got)
+				}
+				return
+			}
+			if !strings.Contains(got, tt.want) {
+				t.Errorf("hint %q does not contain %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCompletionOffersProviderNames(t *testing.T) {
+	h := newHarness(t, nil)
+	if code := h.run(testContext(t), "__complete", "auth", "login", "c"); code != 0 {
+		t.Fatalf("exit %d: %s", code, h.errOut)
+	}
+	for _, w := range []string{"claude\t", "codex\t", "copilot\t", "corp\t"} {
+		if !strings.Contains(h.out.String(), w) {
+			t.Errorf("missing %q in:\n%s", w, h.out)
+		}
+	}
+	h.out.buf.Reset()
+	if code := h.run(testContext(t), "completion", "bash"); code != 0 || !strings.Contains(h.out.String(), "ccproxy-tui") {
+		t.Errorf("completion bash: exit %d", code)
+	}
+}
