@@ -16,6 +16,9 @@ const (
 	defaultDeviceWait    = 5 * time.Second
 	slowDownIncrement    = 5 * time.Second
 	deviceLoginOperation = "device login"
+	// maxDevicePollFailures is how many transient poll failures in a row a
+	// device login survives.
+	maxDevicePollFailures = 3
 )
 
 // DeviceLogin runs a device-code login (RFC 8628): it asks for a user code
@@ -23,7 +26,8 @@ const (
 // verification URI (and its _complete form) and the expiry, then polls the
 // token endpoint every interval, adding 5 s on each slow_down, until the
 // user approves, denies (access_denied) or the code expires
-// (expired_token, or the expiry passes). Hooks.Device replaces all of it for
+// (expired_token, or the expiry passes). Up to three transient failures in a
+// row (5xx, 429 with its Retry-After, network) are ridden out. Hooks.Device replaces all of it for
 // providers whose device flow is not RFC 8628.
 //
 // Polling runs on Config.Clock rather than x/oauth2's DeviceAccessToken,
@@ -86,11 +90,13 @@ func (c *Config) DeviceLogin(ctx context.Context, show func(DeviceCode)) (Creden
 	if c.ClientSecret != "" {
 		form.Set("client_secret", c.ClientSecret)
 	}
-	interval := dc.Interval
+	interval, wait := dc.Interval, dc.Interval
+	failures := 0
 	for {
-		if err := c.deviceWait(ctx, interval); err != nil {
+		if err := c.deviceWait(ctx, wait); err != nil {
 			return Credentials{}, err
 		}
+		wait = interval
 		if !dc.ExpiresAt.IsZero() && !clock.Now().Before(dc.ExpiresAt) {
 			return Credentials{}, c.deviceExpired()
 		}
@@ -102,9 +108,12 @@ func (c *Config) DeviceLogin(ctx context.Context, show func(DeviceCode)) (Creden
 		if errors.As(err, &ee) {
 			switch ee.Code {
 			case codePending:
+				failures = 0
 				continue
 			case codeSlowDown:
+				failures = 0
 				interval += slowDownIncrement
+				wait = interval
 				continue
 			case "expired_token":
 				return Credentials{}, c.deviceExpired()
@@ -114,7 +123,15 @@ func (c *Config) DeviceLogin(ctx context.Context, show func(DeviceCode)) (Creden
 					Hint: "approve it next time: ccproxy-tui auth login " + c.Provider + " --device"}
 			}
 		}
-		return Credentials{}, c.classify(ctx, deviceLoginOperation, err, da.DeviceCode)
+		e := c.classify(ctx, deviceLoginOperation, err, da.DeviceCode)
+		// The user may be typing the code right now: ride out a short
+		// outage of the token endpoint instead of throwing the login away.
+		if errors.Is(e, ErrTransient) && failures < maxDevicePollFailures {
+			failures++
+			wait = max(interval, e.RetryAfter)
+			continue
+		}
+		return Credentials{}, e
 	}
 }
 

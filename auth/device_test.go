@@ -209,3 +209,34 @@ func TestDeviceHookReplacesFlow(t *testing.T) {
 	_, err = f.cfg.DeviceLogin(context.Background(), nil)
 	wantKind(t, err, ErrTransient)
 }
+
+func TestDeviceLoginRidesOutTransientFailures(t *testing.T) {
+	t.Run("recovers", func(t *testing.T) {
+		f := newFixture(t)
+		f.srv.InjectTokenFault(fake.FaultServerError(), 1)
+		f.srv.InjectTokenFault(fake.FaultRateLimited("4"), 1)
+		c, _, took, err := runDevice(t, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 1s → 500; 1s → 429 asks for 4s; 4s → pending; 1s → approved.
+		if took != 7*time.Second || c.AccessToken == "" {
+			t.Errorf("took %v, creds %v", took, c)
+		}
+	})
+	t.Run("gives up", func(t *testing.T) {
+		f := newFixture(t)
+		f.srv.InjectTokenFault(fake.FaultServerError(), maxDevicePollFailures+1)
+		_, _, _, err := runDevice(t, f)
+		wantKind(t, err, ErrTransient)
+		if n := f.srv.Counts().Token; n != maxDevicePollFailures+1 {
+			t.Errorf("token calls = %d, want %d", n, maxDevicePollFailures+1)
+		}
+	})
+	t.Run("HTML is not ridden out", func(t *testing.T) {
+		f := newFixture(t)
+		f.srv.InjectTokenFault(fake.FaultHTML(), 1)
+		_, _, _, err := runDevice(t, f)
+		wantKind(t, err, ErrMisconfigured)
+	})
+}
