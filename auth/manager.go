@@ -166,24 +166,11 @@ func (m *Manager) ForceRefresh(ctx context.Context) (Credentials, error) {
 	if err != nil {
 		return Credentials{}, err
 	}
-	req := refreshReq{force: true, seen: cur.AccessToken, reason: "forced"}
-	for {
-		r, err := m.refresh(ctx, req)
-		if err != nil {
-			return Credentials{}, err
-		}
-		// A forced caller that joined someone else's refresh which decided
-		// nothing was needed still gets its refresh.
-		if r.refreshed || r.creds.AccessToken != req.seen {
-			return r.creds, nil
-		}
-		if r.creds.AccessToken == "" {
-			return Credentials{}, m.loginError("refresh", errors.New("no access token is stored"))
-		}
-		if r.forced {
-			return r.creds, nil
-		}
+	r, err := m.refresh(ctx, refreshReq{force: true, seen: cur.AccessToken, reason: "forced"})
+	if err != nil {
+		return Credentials{}, err
 	}
+	return r.creds, nil
 }
 
 // Save stores credentials a login produced, replaces the cached ones, clears
@@ -378,18 +365,22 @@ type refreshReq struct {
 type refreshResult struct {
 	creds     Credentials // the newest credentials, even when err is set
 	refreshed bool        // a token call was made and succeeded
-	forced    bool        // the refresh ran under a forced request
 }
 
 // refresh runs the one refresh path. Concurrent callers share one run;
 // each may stop waiting when its ctx ends, but the run itself completes.
+// Forced and unforced callers share separate runs, because an unforced run
+// may rightly decide nothing is needed; the store lock orders the two and
+// the re-read under it keeps the second from spending a spent token.
 func (m *Manager) refresh(ctx context.Context, req refreshReq) (refreshResult, error) {
-	ch := m.flight.DoChan("refresh", func() (any, error) {
+	key := "refresh"
+	if req.force {
+		key = "force"
+	}
+	ch := m.flight.DoChan(key, func() (any, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
 		defer cancel()
-		r, err := m.runRefresh(fctx, req)
-		r.forced = req.force
-		return r, err
+		return m.runRefresh(fctx, req)
 	})
 	select {
 	case res := <-ch:

@@ -520,3 +520,81 @@ func TestTokenHotPathDoesNotAllocate(t *testing.T) {
 		t.Errorf("Token on a cached token allocates %.1f times per call", n)
 	}
 }
+
+// Every kind of caller racing on one provider: on-demand Token in grace,
+// forced refreshes after 401s, and concurrent Credentials calls. However
+// they interleave, no refresh token is offered twice.
+func TestEveryCallerSharesOneRefreshPath(t *testing.T) {
+	p := newLCProvider(t)
+	p.seed(t, lcT0.Add(time.Minute)) // inside grace
+	m := p.manager(nil)
+	var wg sync.WaitGroup
+	errs := make(chan error, 300)
+	for i := range 300 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var err error
+			switch i % 3 {
+			case 0:
+				_, err = m.Token(context.Background())
+			case 1:
+				_, err = m.ForceRefresh(context.Background())
+			default:
+				_, err = m.Credentials(context.Background())
+			}
+			if err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := p.invalidGrants(); n != 0 {
+		t.Errorf("%d refreshes were refused: a refresh token was spent twice", n)
+	}
+	if got := p.stored(t); got.RefreshToken != p.srv.LastRefreshToken() {
+		t.Errorf("store holds %s, the server last issued %s", MaskRefresh(got.RefreshToken), MaskRefresh(p.srv.LastRefreshToken()))
+	}
+}
+
+// A caller that gives up does not abandon a refresh in flight: the server
+// has rotated the token by then, and the new one must be saved.
+func TestCancelledCallerDoesNotLoseTheRotatedToken(t *testing.T) {
+	p := newLCProvider(t)
+	p.seed(t, lcT0.Add(-time.Minute))
+	entered, release := make(chan struct{}), make(chan struct{})
+	slow := refresherFunc(func(ctx context.Context, cur Credentials) (Credentials, error) {
+		close(entered)
+		<-release
+		return p.cfg.Refresh(ctx, cur)
+	})
+	m := p.manager(slow)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() {
+		_, err := m.Token(ctx)
+		done <- err
+	}()
+	<-entered
+	cancel()
+	if err := <-done; !errors.Is(err, ErrCancelled) {
+		t.Fatalf("cancelled caller got %v, want ErrCancelled", err)
+	}
+	close(release)
+	// Joins the refresh still in flight, or finds its result.
+	tok, err := m.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.stored(t); got.RefreshToken != p.srv.LastRefreshToken() || got.AccessToken != tok {
+		t.Errorf("store holds %s, the server last issued %s", MaskRefresh(got.RefreshToken), MaskRefresh(p.srv.LastRefreshToken()))
+	}
+	if n := p.srv.Counts().Token; n != 1 {
+		t.Errorf("token endpoint calls = %d, want 1", n)
+	}
+}
