@@ -91,6 +91,7 @@ type lifecycle struct {
 	lastErr     error
 	failures    int       // consecutive transient failures
 	failedAt    time.Time // the last of them
+	notBefore   time.Time // the server's Retry-After, as a time
 	needsLogin  bool
 	rejected    string // the refresh token the server refused
 	nextRefresh time.Time
@@ -346,7 +347,8 @@ func (m *Manager) mayRetry(cur Credentials, now time.Time) bool {
 	if m.life.needsLogin && cur.RefreshToken == m.life.rejected {
 		return false
 	}
-	return m.life.failures == 0 || !now.Before(m.life.failedAt.Add(backoff(m.life.failures)))
+	return m.life.failures == 0 ||
+		(!now.Before(m.life.failedAt.Add(backoff(m.life.failures))) && !now.Before(m.life.notBefore))
 }
 
 // refreshReq says why a refresh is wanted, which decides whether, once the
@@ -532,6 +534,7 @@ func (m *Manager) recordFailure(err error, refreshToken string) {
 	} else {
 		m.life.failures++
 		m.life.failedAt = now
+		m.life.notBefore = now.Add(serverWait(err))
 	}
 	m.mu.Unlock()
 	m.publish(Event{Kind: RefreshFailed, Message: failureMessage(err), Err: err})
@@ -556,7 +559,7 @@ func (m *Manager) recordSuccess() {
 	m.mu.Lock()
 	m.life.lastErr = nil
 	m.life.failures = 0
-	m.life.failedAt = time.Time{}
+	m.life.failedAt, m.life.notBefore = time.Time{}, time.Time{}
 	m.life.needsLogin, m.life.rejected = false, ""
 	m.life.unsaved, m.life.replaces = nil, ""
 	m.mu.Unlock()
@@ -624,6 +627,15 @@ func (m *Manager) plan(nextRefresh, nextAttempt time.Time) {
 	m.mu.Lock()
 	m.life.nextRefresh, m.life.nextAttempt = nextRefresh, nextAttempt
 	m.mu.Unlock()
+}
+
+// serverWait is the wait the server asked for (429 Retry-After), if any.
+func serverWait(err error) time.Duration {
+	var ae *Error
+	if errors.As(err, &ae) {
+		return max(ae.RetryAfter, 0)
+	}
+	return 0
 }
 
 // backoff is the wait after n consecutive transient failures: 5 s doubling

@@ -598,3 +598,36 @@ func TestCancelledCallerDoesNotLoseTheRotatedToken(t *testing.T) {
 		t.Errorf("token endpoint calls = %d, want 1", n)
 	}
 }
+
+// A 429 with Retry-After keeps on-demand refreshes away for as long as
+// the server asked, not just the short back-off.
+func TestRateLimitedRefreshWaitsForRetryAfter(t *testing.T) {
+	p := newLCProvider(t)
+	seeded := p.seed(t, lcT0.Add(5*time.Minute))
+	m := NewManager(ManagerOptions{Provider: "demo", Refresher: p.cfg, Store: p.store, Clock: p.clock, Grace: 10 * time.Minute})
+	p.srv.InjectTokenFault(fake.FaultRateLimited("120"), 1)
+	ctx := context.Background()
+
+	for _, step := range []struct {
+		at        time.Duration
+		wantCalls int
+		wantFresh bool
+	}{
+		{0, 1, false},                 // rate limited: the valid token is served
+		{10 * time.Second, 1, false},  // past the 5 s back-off, inside Retry-After
+		{119 * time.Second, 1, false}, // still inside
+		{120 * time.Second, 2, true},  // the server's wait is over
+	} {
+		p.clock.Advance(lcT0.Add(step.at).Sub(p.clock.Now()))
+		tok, err := m.Token(ctx)
+		if err != nil {
+			t.Fatalf("at +%s: %v", step.at, err)
+		}
+		if n := p.srv.Counts().Token; n != step.wantCalls {
+			t.Errorf("at +%s: token endpoint calls = %d, want %d", step.at, n, step.wantCalls)
+		}
+		if fresh := tok != seeded.AccessToken; fresh != step.wantFresh {
+			t.Errorf("at +%s: fresh token = %v, want %v", step.at, fresh, step.wantFresh)
+		}
+	}
+}

@@ -337,6 +337,9 @@ func (s *Scheduler) fire(ctx context.Context, e *entry) {
 		e.retries++
 		wait := backoff(e.retries)
 		wait += max(0, min(s.jitter(wait/10), wait/10))
+		// A server that said when to come back (429 Retry-After) is not
+		// asked sooner.
+		wait = max(wait, serverWait(err))
 		next := now.Add(wait).Round(0)
 		if !r.creds.ExpiresAt.IsZero() && next.Before(r.creds.ExpiresAt) {
 			due, attempt, jit = next, next, e.jitter

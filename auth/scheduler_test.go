@@ -418,3 +418,22 @@ type refresherFunc func(ctx context.Context, cur Credentials) (Credentials, erro
 func (f refresherFunc) Refresh(ctx context.Context, cur Credentials) (Credentials, error) {
 	return f(ctx, cur)
 }
+
+func TestSchedulerHonoursRetryAfter(t *testing.T) {
+	f := newSchedFixture(t, time.Hour, 10*time.Minute, jitterNone)
+	f.ref.failNext(&Error{Provider: "demo", Op: "refresh", Kind: ErrTransient, Code: "rate_limited", RetryAfter: 3 * time.Minute})
+	due := f.status().NextRefresh
+	f.advanceTo(t, due)
+	st := f.status()
+	if st.State != StateRetrying || !st.NextAttempt.Equal(due.Add(3*time.Minute)) {
+		t.Fatalf("after a 429: state %s, next attempt %v, want %v", st.State, st.NextAttempt, due.Add(3*time.Minute))
+	}
+	f.advanceTo(t, st.NextAttempt)
+	calls := f.ref.callTimes()
+	if len(calls) != 2 || !calls[1].Equal(due.Add(3*time.Minute)) {
+		t.Fatalf("attempts at %v", calls)
+	}
+	if st := f.status(); st.State != StateOK {
+		t.Errorf("after the retry: state %s", st.State)
+	}
+}
