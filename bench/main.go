@@ -24,8 +24,8 @@ import (
 func main() {
 	role := flag.String("role", "", "internal: run as a child process (upstream, bare, ccproxy)")
 	upstream := flag.String("upstream", "", "internal: upstream URL for a proxy child")
-	dur := flag.Duration("d", 1500*time.Millisecond, "load duration per cell and round")
-	rounds := flag.Int("rounds", 2, "interleaved rounds per cell")
+	dur := flag.Duration("d", 600*time.Millisecond, "load duration per cell and round")
+	rounds := flag.Int("rounds", 5, "interleaved rounds per cell")
 	streams := flag.Int("streams", 500, "concurrent open streams for the RSS and goroutine check")
 	flag.Parse()
 	if *role != "" {
@@ -129,8 +129,12 @@ func orchestrate(d time.Duration, rounds, streams int) error {
 	for _, stream := range []bool{false, true} {
 		for _, c := range []int{1, 16, 64} {
 			cells := make([]cell, len(targets))
-			for range rounds {
-				for i, t := range targets {
+			for round := range rounds {
+				// Rotate who goes first so no target always runs on a
+				// machine still busy with the previous one.
+				for k := range targets {
+					i := (k + round) % len(targets)
+					t := targets[i]
 					var cpu0 time.Duration
 					if t.proc != nil {
 						_ = resetPeakRSS(t.proc.cmd.Process.Pid)

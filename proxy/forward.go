@@ -37,6 +37,7 @@ type exchange struct {
 	restRaw string // its escaped form when it differs (url.URL.RawPath)
 	body    []byte // the buffered request body, replayed on retry
 	hasBody bool
+	reader  replayBody // reads body for the first attempt, without another allocation
 
 	status  int
 	bytes   int64
@@ -45,6 +46,11 @@ type exchange struct {
 }
 
 type exchangeKey struct{}
+
+// replayBody is a buffered request body as an io.ReadCloser.
+type replayBody struct{ bytes.Reader }
+
+func (*replayBody) Close() error { return nil }
 
 func (x *exchange) WriteHeader(code int) {
 	if x.status == 0 && code >= 200 {
@@ -182,7 +188,8 @@ func (s *Server) forward(x *exchange, r *http.Request, rest string) {
 			return
 		}
 		x.body, x.hasBody = body, true
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		x.reader.Reset(body)
+		r.Body = &x.reader
 		r.ContentLength = int64(len(body))
 		r.TransferEncoding = nil
 	}
