@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -73,8 +74,9 @@ func (m *Manager) Status(ctx context.Context) Status {
 	}
 	if err != nil {
 		st.State = StateNeedsLogin
-		st.Reason = err.Error()
+		st.Reason = loginReason(err, m.provider)
 		if !errors.Is(err, ErrLoginRequired) {
+			st.Reason = err.Error()
 			// The store could not be read: say so, but the credentials
 			// themselves may be fine.
 			st.State = StateExpired
@@ -132,4 +134,18 @@ func (m *Manager) Status(ctx context.Context) Status {
 		st.Authenticated = true
 	}
 	return st
+}
+
+// loginReason says why a login is needed and how to do it, once:
+// "not logged in; run: ccproxy-tui auth login claude".
+func loginReason(err error, provider string) string {
+	msg := err.Error()
+	var ae *Error
+	if errors.As(err, &ae) && ae.Err != nil {
+		msg = ae.Err.Error()
+	}
+	if !strings.Contains(msg, "auth login") {
+		msg += "; run: ccproxy-tui auth login " + provider
+	}
+	return msg
 }

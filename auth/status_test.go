@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -27,7 +29,7 @@ func TestStatusStates(t *testing.T) {
 		wantAuth  bool
 		reason    string // part of the reason, when there must be one
 	}{
-		{name: "not logged in", want: StateNeedsLogin, reason: "auth login demo"},
+		{name: "not logged in", want: StateNeedsLogin, reason: "not logged in; run: ccproxy-tui auth login demo"},
 		{name: "fresh", stored: true, expiresIn: time.Hour, want: StateOK, wantAuth: true},
 		{name: "under five minutes left", stored: true, expiresIn: 4 * time.Minute, want: StateExpiring, wantAuth: true},
 		{name: "expired, refreshable", stored: true, expiresIn: -time.Minute, want: StateExpired, wantAuth: true, reason: "next request refreshes"},
@@ -125,5 +127,26 @@ func TestStatusJSONIsTheDesignedShape(t *testing.T) {
 	}
 	if got["expires_in"] != float64(90) || got["expires_at"] != "2026-11-23T02:01:30Z" || got["access_token_preview"] != "json-acc...23456789" {
 		t.Errorf("status JSON = %s", blob)
+	}
+}
+
+func TestStatusOfCorruptCredentialsNeedsLogin(t *testing.T) {
+	dir := t.TempDir()
+	fs, err := store.NewFile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "demo.json"), []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	clock := clockwork.NewFakeClockAt(lcT0)
+	m := NewManager(ManagerOptions{Provider: "demo", Refresher: &stubRefresher{clock: clock, life: time.Hour}, Store: fs, Clock: clock})
+	if _, err := m.Token(context.Background()); !errors.Is(err, ErrLoginRequired) {
+		t.Fatalf("Token on a corrupt file: %v, want ErrLoginRequired", err)
+	}
+	st := m.Status(context.Background())
+	if st.State != StateNeedsLogin || st.Authenticated || !strings.Contains(st.Reason, "kept aside") ||
+		strings.Count(st.Reason, "auth login") != 1 {
+		t.Errorf("status %s authenticated %v reason %q", st.State, st.Authenticated, st.Reason)
 	}
 }
