@@ -17,9 +17,7 @@
 //     key, any Host passes: the key is the guard and a web page cannot know it.
 //   - Request bodies are read whole (up to MaxBody) before the upstream call,
 //     so 413 is decided before any byte goes upstream and a 401 can be
-//     replayed. This also avoids the standard library race in which the
-//     server discards an unread inbound body while the transport still
-//     sends it, cutting the response.
+//     replayed.
 //   - A failed forced refresh answers 401 (login needed), 503 with
 //     Retry-After (temporary) or 500 (misconfigured) instead of passing the
 //     upstream's 401 through; a second upstream 401 passes through as is.
