@@ -13,6 +13,7 @@ import (
 	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/logging"
+	"github.com/ccproxy-tui/ccproxy-tui/proxy"
 )
 
 // DrainTimeout bounds how long serve waits for in-flight requests (streams
@@ -101,12 +102,21 @@ func serveRun(opts *ServeOptions) error {
 		}
 	}
 	px := a.Proxy()
+	events, unsubscribe := px.Subscribe(256)
+	quit, logged := make(chan struct{}), make(chan struct{})
+	go logRequests(log, events, quit, logged)
+	defer func() {
+		close(quit)
+		<-logged
+		unsubscribe()
+	}()
 	if err := px.Start(ctx); err != nil {
 		return fmt.Errorf("%w (choose another with --listen)", err)
 	}
-	for _, st := range a.Statuses(ctx) {
-		state := string(st.State)
-		log.Info("provider", "provider", st.Provider, "state", state, "route", px.URL()+"/"+st.Provider)
+	// Routes only: reading every provider's status here would cache "not
+	// logged in" and hide a login another process makes a moment later.
+	for _, p := range a.Providers() {
+		log.Info("route", "provider", p.Name, "url", px.URL()+"/"+p.Name, "upstream", p.APIBase)
 	}
 	log.Info("serving; stop with Ctrl-C", "url", px.URL())
 	a.Run(ctx) // until SIGINT/SIGTERM
@@ -119,4 +129,33 @@ func serveRun(opts *ServeOptions) error {
 	st := px.Stats()
 	log.Info("stopped", "requests", st.Requests, "errors", st.Errors)
 	return nil
+}
+
+// logRequests writes one line per proxied request until quit, then the
+// requests that ended before quit, then closes done.
+func logRequests(log *slog.Logger, events <-chan proxy.Event, quit <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	write := func(e proxy.Event) {
+		level := slog.LevelInfo
+		if e.Status >= 400 {
+			level = slog.LevelWarn
+		}
+		log.Log(context.Background(), level, "request", "provider", e.Provider, "method", e.Method, "path", e.Path,
+			"status", e.Status, "duration", e.Duration.Round(time.Millisecond).String(), "bytes", e.Bytes, "retried", e.Retried)
+	}
+	for {
+		select {
+		case e := <-events:
+			write(e)
+		case <-quit:
+			for {
+				select {
+				case e := <-events:
+					write(e)
+				default:
+					return
+				}
+			}
+		}
+	}
 }
