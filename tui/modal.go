@@ -41,6 +41,8 @@ func newLoginModal(com *Common, op opID, flow auth.Flow, cancel context.CancelFu
 	in.EchoCharacter = '•'
 	in.Prompt = "› "
 	in.Cursor.SetMode(cursor.CursorStatic)
+	in.PlaceholderStyle = com.Styles.Muted
+	in.PromptStyle = com.Styles.HelpKey
 	in.Focus()
 	return &loginModal{com: com, op: op, flow: flow, cancel: cancel, input: in}
 }

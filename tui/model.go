@@ -349,7 +349,7 @@ func (m Model) quit() (tea.Model, tea.Cmd) {
 		m.modal = nil
 	}
 	if m.opts.Proxy == nil || !m.proxy.Running {
-		return m, tea.Sequence(closeCmd, tea.Quit)
+		return m, tea.Batch(closeCmd, tea.Quit)
 	}
 	p := m.opts.Proxy
 	ctx := context.WithoutCancel(m.ctx)
