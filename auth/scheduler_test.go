@@ -437,3 +437,50 @@ func TestSchedulerHonoursRetryAfter(t *testing.T) {
 		t.Errorf("after the retry: state %s", st.State)
 	}
 }
+
+// A day of background refreshes against the rotating fake server through
+// the real refresher: every rotation lands in the store, none is refused.
+func TestSchedulerKeepsARealProviderFreshForADay(t *testing.T) {
+	p := newLCProvider(t)
+	p.seed(t, lcT0.Add(time.Hour))
+	m := p.manager(nil)
+	s := NewScheduler(SchedulerOptions{Clock: p.clock, Jitter: jitterNone})
+	s.Add(m)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	wctx, wcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer wcancel()
+	var sleeps uint64
+	settle := func() {
+		t.Helper()
+		var err error
+		if sleeps, err = s.waitSleeps(wctx, sleeps); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.clock.BlockUntilContext(wctx, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	settle()
+	for p.clock.Now().Before(lcT0.Add(24 * time.Hour)) {
+		next := m.Status(ctx).NextRefresh
+		if next.IsZero() {
+			t.Fatalf("nothing scheduled at %s", p.clock.Now())
+		}
+		p.clock.Advance(next.Sub(p.clock.Now()))
+		settle()
+		if tok, err := m.Token(ctx); err != nil || !p.srv.ValidAccessToken(tok) {
+			t.Fatalf("at %s Token = %s, %v", p.clock.Now(), MaskAccess(tok), err)
+		}
+	}
+	c := p.srv.Counts()
+	if c.Refresh < 24 || p.invalidGrants() != 0 {
+		t.Errorf("%d refreshes, %d refused", c.Refresh, p.invalidGrants())
+	}
+	if got := p.stored(t); got.RefreshToken != p.srv.LastRefreshToken() {
+		t.Errorf("store holds %s, the server last issued %s", MaskRefresh(got.RefreshToken), MaskRefresh(p.srv.LastRefreshToken()))
+	}
+}
