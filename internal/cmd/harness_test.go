@@ -210,3 +210,17 @@ func testContext(t *testing.T) context.Context {
 }
 
 var urlRE = regexp.MustCompile(`(?m)^  (http://\S+)$`)
+
+// pipe is stdin a test writes to while the command reads it.
+type pipe struct{ w *os.File }
+
+func (p pipe) WriteString(s string) { p.w.WriteString(s) }
+
+func newPipe(t *testing.T) (*os.File, pipe) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(); w.Close() })
+	return r, pipe{w}
+}
