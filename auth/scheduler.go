@@ -47,11 +47,12 @@ type Scheduler struct {
 	jitter func(time.Duration) time.Duration
 	wake   chan struct{}
 
-	mu      sync.Mutex // guards entries, queue, stop, done, sleeps, slept
+	mu      sync.Mutex // guards entries, queue, stop, done, stopped, sleeps, slept
 	entries map[string]*entry
 	queue   dueQueue
 	stop    context.CancelFunc
 	done    chan struct{}
+	stopped bool // Stop was called: Run never runs again
 	// sleeps counts the times the loop went to sleep with everything
 	// handled; slept is closed (and replaced) each time. Tests wait on them
 	// to know the loop has reacted to what they did.
@@ -146,9 +147,9 @@ func (s *Scheduler) Run(ctx context.Context) {
 	done := make(chan struct{})
 	defer close(done)
 	s.mu.Lock()
-	if s.stop != nil {
+	if s.stop != nil || s.stopped {
 		s.mu.Unlock()
-		return // already running
+		return // already running, or stopped for good
 	}
 	s.stop, s.done = cancel, done
 	s.mu.Unlock()
@@ -191,11 +192,13 @@ func (s *Scheduler) Run(ctx context.Context) {
 	}
 }
 
-// Stop ends Run and waits until its goroutine has returned. It is safe to
-// call when Run is not running.
+// Stop ends Run and waits until its goroutine has returned. A stopped
+// Scheduler stays stopped: a Run that had not started yet (Stop raced
+// `go s.Run(ctx)`) returns at once, so no goroutine is left behind.
 func (s *Scheduler) Stop() {
 	s.mu.Lock()
 	stop, done := s.stop, s.done
+	s.stopped = true
 	s.mu.Unlock()
 	if stop == nil {
 		return

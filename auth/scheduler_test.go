@@ -396,7 +396,6 @@ func TestSchedulerKeepsProvidersInDueOrder(t *testing.T) {
 
 func TestSchedulerStopEndsRun(t *testing.T) {
 	s := NewScheduler(SchedulerOptions{Clock: clockwork.NewFakeClockAt(lcT0)})
-	s.Stop() // not running: nothing to do
 	done := make(chan struct{})
 	go func() { defer close(done); s.Run(context.Background()) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -482,5 +481,19 @@ func TestSchedulerKeepsARealProviderFreshForADay(t *testing.T) {
 	}
 	if got := p.stored(t); got.RefreshToken != p.srv.LastRefreshToken() {
 		t.Errorf("store holds %s, the server last issued %s", MaskRefresh(got.RefreshToken), MaskRefresh(p.srv.LastRefreshToken()))
+	}
+}
+
+func TestSchedulerStoppedBeforeRunStartsDoesNotRun(t *testing.T) {
+	s := NewScheduler(SchedulerOptions{Clock: clockwork.NewFakeClockAt(lcT0)})
+	s.Stop()
+	done := make(chan struct{})
+	go func() { defer close(done); s.Run(context.Background()) }()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatal("Run started after Stop")
 	}
 }
