@@ -216,3 +216,50 @@ func TestCompletionOffersProviderNames(t *testing.T) {
 		t.Errorf("completion bash: exit %d", code)
 	}
 }
+
+func TestLogoutAsksOnATerminal(t *testing.T) {
+	now := time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name   string
+		answer string
+		tty    bool
+		argv   []string
+		code   int
+		kept   bool
+	}{
+		{"declined", "n\n", true, []string{"auth", "logout", "corp"}, 1, true},
+		{"confirmed", "y\n", true, []string{"auth", "logout", "corp"}, 0, false},
+		{"--yes skips the question", "", true, []string{"auth", "logout", "corp", "--yes"}, 0, false},
+		{"no terminal, no question", "", false, []string{"auth", "logout", "corp"}, 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, clockwork.NewFakeClockAt(now))
+			st, _ := store.NewFile(h.credsDir)
+			c := auth.Credentials{Version: 1, Provider: "corp", AccessToken: "corp-access-token-for-logout-0123456789", ExpiresAt: now.Add(time.Hour)}
+			h.secret(c.AccessToken)
+			blob, _ := c.Marshal()
+			if err := st.Save(context.Background(), "corp", blob); err != nil {
+				t.Fatal(err)
+			}
+			f := h.factory()
+			f.IO.In = strings.NewReader(tt.answer)
+			f.IO.SetStdinTTY(tt.tty)
+			f.IO.SetStdoutTTY(tt.tty)
+			root := NewCmdRoot(f, nil)
+			root.SetContext(testContext(t))
+			if code := Execute(root, tt.argv, h.errOut); code != tt.code {
+				t.Fatalf("exit %d, want %d: %s", code, tt.code, h.errOut)
+			}
+			asked := strings.Contains(h.errOut.String(), "Delete the stored credentials of corp? [y/N]")
+			if asked != (tt.answer != "") {
+				t.Errorf("asked = %v; stderr:\n%s", asked, h.errOut)
+			}
+			_, err := st.Load(context.Background(), "corp")
+			if kept := err == nil; kept != tt.kept {
+				t.Errorf("credentials kept = %v, want %v", kept, tt.kept)
+			}
+			h.assertNoSecrets()
+		})
+	}
+}
