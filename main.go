@@ -38,7 +38,7 @@ func run() int {
 		// the tui package. DemoApp is left for internal/demo to provide.
 		RunDashboard: runDashboard,
 	}
-	code := cmd.Execute(cmd.NewCmdRoot(f, nil), os.Args[1:], ios.ErrOut)
-	logger.Info("exit", "code", code)
+	code := cmd.Execute(cmd.NewCmdRoot(f, nil), os.Args[1:], ios.ErrOut, logger)
+	logger.Info("exit", "status", code)
 	return code
 }

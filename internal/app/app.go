@@ -108,7 +108,7 @@ func New(opts Options) (*App, error) {
 		Logger:    a.log,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("proxy: %w", err)
+		return nil, err // proxy's errors name the proxy already
 	}
 	a.proxy = srv
 	return a, nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -44,12 +45,15 @@ func args(check cobra.PositionalArgs) cobra.PositionalArgs {
 }
 
 // Execute runs root with argv and returns the process exit code, writing
-// any error as one line on stderr.
-func Execute(root *cobra.Command, argv []string, stderr io.Writer) int {
+// any error as one line on stderr and, when log is not nil, to the log.
+func Execute(root *cobra.Command, argv []string, stderr io.Writer, log *slog.Logger) int {
 	root.SetArgs(argv)
 	c, err := root.ExecuteC()
 	if err == nil {
 		return ExitOK
+	}
+	if log != nil && !errors.Is(err, ErrSilent) {
+		log.Warn("command failed", "err", oneLine(err.Error()))
 	}
 	var fe *FlagError
 	switch {

@@ -248,7 +248,7 @@ func TestLogoutAsksOnATerminal(t *testing.T) {
 			f.IO.SetStdoutTTY(tt.tty)
 			root := NewCmdRoot(f, nil)
 			root.SetContext(testContext(t))
-			if code := Execute(root, tt.argv, h.errOut); code != tt.code {
+			if code := Execute(root, tt.argv, h.errOut, f.Logger); code != tt.code {
 				t.Fatalf("exit %d, want %d: %s", code, tt.code, h.errOut)
 			}
 			asked := strings.Contains(h.errOut.String(), "Delete the stored credentials of corp? [y/N]")

@@ -149,9 +149,10 @@ func (h *harness) factory() *Factory {
 
 // run executes argv like main does and returns the exit code.
 func (h *harness) run(ctx context.Context, argv ...string) int {
-	root := NewCmdRoot(h.factory(), nil)
+	f := h.factory()
+	root := NewCmdRoot(f, nil)
 	root.SetContext(ctx)
-	return Execute(root, argv, h.errOut)
+	return Execute(root, argv, h.errOut, f.Logger)
 }
 
 // runAsync starts argv on its own goroutine; the returned channel yields

@@ -90,7 +90,7 @@ func TestImportAdoptsTheOfficialCLIsCredentials(t *testing.T) {
 	f.ImportOptions.Getenv = func(string) string { return "" }
 	root := NewCmdRoot(f, nil)
 	root.SetContext(testContext(t))
-	if code := Execute(root, []string{"auth", "import", "claude"}, h.errOut); code != 0 {
+	if code := Execute(root, []string{"auth", "import", "claude"}, h.errOut, f.Logger); code != 0 {
 		t.Fatalf("exit %d: %s", code, h.errOut)
 	}
 	stderr := h.errOut.String()
@@ -110,7 +110,7 @@ func TestImportAdoptsTheOfficialCLIsCredentials(t *testing.T) {
 		f := h.factory()
 		f.ImportOptions.Home = t.TempDir()
 		f.ImportOptions.Getenv = func(string) string { return "" }
-		if code := Execute(NewCmdRoot(f, nil), []string{"auth", "import"}, h.errOut); code != 1 {
+		if code := Execute(NewCmdRoot(f, nil), []string{"auth", "import"}, h.errOut, f.Logger); code != 1 {
 			t.Errorf("exit %d, want 1", code)
 		}
 	})
