@@ -29,7 +29,19 @@ func NewCmdRoot(f *Factory, runF func(*RootOptions) error) *cobra.Command {
 		Short: "Log in to LLM subscriptions, keep their tokens fresh, and serve them to local tools",
 		Long: `ccproxy-tui logs in to LLM subscriptions (Claude, Codex, Copilot, any OIDC
 provider) with OAuth, keeps their tokens fresh, and serves them to local tools
-through an embedded proxy. Without a subcommand it opens the dashboard.`,
+through an embedded proxy. Without a subcommand it opens the dashboard.
+
+Settings come from command-line flags, then the environment, then the config
+file, then defaults:
+
+  CCPROXY_TUI_CONFIG    the config file (default $XDG_CONFIG_HOME/ccproxy-tui/config.toml)
+  CCPROXY_TUI_LISTEN    [proxy] listen
+  CCPROXY_TUI_API_KEY   [proxy] api_key
+  CCPROXY_TUI_STORE     [store] backend (file or keyring)
+  CCPROXY_TUI_GRACE     [refresh] grace
+
+The log is $XDG_STATE_HOME/ccproxy-tui/ccproxy-tui.log, with tokens redacted.
+Exit status: 0 success, 1 failure, 2 usage error.`,
 		Args:          args(cobra.NoArgs),
 		SilenceErrors: true,
 		SilenceUsage:  true,
