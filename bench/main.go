@@ -94,6 +94,10 @@ type cell struct {
 	res  result
 	cpu  time.Duration
 	peak int64
+	// per round, for ratios that a burst of load from other processes in
+	// one round cannot swing: rps and CPU per request.
+	rps    []float64
+	cpuReq []float64
 }
 
 func orchestrate(d time.Duration, rounds, streams int) error {
@@ -125,6 +129,8 @@ func orchestrate(d time.Duration, rounds, streams int) error {
 
 	fmt.Printf("%-6s %3s  %-8s %9s %9s %9s %10s %9s %8s %8s  %s\n",
 		"mode", "c", "target", "req/s", "p50", "p99", "cpu/req", "peakRSS", "rps/bare", "cpu/bare", "goals")
+	// req/s, latencies and cpu/req pool all rounds; the two ratios are the
+	// median of the per-round ratios.
 	misses := 0
 	for _, stream := range []bool{false, true} {
 		for _, c := range []int{1, 16, 64} {
@@ -141,9 +147,11 @@ func orchestrate(d time.Duration, rounds, streams int) error {
 						cpu0, _ = cpuTime(t.proc.cmd.Process.Pid)
 					}
 					r := run(t.url, c, d, stream)
+					cells[i].rps = append(cells[i].rps, r.rps())
 					if t.proc != nil {
 						cpu1, _ := cpuTime(t.proc.cmd.Process.Pid)
 						cells[i].cpu += cpu1 - cpu0
+						cells[i].cpuReq = append(cells[i].cpuReq, float64(cpu1-cpu0)/float64(max(1, r.n)))
 						pk, _ := peakRSS(t.proc.cmd.Process.Pid)
 						cells[i].peak = max(cells[i].peak, pk)
 					}
@@ -213,8 +221,8 @@ func printCells(mode string, c int, targets []target, cells []cell) int {
 			peak = fmt.Sprintf("%.1fMiB", float64(x.peak)/(1<<20))
 		}
 		if t.name == "ccproxy" {
-			rr := x.res.rps() / bare.res.rps()
-			cr := float64(perReq(x)) / float64(perReq(bare))
+			rr := medianRatio(x.rps, bare.rps)
+			cr := medianRatio(x.cpuReq, bare.cpuReq)
 			ratios = fmt.Sprintf("%8.2f %8.2f", rr, cr)
 			var g []string
 			check := func(ok bool, label string) {
@@ -244,6 +252,22 @@ func printCells(mode string, c int, targets []target, cells []cell) int {
 			ms(x.res.pct(0.5)), ms(x.res.pct(0.99)), cpu, peak, ratios, goals, errs)
 	}
 	return misses
+}
+
+// medianRatio is the median over rounds of a[i]/b[i]: each round's two
+// runs were back to back, so their ratio shares that moment's machine load.
+func medianRatio(a, b []float64) float64 {
+	var r []float64
+	for i := range min(len(a), len(b)) {
+		if b[i] > 0 {
+			r = append(r, a[i]/b[i])
+		}
+	}
+	if len(r) == 0 {
+		return 0
+	}
+	slices.Sort(r)
+	return r[len(r)/2]
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.3fms", float64(d)/1e6) }
