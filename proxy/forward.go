@@ -70,6 +70,10 @@ func (x *exchange) Write(p []byte) (int, error) {
 
 // Flush lets the ReverseProxy push each server-sent event out at once.
 func (x *exchange) Flush() {
+	if f, ok := x.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+		return
+	}
 	_ = http.NewResponseController(x.ResponseWriter).Flush()
 }
 

@@ -57,11 +57,15 @@ type Options struct {
 	// Bearer or x-api-key) except on /healthz.
 	APIKey string
 	// MaxBody limits request bodies; larger ones get 413.
-	MaxBody   int64
+	MaxBody int64
+	// Upstreams are the routes, one per provider.
 	Upstreams []Upstream
 	// Status feeds GET /status; nil serves an empty provider list.
 	Status func(ctx context.Context) []auth.Status
-	Clock  clockwork.Clock
+	// Clock stamps events and measures durations and uptime.
+	Clock clockwork.Clock
+	// Logger receives request and error logs; tokens and client
+	// credentials are never logged.
 	Logger *slog.Logger
 }
 
@@ -150,8 +154,8 @@ func New(opts Options) (*Server, error) {
 // Handler serves the proxy without a socket (tests, benchmarks, embedding).
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// Start binds the listen address and serves until Stop. It fails at once when
-// the port is taken, so the caller can report it.
+// Start binds the listen address and serves until Stop; ctx bounds the bind
+// only. It fails at once when the port is taken, so the caller can report it.
 func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
