@@ -32,9 +32,10 @@ type entry struct {
 
 // activityModel is the scrollable log of auth and proxy events, newest first.
 type activityModel struct {
-	com     *Common
-	entries []entry // newest first
-	vp      viewport.Model
+	com      *Common
+	entries  []entry // newest first
+	vp       viewport.Model
+	rendered string // the visible lines, computed in Update
 }
 
 func newActivity(com *Common) activityModel {
@@ -71,6 +72,7 @@ func (a activityModel) Scroll(up bool) activityModel {
 	} else {
 		a.vp.PageDown()
 	}
+	a.rendered = a.vp.View()
 	return a
 }
 
@@ -82,7 +84,7 @@ func (a activityModel) View() string {
 	if len(a.entries) == 0 {
 		return a.com.Styles.Muted.Render(clip("no activity yet", a.vp.Width))
 	}
-	return a.vp.View()
+	return a.rendered
 }
 
 func (a activityModel) render() activityModel {
@@ -106,6 +108,7 @@ func (a activityModel) render() activityModel {
 	y := a.vp.YOffset
 	a.vp.SetContent(b.String())
 	a.vp.SetYOffset(y)
+	a.rendered = a.vp.View()
 	return a
 }
 

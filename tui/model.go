@@ -43,6 +43,10 @@ type Model struct {
 
 	proxy proxyState
 
+	// statusText and footText are the top and bottom lines, rendered at the
+	// end of every Update so View only assembles.
+	statusText, footText string
+
 	n         uint64 // last generation handed out
 	statusOp  opID
 	refreshOp map[string]opID
@@ -103,8 +107,18 @@ func (m *Model) next(provider string) opID {
 	return opID{Provider: provider, N: m.n}
 }
 
-// Update is the one switch over every message the dashboard knows.
+// Update applies msg, then renders the status line and footer once for
+// every View that follows.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	nm, cmd := m.update(msg)
+	mm := nm.(Model)
+	mm.statusText = statusLine(mm.com, mm.proxy, mm.opts.Demo)
+	mm.footText = mm.footer()
+	return mm, cmd
+}
+
+// update is the one switch over every message the dashboard knows.
+func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.com.Width, m.com.Height = msg.Width, msg.Height
@@ -117,7 +131,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.statusOp = opID{}
 		m.table = m.table.SetRows(msg.List)
-		m = m.syncDetail()
+		m = m.layout().syncDetail()
 		cmd := m.ensureTick()
 		return m, cmd
 	case authEventMsg:
@@ -181,7 +195,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.proxy.Running, m.proxy.URL = msg.Running, msg.URL
 		text := "proxy stopped"
 		if msg.Running {
-			text = "proxy listening at " + msg.URL
+			text = "listening at " + msg.URL
 		}
 		m.activity = m.activity.Add(entry{Time: m.com.Now, Provider: "proxy", Text: text})
 		return m, nil

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // overlay is a dialog drawn over the dashboard that takes the keyboard.
@@ -29,12 +31,40 @@ func newHelp(st *Styles) help.Model {
 	return h
 }
 
-func helpOverlay(com *Common, h help.Model) string {
+// helpOverlay lays every binding of the keymap out in as many columns as
+// the screen allows, so all of them fit even at 60×15.
+func helpOverlay(com *Common) string {
 	st := com.Styles
-	h.Width = max(com.Width-8, 20)
-	body := st.Title.Render("Keys") + "\n\n" + h.FullHelpView(com.Keys.FullHelp()) +
+	var all []key.Binding
+	for _, group := range com.Keys.FullHelp() {
+		for _, b := range group {
+			if b.Enabled() {
+				all = append(all, b)
+			}
+		}
+	}
+	keyW, descW := 0, 0
+	for _, b := range all {
+		keyW = max(keyW, ansi.StringWidth(b.Help().Key))
+		descW = max(descW, ansi.StringWidth(b.Help().Desc))
+	}
+	const gap = 3
+	inner := max(com.Width-6, 20)
+	colW := keyW + 2 + descW
+	cols := max(1, min(3, (inner+gap)/(colW+gap)))
+	rows := (len(all) + cols - 1) / cols
+	lines := make([]string, rows)
+	for i, b := range all {
+		r, c := i%rows, i/rows
+		cell := st.HelpKey.Render(fit(b.Help().Key, keyW)) + "  " + st.HelpDesc.Render(fit(b.Help().Desc, descW))
+		if c > 0 {
+			cell = strings.Repeat(" ", gap) + cell
+		}
+		lines[r] += cell
+	}
+	body := st.Title.Render("Keys") + "\n\n" + strings.Join(lines, "\n") +
 		"\n\n" + st.Muted.Render("? or esc to close")
-	return st.Modal.Render(body)
+	return st.Modal.Padding(0, 1).Render(body)
 }
 
 func confirmLogout(com *Common, provider string) string {

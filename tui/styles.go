@@ -38,13 +38,12 @@ func NewStyles(r *lipgloss.Renderer) *Styles {
 		calm   = lipgloss.AdaptiveColor{Light: "#1F7A3A", Dark: "#5FD787"}
 		warn   = lipgloss.AdaptiveColor{Light: "#9A6700", Dark: "#FFD75F"}
 		alarm  = lipgloss.AdaptiveColor{Light: "#B3261E", Dark: "#FF6B6B"}
-		selBg  = lipgloss.AdaptiveColor{Light: "#E4DCF5", Dark: "#3A2F5B"}
 		border = lipgloss.AdaptiveColor{Light: "#B8B8B8", Dark: "#4E4E4E"}
 	)
 	return &Styles{
 		Title:    r.NewStyle().Bold(true).Foreground(accent),
 		Header:   r.NewStyle().Bold(true).Foreground(muted),
-		Selected: r.NewStyle().Background(selBg),
+		Selected: r.NewStyle().Bold(true).Foreground(accent),
 		Muted:    r.NewStyle().Foreground(muted),
 		Calm:     r.NewStyle().Foreground(calm),
 		Warning:  r.NewStyle().Foreground(warn),

@@ -44,28 +44,28 @@ func (m Model) View() string {
 	case m.modal != nil:
 		return m.framed(m.modal.View(m.frame))
 	case m.overlay == overlayHelp:
-		return m.framed(helpOverlay(m.com, m.help))
+		return m.framed(helpOverlay(m.com))
 	case m.overlay == overlayEnv:
 		return m.framed(envOverlay(m.com, m.envText, m.envCopied))
 	case m.overlay == overlayConfirmLogout:
 		return m.framed(confirmLogout(m.com, m.confirmFor))
 	}
 	var b strings.Builder
-	b.WriteString(statusLine(m.com, m.proxy, m.opts.Demo))
+	b.WriteString(m.statusText)
 	b.WriteByte('\n')
 	b.WriteString(m.table.View())
 	b.WriteByte('\n')
 	b.WriteString(m.lower())
 	b.WriteByte('\n')
-	b.WriteString(m.footer())
-	return block(b.String(), w, h)
+	b.WriteString(m.footText)
+	return b.String()
 }
 
 // framed draws a dialog centred between the status line and the footer.
 func (m Model) framed(box string) string {
 	w, h := m.com.Width, m.com.Height
 	body := centre(box, w, max(h-2, 1))
-	return block(statusLine(m.com, m.proxy, m.opts.Demo)+"\n"+body+"\n"+m.footer(), w, h)
+	return block(m.statusText+"\n"+body+"\n"+m.footText, w, h)
 }
 
 // lower is the section under the table: activity, details, or both.
