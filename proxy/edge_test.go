@@ -1,0 +1,79 @@
+package proxy
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/fake"
+)
+
+func TestEdgeRequests(t *testing.T) {
+	tests := []struct {
+		name       string
+		method     string
+		path       string
+		body       string
+		tokensErr  error
+		reject     bool
+		wantStatus int
+		wantPath   string // upstream path, when it is reached
+		wantCalls  int64
+	}{
+		{name: "bare route hits the base path", method: "GET", path: "/codex", wantStatus: 200, wantPath: "/backend-api/codex", wantCalls: 1},
+		{name: "dot-dot segment refused", method: "GET", path: "/codex/%2E%2E/admin", wantStatus: 400},
+		{name: "bodyless GET retried after 401", method: "GET", path: "/codex/models", reject: true, wantStatus: 200, wantPath: "/backend-api/codex/models", wantCalls: 2},
+		{name: "misconfigured provider", method: "POST", path: "/claude/v1/messages", body: "{}",
+			tokensErr: &auth.Error{Provider: "claude", Op: "token", Kind: auth.ErrMisconfigured}, wantStatus: 500},
+		{name: "healthz only answers GET", method: "POST", path: "/healthz", wantStatus: 405},
+		{name: "root is not a route", method: "GET", path: "/", wantStatus: 404},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, fake.UpstreamOptions{}, Options{}, "tok-old", "tok-new")
+			r.tokens.err = tc.tokensErr
+			if tc.reject {
+				r.up.RejectToken("tok-old")
+			}
+			resp, body := r.do(t, r.req(t, tc.method, tc.path, tc.body))
+			if resp.StatusCode != tc.wantStatus {
+				t.Fatalf("status = %d, want %d: %s", resp.StatusCode, tc.wantStatus, body)
+			}
+			if n := r.up.Calls(); n != tc.wantCalls {
+				t.Fatalf("upstream calls = %d, want %d", n, tc.wantCalls)
+			}
+			if tc.wantPath != "" {
+				seen := r.up.Requests()
+				if got := seen[len(seen)-1]; got.Path != tc.wantPath || len(got.Body) != 0 && tc.body == "" {
+					t.Errorf("upstream got %s body %q, want %s", got.Path, got.Body, tc.wantPath)
+				}
+			}
+		})
+	}
+}
+
+// TestWildcardListenWithKey: on 0.0.0.0 (which needs the key) a LAN host
+// name passes the Host check, because the key is the guard there.
+func TestWildcardListenWithKey(t *testing.T) {
+	const key = "k-0123456789"
+	s := newTestServer(t, Options{Listen: "0.0.0.0:8787", APIKey: key})
+	for _, tc := range []struct {
+		host, key string
+		want      int
+	}{
+		{"mybox.lan:8787", key, 200},
+		{"mybox.lan:8787", "", 401},
+		{"192.168.1.5:8787", key, 200},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+tc.host+"/status", nil)
+		if tc.key != "" {
+			req.Header.Set("X-Api-Key", tc.key)
+		}
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		if rec.Code != tc.want {
+			t.Errorf("Host %s key=%t: status %d, want %d", tc.host, tc.key != "", rec.Code, tc.want)
+		}
+	}
+}
