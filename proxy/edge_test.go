@@ -1,9 +1,13 @@
 package proxy
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/fake"
@@ -75,5 +79,24 @@ func TestWildcardListenWithKey(t *testing.T) {
 		if rec.Code != tc.want {
 			t.Errorf("Host %s key=%t: status %d, want %d", tc.host, tc.key != "", rec.Code, tc.want)
 		}
+	}
+}
+
+// TestUptimeCountsFromStart: /status uptime restarts with the proxy, the
+// request counters do not.
+func TestUptimeCountsFromStart(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	s := newTestServer(t, Options{Listen: "127.0.0.1:0", Clock: clock})
+	clock.Advance(5 * time.Second)
+	if got := s.Stats().Uptime; got != 5*time.Second {
+		t.Errorf("uptime before Start = %s, want 5s since New", got)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop(context.Background())
+	clock.Advance(3 * time.Second)
+	if got := s.Stats(); got.Uptime != 3*time.Second || got.UptimeSeconds != 3 {
+		t.Errorf("uptime after Start = %s (%ds), want 3s", got.Uptime, got.UptimeSeconds)
 	}
 }

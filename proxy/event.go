@@ -23,7 +23,7 @@ type Event struct {
 // disconnected before the response ended (nginx's convention).
 const StatusClientClosed = 499
 
-// Counters are the proxy's running totals since New.
+// Counters are the proxy's running totals since New; Stop and Start keep them.
 type Counters struct {
 	Requests int64         `json:"requests"`
 	Errors   int64         `json:"errors"`  // responses with status >= 400, and aborted ones
@@ -31,7 +31,7 @@ type Counters struct {
 	Bytes    int64         `json:"bytes"`
 	InFlight int64         `json:"in_flight"`
 	Dropped  int64         `json:"dropped_events"` // events a slow subscriber missed
-	Uptime   time.Duration `json:"-"`
+	Uptime   time.Duration `json:"-"`              // since the last Start (since New before any)
 	// UptimeSeconds is Uptime for JSON readers.
 	UptimeSeconds int64 `json:"uptime_seconds"`
 }
@@ -42,7 +42,7 @@ type stats struct {
 
 // Stats returns a snapshot of the counters.
 func (s *Server) Stats() Counters {
-	up := s.clock.Since(s.started)
+	up := s.clock.Since(time.Unix(0, s.started.Load()))
 	return Counters{
 		Requests:      s.stats.requests.Load(),
 		Errors:        s.stats.errors.Load(),

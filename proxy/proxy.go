@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -74,7 +75,7 @@ type Options struct {
 type Server struct {
 	opts       Options
 	routes     map[string]*route
-	names      []string // known route names, sorted as given, for 404 messages
+	names      []string // known route names in the order given, for 404 messages
 	keyHash    [32]byte // sha256 of APIKey, compared in constant time
 	hasKey     bool
 	listenHost string // host part of Listen, lowercased
@@ -85,12 +86,14 @@ type Server struct {
 	handler    http.Handler
 	hub        hub
 	stats      stats
-	started    time.Time
+	started    atomic.Int64 // UnixNano of New, then of the last Start: the uptime origin
 
-	mu   sync.Mutex // guards srv, ln, done, url
+	mu sync.Mutex // guards srv, done; serialises Start and Stop
+	// url is the running URL, nil when stopped. It is atomic so Running
+	// and URL never wait for a Stop that is draining streams.
+	url  atomic.Pointer[string]
 	srv  *http.Server
 	done chan struct{} // closed when the Serve goroutine returns
-	url  string
 }
 
 // reserved route names are the proxy's own endpoints.
@@ -145,7 +148,7 @@ func New(opts Options) (*Server, error) {
 		s.routes[u.Name] = &route{name: u.Name, prefix: "/" + u.Name, target: u.Target, tokens: u.Tokens, format: u.Target.ErrorFormat()}
 		s.names = append(s.names, u.Name)
 	}
-	s.started = s.clock.Now()
+	s.started.Store(s.clock.Now().UnixNano())
 	s.rp = s.newReverseProxy(newTransport())
 	s.handler = http.HandlerFunc(s.serveHTTP)
 	return s, nil
@@ -160,7 +163,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.srv != nil {
-		return errors.New("proxy already running at " + s.url)
+		return errors.New("proxy already running at " + s.URL())
 	}
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", s.opts.Listen)
@@ -174,14 +177,17 @@ func (s *Server) Start(ctx context.Context) error {
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	done := make(chan struct{})
-	s.srv, s.done, s.url = srv, done, "http://"+ln.Addr().String()
+	url := "http://" + ln.Addr().String()
+	s.srv, s.done = srv, done
+	s.started.Store(s.clock.Now().UnixNano())
+	s.url.Store(&url)
 	go func() {
 		defer close(done)
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("proxy serve", "err", err)
 		}
 	}()
-	s.log.Info("proxy started", "url", s.url)
+	s.log.Info("proxy started", "url", url)
 	return nil
 }
 
@@ -200,22 +206,21 @@ func (s *Server) Stop(ctx context.Context) error {
 		err = errors.Join(fmt.Errorf("proxy drain: %w", err), s.srv.Close())
 	}
 	<-s.done
-	s.log.Info("proxy stopped", "url", s.url)
-	s.srv, s.done, s.url = nil, nil, ""
+	s.log.Info("proxy stopped", "url", s.URL())
+	s.srv, s.done = nil, nil
+	s.url.Store(nil)
 	return err
 }
 
-// Running reports whether Start has bound the socket and Stop has not freed it.
-func (s *Server) Running() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.srv != nil
-}
+// Running reports whether Start has bound the socket and Stop has not freed
+// it. It never blocks, so a dashboard may call it at any time.
+func (s *Server) Running() bool { return s.url.Load() != nil }
 
 // URL is the base URL clients use while running (the port resolved, so a
 // ":0" listen works), or "" when stopped.
 func (s *Server) URL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.url
+	if u := s.url.Load(); u != nil {
+		return *u
+	}
+	return ""
 }
