@@ -2,8 +2,10 @@ package proxy
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,5 +100,30 @@ func TestUptimeCountsFromStart(t *testing.T) {
 	clock.Advance(3 * time.Second)
 	if got := s.Stats(); got.Uptime != 3*time.Second || got.UptimeSeconds != 3 {
 		t.Errorf("uptime after Start = %s (%ds), want 3s", got.Uptime, got.UptimeSeconds)
+	}
+}
+
+// errReader fails the read, as a client that stops mid-body does.
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }
+
+// TestUnreadableBody: a body that fails mid-read (a broken chunked
+// encoding, say) is answered 400 and never reaches the upstream.
+func TestUnreadableBody(t *testing.T) {
+	r := newRig(t, fake.UpstreamOptions{}, Options{}, "tok-A")
+	for _, length := range []int64{-1, 50} {
+		req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8787/claude/v1/messages",
+			io.MultiReader(strings.NewReader(`{"a":`), errReader{}))
+		req.ContentLength = length
+		rec := httptest.NewRecorder()
+		r.srv.Handler().ServeHTTP(rec, req)
+		if rec.Code != http.StatusBadRequest {
+			t.Errorf("length %d: status %d, want 400: %s", length, rec.Code, rec.Body)
+		}
+		parseErrorShape(t, FormatAnthropic, rec.Body.Bytes())
+	}
+	if n := r.up.Calls(); n != 0 {
+		t.Errorf("upstream called %d times", n)
 	}
 }

@@ -186,9 +186,12 @@ func (s *Server) forward(x *exchange, r *http.Request, rest string) {
 		case errors.Is(err, errTooLarge):
 			s.tooLarge(x)
 			return
+		case err != nil && ctx.Err() != nil:
+			x.aborted = true // the client left while sending; nobody to answer
+			return
 		case err != nil:
-			// The client stopped sending; nobody is left to answer.
-			x.aborted = true
+			writeError(x, rt.format, apiError{status: http.StatusBadRequest, kind: "invalid_request_error", code: "bad_body",
+				msg: "could not read the request body: " + err.Error()})
 			return
 		}
 		x.body, x.hasBody = body, true
