@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,9 +28,17 @@ func main() {
 	dur := flag.Duration("d", 600*time.Millisecond, "load duration per cell and round")
 	rounds := flag.Int("rounds", 5, "interleaved rounds per cell")
 	streams := flag.Int("streams", 500, "concurrent open streams for the RSS and goroutine check")
+	serve := flag.Bool("serve", false, "only start upstream, bare and ccproxy, print their URLs, and wait for SIGTERM (for an external load tool)")
 	flag.Parse()
 	if *role != "" {
 		if err := serveRole(*role, *upstream); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *serve {
+		if err := serveAll(); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
@@ -173,6 +182,34 @@ func orchestrate(d time.Duration, rounds, streams int) error {
 		misses += openStreams(t, streams)
 	}
 	fmt.Printf("\ngoals missed: %d\n", misses)
+	return nil
+}
+
+// serveAll starts the three targets and prints "name url pid" per line, then
+// waits for SIGTERM or an interrupt.
+func serveAll() error {
+	up, err := spawn("upstream", "")
+	if err != nil {
+		return err
+	}
+	defer up.stop()
+	bare, err := spawn("bare", up.url)
+	if err != nil {
+		return err
+	}
+	defer bare.stop()
+	cc, err := spawn("ccproxy", up.url)
+	if err != nil {
+		return err
+	}
+	defer cc.stop()
+	fmt.Printf("direct %s/v1/messages -\n", up.url)
+	fmt.Printf("bare %s/claude/v1/messages %d\n", bare.url, bare.cmd.Process.Pid)
+	fmt.Printf("ccproxy %s/claude/v1/messages %d\n", cc.url, cc.cmd.Process.Pid)
+	fmt.Println("ready")
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	<-ctx.Done()
 	return nil
 }
 
