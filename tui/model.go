@@ -86,6 +86,9 @@ func New(ctx context.Context, opts Options) Model {
 		m.proxy = proxyState{Configured: true, Running: opts.Proxy.Running(), URL: opts.Proxy.URL(), Stats: opts.Proxy.Stats()}
 		m.proxy.Busy = opts.AutostartProxy && !m.proxy.Running
 	}
+	if opts.Demo {
+		m.activity = m.activity.Add(entry{Time: com.Now, Provider: "demo", Text: "fake providers on loopback, nothing here is real · try d on copilot-demo, r, p, l"})
+	}
 	// Init cannot keep state (it has a value receiver), so the first
 	// statuses request is numbered here.
 	m.statusOp = m.next("")
@@ -124,7 +127,7 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.com.Width, m.com.Height = msg.Width, msg.Height
 		return m.layout(), nil
 	case tea.KeyMsg:
-		return m.handleKey(msg)
+		return m.handleKeys(msg)
 	case statusesMsg:
 		if !fresh(m.statusOp, opID{N: msg.N}) {
 			return m, nil
@@ -263,6 +266,24 @@ func (m *Model) ensureAnim() tea.Cmd {
 			return animMsg{N: n, Now: t}
 		}
 	}
+}
+
+// handleKeys splits runes that arrived in one read ("jjd" from a fast
+// typist, tmux send-keys or a slow SSH link) into single key presses, except
+// for text typed into the paste input, which takes them whole.
+func (m Model) handleKeys(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+	typing := m.modal != nil && m.modal.flow == auth.FlowPaste
+	if msg.Type != tea.KeyRunes || len(msg.Runes) < 2 || msg.Paste || typing {
+		return m.handleKey(msg)
+	}
+	var cmds []tea.Cmd
+	var next tea.Model = m
+	for _, r := range msg.Runes {
+		var cmd tea.Cmd
+		next, cmd = next.(Model).handleKey(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt})
+		cmds = append(cmds, cmd)
+	}
+	return next, tea.Batch(cmds...)
 }
 
 func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
@@ -404,6 +425,10 @@ func (m Model) logout(p string) (tea.Model, tea.Cmd) {
 func (m Model) showEnv() (tea.Model, tea.Cmd) {
 	if !m.proxy.Configured {
 		m.flash, m.flashLevel = "no proxy is configured", levelWarn
+		return m, nil
+	}
+	if m.proxy.URL == "" {
+		m.flash, m.flashLevel = "start the proxy with p first: the exports point at its address", levelWarn
 		return m, nil
 	}
 	text := defaultEnv(m.proxy.URL, m.table.rows)

@@ -80,6 +80,11 @@ func TestKeys(t *testing.T) {
 				t.Errorf("selected %q, want copilot", got)
 			}
 		}},
+		{name: "runes read together act as single presses", keys: []string{"jj"}, check: func(t *testing.T, r *rig, m Model, _ tea.Cmd) {
+			if got := m.table.Selected(); got != "copilot" {
+				t.Errorf("selected %q, want copilot", got)
+			}
+		}},
 		{name: "k moves up", keys: []string{"j", "j", "k"}, check: func(t *testing.T, r *rig, m Model, _ tea.Cmd) {
 			if got := m.table.Selected(); got != "codex" {
 				t.Errorf("selected %q, want codex", got)

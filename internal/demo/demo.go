@@ -1,0 +1,150 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"time"
+
+	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/fake"
+	"github.com/ccproxy-tui/ccproxy-tui/store"
+)
+
+// clientID is the OAuth client every demo provider uses.
+const clientID = "ccproxy-demo"
+
+// Grace is how long before expiry the demo refreshes: short, so the 90 s
+// token is refreshed automatically a minute after the dashboard opens.
+const Grace = 30 * time.Second
+
+// browserPause is how long the pretend browser "takes", so the login modal
+// is on screen long enough to be read.
+const browserPause = 1500 * time.Millisecond
+
+// provider is one demo provider: its shape, token lifetime and whether it
+// starts logged in.
+type provider struct {
+	name, display, email string
+	ttl                  time.Duration
+	flow                 string
+	loggedIn             bool
+}
+
+// providers are shaped like claude, codex and copilot: the first two start
+// logged in with short-lived tokens, the third waits for a device login.
+var providers = []provider{
+	{name: "claude-demo", display: "Claude (demo)", email: "ada@claude.demo", ttl: 90 * time.Second, loggedIn: true},
+	{name: "codex-demo", display: "Codex (demo)", email: "ada@codex.demo", ttl: 3 * time.Minute, loggedIn: true},
+	{name: "copilot-demo", display: "Copilot (demo)", email: "ada@copilot.demo", ttl: 3 * time.Minute, flow: "device"},
+}
+
+// App builds the demo program; stop closes the fakes. The caller starts the
+// scheduler (app.Run) and the proxy as it would for the real program.
+func App(ctx context.Context) (a *app.App, stop func(), err error) {
+	var closers []func()
+	stop = func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			stop()
+		}
+	}()
+
+	upstream := httptest.NewServer(fake.NewUpstream(fake.UpstreamOptions{Deltas: 5, Interval: 150 * time.Millisecond}))
+	closers = append(closers, upstream.Close)
+
+	cfg := config.Default()
+	cfg.Proxy.Listen = "127.0.0.1:0" // never collide with a real proxy on 8787
+	cfg.Refresh.Grace = config.Duration{Duration: Grace}
+	off := false
+	for _, builtin := range []string{"claude", "codex", "copilot"} {
+		cfg.Providers[builtin] = config.Provider{Enabled: &off}
+	}
+	servers := map[string]*fake.OAuthServer{}
+	for _, p := range providers {
+		srv := fake.NewOAuthServer(
+			fake.WithClientID(clientID),
+			fake.WithIdentity("demo-"+p.name, p.email),
+			fake.WithAccessTTL(p.ttl),
+			fake.WithDeviceInterval(2*time.Second),
+		)
+		closers = append(closers, srv.Close)
+		servers[p.name] = srv
+		cfg.Providers[p.name] = config.Provider{
+			Type:        "oidc",
+			DisplayName: p.display,
+			Issuer:      srv.Issuer(),
+			ClientID:    clientID,
+			DeviceURL:   srv.DeviceURL(),
+			Flow:        p.flow,
+			Scopes:      []string{"openid", "email", "offline_access"},
+			APIBase:     upstream.URL,
+		}
+	}
+
+	a, err = app.New(app.Options{Config: cfg, Store: store.NewMemory()})
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo app: %w", err)
+	}
+	// Seed the logged-in providers with a refresh token the fake issued,
+	// then refresh once so they hold real (fake) tokens and a countdown.
+	for _, p := range providers {
+		if !p.loggedIn {
+			continue
+		}
+		rt := servers[p.name].IssueRefreshToken(clientID, "openid email offline_access")
+		seed := auth.Credentials{Version: 1, Provider: p.name, RefreshToken: rt, TokenType: "Bearer",
+			Scopes: []string{"openid", "email", "offline_access"}, Email: p.email}
+		if err := a.Adopt(ctx, seed); err != nil {
+			return nil, nil, fmt.Errorf("demo seed %s: %w", p.name, err)
+		}
+		if _, err := a.Refresh(ctx, p.name); err != nil {
+			return nil, nil, fmt.Errorf("demo seed %s: %w", p.name, err)
+		}
+	}
+	return a, stop, nil
+}
+
+// OpenBrowser stands in for the user's browser in the demo: it follows the
+// authorize URL to the fake server, which approves at once and redirects to
+// the login's loopback callback. It refuses any host that is not loopback.
+func OpenBrowser(rawURL string) (bool, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return false, fmt.Errorf("demo browser: %w", err)
+	}
+	if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsLoopback() {
+		return false, errors.New("demo browser: only loopback addresses are opened")
+	}
+	client := &http.Client{
+		Timeout: 10 * time.Second,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if ip := net.ParseIP(req.URL.Hostname()); ip == nil || !ip.IsLoopback() {
+				return errors.New("demo browser: redirect leaves loopback")
+			}
+			if len(via) > 5 {
+				return errors.New("demo browser: too many redirects")
+			}
+			return nil
+		},
+	}
+	<-time.After(browserPause)
+	resp, err := client.Get(u.String())
+	if err != nil {
+		return false, fmt.Errorf("demo browser: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return true, nil
+}

@@ -1,0 +1,125 @@
+package demo
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/ccproxy-tui/ccproxy-tui/auth"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestDemoStartsWithCountdownsAndALoggedOutProvider(t *testing.T) {
+	ctx := context.Background()
+	a, stop, err := App(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	st := a.Statuses(ctx)
+	want := map[string]struct {
+		in   bool
+		life time.Duration
+	}{"claude-demo": {true, 90 * time.Second}, "codex-demo": {true, 3 * time.Minute}, "copilot-demo": {false, 0}}
+	if len(st) != len(want) {
+		t.Fatalf("providers %v", names(st))
+	}
+	for _, s := range st {
+		w, ok := want[s.Provider]
+		if !ok {
+			t.Fatalf("unexpected provider %q (real built-ins must be disabled)", s.Provider)
+		}
+		if s.Authenticated != w.in {
+			t.Errorf("%s authenticated = %v", s.Provider, s.Authenticated)
+		}
+		if w.in && (s.ExpiresIn <= 0 || s.ExpiresIn > int64(w.life/time.Second)) {
+			t.Errorf("%s expires in %ds, want at most %v", s.Provider, s.ExpiresIn, w.life)
+		}
+		if w.in && !strings.Contains(s.Email, ".demo") {
+			t.Errorf("%s email %q", s.Provider, s.Email)
+		}
+	}
+}
+
+func TestDemoBrowserLoginApprovesItself(t *testing.T) {
+	ctx := context.Background()
+	a, stop, err := App(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	if err := a.Logout(ctx, "codex-demo"); err != nil {
+		t.Fatal(err)
+	}
+	l, err := a.StartBrowserLogin(ctx, "codex-demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	opened := make(chan error, 1)
+	go func() {
+		_, err := OpenBrowser(l.URL())
+		opened <- err
+	}()
+	wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	c, err := l.Wait(wctx)
+	if err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	if err := <-opened; err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	if c.Email != "ada@codex.demo" || !a.Statuses(ctx)[1].Authenticated {
+		t.Errorf("after login: %s %+v", c.Email, a.Statuses(ctx)[1])
+	}
+}
+
+func TestDemoBrowserRefusesRealHosts(t *testing.T) {
+	for _, u := range []string{"https://claude.ai/oauth/authorize", "http://example.com/", "::not a url"} {
+		if ok, err := OpenBrowser(u); ok || err == nil {
+			t.Errorf("OpenBrowser(%q) = %v, %v; want a refusal", u, ok, err)
+		}
+	}
+}
+
+func TestDemoProxyServesTheFakeUpstream(t *testing.T) {
+	ctx := context.Background()
+	a, stop, err := App(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	p := a.Proxy()
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(ctx)
+	resp, err := http.Post(p.URL()+"/claude-demo/v1/chat/completions", "application/json",
+		strings.NewReader(`{"model":"demo","messages":[{"role":"user","content":"hi"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	if strings.Contains(p.URL(), ":8787") {
+		t.Errorf("the demo proxy took the real default port: %s", p.URL())
+	}
+}
+
+func names(st []auth.Status) []string {
+	var out []string
+	for _, s := range st {
+		out = append(out, s.Provider)
+	}
+	return out
+}
