@@ -8,6 +8,7 @@ import (
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/cmd"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/demo"
 	"github.com/ccproxy-tui/ccproxy-tui/tui"
 )
 
@@ -19,6 +20,12 @@ func runDashboard(ctx context.Context, opts cmd.DashboardOptions) error {
 	defer unsubAuth()
 	proxyEvents, unsubProxy := a.Proxy().Subscribe(256)
 	defer unsubProxy()
+
+	openBrowser := auth.OpenBrowser
+	if opts.Demo {
+		// The demo's pretend browser approves the fake login by itself.
+		openBrowser = demo.OpenBrowser
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -40,7 +47,7 @@ func runDashboard(ctx context.Context, opts cmd.DashboardOptions) error {
 			_ = cmd.WriteEnv(&b, a, cmd.EnvRequest{ProxyURL: proxyURL})
 			return b.String()
 		},
-		OpenBrowser:    auth.OpenBrowser,
+		OpenBrowser:    openBrowser,
 		Demo:           opts.Demo,
 		AutostartProxy: a.Config().Proxy.Autostart,
 	})

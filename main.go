@@ -11,6 +11,7 @@ import (
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/cmd"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/demo"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/iostreams"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/logging"
 )
@@ -35,8 +36,9 @@ func run() int {
 		OpenBrowser: auth.OpenBrowser,
 		Logger:      logger,
 		// The dashboard hook: runDashboard (dashboard.go) adapts the app to
-		// the tui package. DemoApp is left for internal/demo to provide.
+		// the tui package; --demo swaps in internal/demo's loopback fakes.
 		RunDashboard: runDashboard,
+		DemoApp:      demo.App,
 	}
 	code := cmd.Execute(cmd.NewCmdRoot(f, nil), os.Args[1:], ios.ErrOut, logger)
 	logger.Info("exit", "status", code)
