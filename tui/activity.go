@@ -11,6 +11,9 @@ import (
 	"github.com/ccproxy-tui/ccproxy-tui/proxy"
 )
 
+// logNameWidth is the provider column of the log.
+const logNameWidth = 12
+
 // maxEntries bounds the activity log; older entries fall off the end.
 const maxEntries = 500
 
@@ -95,7 +98,7 @@ func (a activityModel) render() activityModel {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		line := e.Time.Format("15:04:05") + " " + fit(e.Provider, 8) + " " + e.Text
+		line := e.Time.Format("15:04:05") + " " + fit(e.Provider, logNameWidth) + " " + e.Text
 		line = clip(line, w)
 		switch e.Level {
 		case levelError:
@@ -113,39 +116,43 @@ func (a activityModel) render() activityModel {
 }
 
 // authEntry describes an auth event for the log; only masked previews
-// reach the screen.
+// reach the screen. The event's own message is used when it already says
+// what happened, so a line never repeats itself.
 func authEntry(e auth.Event) entry {
 	en := entry{Time: e.Time, Provider: e.Provider, Level: levelInfo}
+	label := string(e.Kind)
 	switch e.Kind {
 	case auth.LoginStarted:
-		en.Text = "login started"
+		label = "login started"
 	case auth.LoginSucceeded:
-		en.Text = "logged in"
+		label = "logged in"
 	case auth.LoginFailed:
-		en.Text, en.Level = "login failed", levelError
+		label, en.Level = "login failed", levelError
 	case auth.RefreshStarted:
-		en.Text = "refreshing"
+		label = "refreshing"
 	case auth.RefreshSucceeded:
-		en.Text = "refreshed"
-		if e.Before != "" && e.After != "" && e.Before != e.After {
-			en.Text += " · refresh token " + e.Before + " → " + e.After
-		}
+		label = "refreshed"
 	case auth.RefreshFailed:
-		en.Text, en.Level = "refresh failed", levelError
+		label, en.Level = "refresh failed", levelError
 	case auth.LoggedOut:
-		en.Text = "logged out"
+		label = "logged out"
 	case auth.NeedsLogin:
-		en.Text, en.Level = "needs login", levelWarn
-	default:
-		en.Text = string(e.Kind)
+		label, en.Level = "needs login", levelWarn
+	}
+	en.Text = label
+	switch {
+	case strings.HasPrefix(e.Message, label):
+		en.Text = e.Message
+	case e.Message != "":
+		en.Text += ": " + e.Message
+	}
+	if e.Before != "" && e.After != "" && e.Before != e.After {
+		en.Text += " · refresh token " + e.Before + " → " + e.After
 	}
 	if !e.ExpiresAt.IsZero() && (e.Kind == auth.RefreshSucceeded || e.Kind == auth.LoginSucceeded) {
 		en.Text += " · expires " + e.ExpiresAt.Format("15:04:05")
 	}
-	if e.Message != "" {
-		en.Text += ": " + e.Message
-	}
-	if e.Err != nil {
+	if e.Err != nil && !strings.Contains(en.Text, e.Err.Error()) {
 		en.Text += ": " + e.Err.Error()
 	}
 	return en
@@ -157,7 +164,11 @@ func proxyEntry(e proxy.Event) entry {
 	if en.Provider == "" {
 		en.Provider = "proxy"
 	}
-	en.Text = fmt.Sprintf("%s %s → %d · %s · %dB", e.Method, e.Path, e.Status, e.Duration.Round(time.Millisecond), e.Bytes)
+	took := e.Duration.Round(time.Millisecond).String()
+	if e.Duration < time.Millisecond {
+		took = "<1ms"
+	}
+	en.Text = fmt.Sprintf("%s %s → %d · %s · %dB", e.Method, e.Path, e.Status, took, e.Bytes)
 	if e.Retried {
 		en.Text += " · retried after refresh"
 	}

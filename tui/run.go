@@ -16,7 +16,7 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.Backend == nil {
 		return fmt.Errorf("dashboard: no backend")
 	}
-	if _, ok := os.LookupEnv("NO_COLOR"); ok && os.Getenv("NO_COLOR") != "" {
+	if noColor(os.Getenv) {
 		opts.NoColor = true
 	}
 	if opts.Clipboard == nil {
@@ -38,4 +38,10 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("dashboard: %w", err)
 	}
 	return nil
+}
+
+// noColor reports whether the environment asks for no colour: NO_COLOR set
+// to anything non-empty (no-color.org), or a dumb terminal.
+func noColor(getenv func(string) string) bool {
+	return getenv("NO_COLOR") != "" || getenv("TERM") == "dumb"
 }

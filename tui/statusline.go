@@ -21,7 +21,7 @@ func statusLine(com *Common, p proxyState, demo bool) string {
 	st := com.Styles
 	s := st.Title.Render("ccproxy-tui")
 	if demo {
-		s += " " + st.Warning.Render("[demo: fake providers]")
+		s += " " + st.Warning.Render("[demo]")
 	}
 	s += "  "
 	switch {
