@@ -147,7 +147,7 @@ func authEntry(e auth.Event) entry {
 		en.Text += ": " + e.Message
 	}
 	if e.Before != "" && e.After != "" && e.Before != e.After {
-		en.Text += " · refresh token " + e.Before + " → " + e.After
+		en.Text += " · " + e.Before + " → " + e.After
 	}
 	if !e.ExpiresAt.IsZero() && (e.Kind == auth.RefreshSucceeded || e.Kind == auth.LoginSucceeded) {
 		en.Text += " · expires " + e.ExpiresAt.Format("15:04:05")
