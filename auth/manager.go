@@ -279,7 +279,10 @@ func (m *Manager) entry(c Credentials, err error) *cacheEntry {
 // what the store holds now. It never refreshes.
 func (m *Manager) current(ctx context.Context, now time.Time) (Credentials, error) {
 	old := m.cache.Load()
-	if old != nil && now.Before(old.stale) {
+	// A failed load is never trusted from the cache: another process (an
+	// `auth login` in a second terminal) may have stored credentials since,
+	// and a not-logged-in provider is no hot path worth saving a read on.
+	if old != nil && old.err == nil && now.Before(old.stale) {
 		return old.creds, old.err
 	}
 	c, err := m.read(ctx)

@@ -201,6 +201,27 @@ func TestTokenWithoutCredentialsNeedsLogin(t *testing.T) {
 	}
 }
 
+// A running serve must pick up a login made by `auth login` in another
+// terminal at once, not after the cache expires: "not logged in" is never
+// served from the cache.
+func TestLoginByAnotherProcessIsSeenAtOnce(t *testing.T) {
+	p := newLCProvider(t)
+	m := p.manager(nil)
+	if _, err := m.Token(context.Background()); !errors.Is(err, ErrLoginRequired) {
+		t.Fatalf("before login: err = %v, want ErrLoginRequired", err)
+	}
+	// Another process saves credentials straight into the shared store; the
+	// clock does not move, so a cached "not logged in" would still be fresh.
+	want := p.seed(t, lcT0.Add(time.Hour))
+	got, err := m.Token(context.Background())
+	if err != nil {
+		t.Fatalf("after login elsewhere: %v", err)
+	}
+	if got != want.AccessToken {
+		t.Errorf("token = %s, want the one stored by the other process", MaskAccess(got))
+	}
+}
+
 func TestTokenServesValidTokenWhenRefreshFailsTransiently(t *testing.T) {
 	p := newLCProvider(t)
 	seeded := p.seed(t, lcT0.Add(time.Minute)) // inside grace, still valid

@@ -63,11 +63,10 @@ type Provider struct {
 const (
 	DefaultListen = "127.0.0.1:8787"
 	DefaultGrace  = 2 * time.Minute
-	// DefaultCache is short because the cache also remembers "not logged
-	// in": a running serve or dashboard notices a login (or logout) made by
-	// `ccproxy-tui auth login` in another terminal within this long. One
-	// small file read per provider per 5s is nothing.
-	DefaultCache   = 5 * time.Second
+	// DefaultCache bounds how long a running serve or dashboard keeps using
+	// credentials after another process logged them out; a login made
+	// elsewhere is seen at once, because "not logged in" is never cached.
+	DefaultCache   = 30 * time.Second
 	DefaultMaxBody = 32 << 20
 	DefaultBackend = "file"
 )
