@@ -279,10 +279,12 @@ func (m *Manager) entry(c Credentials, err error) *cacheEntry {
 // what the store holds now. It never refreshes.
 func (m *Manager) current(ctx context.Context, now time.Time) (Credentials, error) {
 	old := m.cache.Load()
-	// A failed load is never trusted from the cache: another process (an
+	// "Nothing stored" is never trusted from the cache: another process (an
 	// `auth login` in a second terminal) may have stored credentials since,
-	// and a not-logged-in provider is no hot path worth saving a read on.
-	if old != nil && old.err == nil && now.Before(old.stale) {
+	// and a not-logged-in provider is no hot path worth saving a read on. A
+	// corrupt record stays cached: it was moved aside on the first read, and
+	// the cached error is what still says so.
+	if old != nil && now.Before(old.stale) && !errors.Is(old.err, errNotLoggedIn) {
 		return old.creds, old.err
 	}
 	c, err := m.read(ctx)
@@ -292,12 +294,15 @@ func (m *Manager) current(ctx context.Context, now time.Time) (Credentials, erro
 	return c, err
 }
 
+// errNotLoggedIn is the cause when the store holds nothing for a provider.
+var errNotLoggedIn = errors.New("not logged in")
+
 // read loads the credentials from the store, bypassing the cache.
 func (m *Manager) read(ctx context.Context) (Credentials, error) {
 	blob, err := m.store.Load(ctx, m.provider)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return Credentials{}, m.loginError("token", errors.New("not logged in"))
+			return Credentials{}, m.loginError("token", errNotLoggedIn)
 		}
 		return Credentials{}, m.storeError("load", err)
 	}
