@@ -247,10 +247,24 @@ func TestKeys(t *testing.T) {
 				t.Errorf("pgup left offset %d", m.activity.vp.YOffset)
 			}
 		}},
+		{name: "J and K scroll the log too", setup: func(t *testing.T, r *rig, m Model) Model {
+			for range 40 {
+				m = step(t, m, proxyEventMsg{})
+			}
+			return m
+		}, keys: []string{"J"}, check: func(t *testing.T, r *rig, m Model, _ tea.Cmd) {
+			if m.activity.vp.YOffset == 0 {
+				t.Fatal("J did not scroll")
+			}
+			m = step(t, m, keyPress("K"))
+			if m.activity.vp.YOffset != 0 {
+				t.Errorf("K left offset %d", m.activity.vp.YOffset)
+			}
+		}},
 		{name: "esc cancels a browser login and frees its port", keys: []string{"l"}, check: func(t *testing.T, r *rig, m Model, cmd tea.Cmd) {
 			started := find[browserStartedMsg](t, results(t, cmd, 1))
-			m = step(t, m, started)
-			loginCtx := m.modal
+			m, cmd = send(t, m, started)
+			waiting := start(t, cmd, 2) // the callback wait and the browser opener
 			m, cmd = send(t, m, keyPress("esc"))
 			if m.modal != nil {
 				t.Fatal("modal still open")
@@ -259,7 +273,10 @@ func TestKeys(t *testing.T) {
 			if r.b.browser.Closed() != 1 {
 				t.Errorf("callback closed %d times, want 1", r.b.browser.Closed())
 			}
-			_ = loginCtx
+			done := find[loginDoneMsg](t, waiting())
+			if !errors.Is(done.Err, context.Canceled) {
+				t.Errorf("the login's wait ended with %v, want its context cancelled", done.Err)
+			}
 			if !strings.Contains(m.View(), "login cancelled") {
 				t.Errorf("log does not say cancelled:\n%s", m.View())
 			}
