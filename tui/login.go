@@ -18,7 +18,7 @@ func (m Model) startLogin(p string, flow auth.Flow) (tea.Model, tea.Cmd) {
 	}
 	op := m.next(p)
 	ctx, cancel := context.WithCancel(m.ctx)
-	m.modal = newLoginModal(m.com, op, flow, cancel)
+	m.modal = newLoginModal(m.com, op, flow, ctx, cancel)
 	m.table = m.table.SetBusy(p, "logging in")
 	b := m.opts.Backend
 	var start tea.Cmd
@@ -85,7 +85,7 @@ func (m Model) modalKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		mod := *m.modal
 		mod.pending = true
 		m.modal = &mod
-		op, pl, ctx := mod.op, mod.paste, m.ctx
+		op, pl, ctx := mod.op, mod.paste, mod.ctx
 		return m, func() tea.Msg {
 			return loginDoneMsg{Op: op, Err: pl.Complete(ctx, code)}
 		}
@@ -119,7 +119,7 @@ func (m Model) updateLogin(msg tea.Msg) (tea.Model, tea.Cmd) {
 		mod := *m.modal
 		mod.browser, mod.url = msg.Login, msg.Login.URL()
 		m.modal = &mod
-		l, ctx, op, open := msg.Login, m.ctx, msg.Op, m.opts.OpenBrowser
+		l, ctx, op, open := msg.Login, m.modal.ctx, msg.Op, m.opts.OpenBrowser
 		wait := func() tea.Msg { return loginDoneMsg{Op: op, Err: l.Wait(ctx)} }
 		opener := func() tea.Msg {
 			if open == nil {

@@ -19,9 +19,11 @@ var spinnerFrames = spinner.Dot.Frames
 // loginModal is a login in progress: its URL, the device code, the paste
 // input, and the handles that cancel it.
 type loginModal struct {
-	com    *Common
-	op     opID
-	flow   auth.Flow
+	com  *Common
+	op   opID
+	flow auth.Flow
+	// ctx bounds every step of this login; cancel ends them all (esc).
+	ctx    context.Context
 	cancel context.CancelFunc
 
 	browser BrowserLogin
@@ -34,7 +36,7 @@ type loginModal struct {
 	pending bool // a pasted code is being exchanged
 }
 
-func newLoginModal(com *Common, op opID, flow auth.Flow, cancel context.CancelFunc) *loginModal {
+func newLoginModal(com *Common, op opID, flow auth.Flow, ctx context.Context, cancel context.CancelFunc) *loginModal {
 	in := textinput.New()
 	in.Placeholder = "paste the code here"
 	in.EchoMode = textinput.EchoPassword
@@ -44,7 +46,7 @@ func newLoginModal(com *Common, op opID, flow auth.Flow, cancel context.CancelFu
 	in.PlaceholderStyle = com.Styles.Muted
 	in.PromptStyle = com.Styles.HelpKey
 	in.Focus()
-	return &loginModal{com: com, op: op, flow: flow, cancel: cancel, input: in}
+	return &loginModal{com: com, op: op, flow: flow, ctx: ctx, cancel: cancel, input: in}
 }
 
 // Close cancels the login and frees what it holds. The browser handle is
