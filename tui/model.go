@@ -2,7 +2,6 @@ package tui
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -448,6 +447,3 @@ func defaultEnv(url string, rows []auth.Status) string {
 	}
 	return b.String()
 }
-
-// errCancelledByUser marks a login the user left with esc.
-var errCancelledByUser = errors.New("cancelled")
