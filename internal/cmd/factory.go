@@ -6,6 +6,8 @@ package cmd
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -111,4 +113,21 @@ func (f *Factory) logger() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return f.Logger
+}
+
+// openApp wires either the demo (fakes on loopback, no real file touched) or
+// the real program from the config; release frees what the demo started.
+func (f *Factory) openApp(ctx context.Context, demo bool, override func(*config.Config) error) (a *app.App, release func(), err error) {
+	if !demo {
+		a, err = f.App(override)
+		return a, func() {}, err
+	}
+	if f.DemoApp == nil {
+		return nil, nil, errors.New("--demo is not built into this binary")
+	}
+	a, release, err = f.DemoApp(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo: %w", err)
+	}
+	return a, release, nil
 }

@@ -3,14 +3,11 @@ package cmd
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os/signal"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
-
-	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
 )
 
 // RootOptions are the dashboard's inputs.
@@ -79,24 +76,11 @@ func rootRun(opts *RootOptions) error {
 	}
 	ctx, stop := signal.NotifyContext(opts.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	var a *app.App
-	var err error
-	if opts.Demo {
-		if f.DemoApp == nil {
-			return errors.New("--demo is not built into this binary")
-		}
-		var release func()
-		a, release, err = f.DemoApp(ctx)
-		if err != nil {
-			return fmt.Errorf("demo: %w", err)
-		}
-		defer release()
-	} else {
-		a, err = f.App(nil)
-		if err != nil {
-			return err
-		}
+	a, release, err := f.openApp(ctx, opts.Demo, nil)
+	if err != nil {
+		return err
 	}
+	defer release()
 	return f.RunDashboard(ctx, DashboardOptions{App: a, Demo: opts.Demo, IO: f.IO})
 }
 

@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/logging"
 	"github.com/ccproxy-tui/ccproxy-tui/proxy"
@@ -78,29 +77,16 @@ func serveRun(opts *ServeOptions) error {
 	sf := *f
 	sf.Logger = log
 
-	var a *app.App
-	var err error
-	if opts.Demo {
-		if f.DemoApp == nil {
-			return fmt.Errorf("serve --demo is not built into this binary")
+	a, release, err := sf.openApp(ctx, opts.Demo, func(c *config.Config) error {
+		if opts.Listen != "" {
+			c.Proxy.Listen = opts.Listen
 		}
-		var release func()
-		a, release, err = f.DemoApp(ctx)
-		if err != nil {
-			return fmt.Errorf("demo: %w", err)
-		}
-		defer release()
-	} else {
-		a, err = sf.App(func(c *config.Config) error {
-			if opts.Listen != "" {
-				c.Proxy.Listen = opts.Listen
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
+	defer release()
 	px := a.Proxy()
 	events, unsubscribe := px.Subscribe(256)
 	quit, logged := make(chan struct{}), make(chan struct{})
