@@ -8,6 +8,7 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 )
 
 // Run shows the dashboard on the terminal until the user quits. It restores
@@ -18,6 +19,14 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	if noColor(os.Getenv) {
 		opts.NoColor = true
+	}
+	if !opts.NoColor && opts.Styles == nil {
+		// Ask the terminal for its colours now, while nothing else reads
+		// its input; lipgloss would otherwise query lazily mid-program and
+		// the reply could land in the key stream.
+		r := lipgloss.DefaultRenderer()
+		_ = r.ColorProfile()
+		_ = r.HasDarkBackground()
 	}
 	if opts.Clipboard == nil {
 		opts.Clipboard = os.Stderr
