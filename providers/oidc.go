@@ -64,10 +64,14 @@ func newOIDC(name string, pc config.Provider, o options) (*Provider, error) {
 	if display == "" {
 		display = name
 	}
+	format := ErrorFormatOpenAI
+	if pc.APIFormat != "" {
+		format = pc.APIFormat
+	}
 	p := &Provider{
 		Name:        name,
 		DisplayName: display,
-		errorFormat: ErrorFormatOpenAI,
+		errorFormat: format,
 		OAuth: auth.Config{
 			Provider:     name,
 			ClientID:     pc.ClientID,

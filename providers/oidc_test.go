@@ -52,6 +52,20 @@ func TestOIDCNoNetworkUntilUsed(t *testing.T) {
 	}
 }
 
+// A gateway that speaks the Anthropic API gets Anthropic-shaped errors from
+// the proxy (and ANTHROPIC_* variables from `env`) when the config says so.
+func TestOIDCAPIFormat(t *testing.T) {
+	for _, tc := range []struct{ set, want string }{{"", "openai"}, {"openai", "openai"}, {"anthropic", "anthropic"}} {
+		t.Run("api_format="+tc.set, func(t *testing.T) {
+			p := oidcRegistry(t, clockwork.NewFakeClockAt(testNow), config.Provider{
+				Issuer: "http://127.0.0.1:1", ClientID: "ccproxy", APIBase: "https://llm.example.com", APIFormat: tc.set})
+			if got := p.ErrorFormat(); got != tc.want {
+				t.Errorf("ErrorFormat() = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestOIDCBrowserLogin(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

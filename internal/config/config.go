@@ -43,20 +43,24 @@ type Store struct {
 // Provider overrides a built-in provider or, with Type "oidc", declares a
 // generic one. Empty fields keep the built-in value.
 type Provider struct {
-	Type         string            `toml:"type"`
-	Enabled      *bool             `toml:"enabled"`
-	DisplayName  string            `toml:"display_name"`
-	Issuer       string            `toml:"issuer"`
-	ClientID     string            `toml:"client_id"`
-	ClientSecret string            `toml:"client_secret"`
-	AuthorizeURL string            `toml:"authorize_url"`
-	TokenURL     string            `toml:"token_url"`
-	DeviceURL    string            `toml:"device_url"`
-	RedirectURL  string            `toml:"redirect_url"`
-	Scopes       []string          `toml:"scopes"`
-	Flow         string            `toml:"flow"`
-	APIBase      string            `toml:"api_base"`
-	Headers      map[string]string `toml:"headers"`
+	Type         string   `toml:"type"`
+	Enabled      *bool    `toml:"enabled"`
+	DisplayName  string   `toml:"display_name"`
+	Issuer       string   `toml:"issuer"`
+	ClientID     string   `toml:"client_id"`
+	ClientSecret string   `toml:"client_secret"`
+	AuthorizeURL string   `toml:"authorize_url"`
+	TokenURL     string   `toml:"token_url"`
+	DeviceURL    string   `toml:"device_url"`
+	RedirectURL  string   `toml:"redirect_url"`
+	Scopes       []string `toml:"scopes"`
+	Flow         string   `toml:"flow"`
+	APIBase      string   `toml:"api_base"`
+	// APIFormat says which API a generic provider's gateway speaks,
+	// "openai" (the default) or "anthropic": it picks the shape of the
+	// proxy's error bodies and the variables `env` prints.
+	APIFormat string            `toml:"api_format"`
+	Headers   map[string]string `toml:"headers"`
 }
 
 // Defaults of DESIGN.md.

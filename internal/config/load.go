@@ -187,6 +187,11 @@ func (c *Config) Validate() error {
 		default:
 			return &Error{Key: key + ".flow", Msg: fmt.Sprintf("unknown flow %q (want browser, device or paste)", p.Flow)}
 		}
+		switch p.APIFormat {
+		case "", "openai", "anthropic":
+		default:
+			return &Error{Key: key + ".api_format", Msg: fmt.Sprintf("unknown API format %q (want \"openai\" or \"anthropic\")", p.APIFormat)}
+		}
 		urls := []struct{ k, v string }{
 			{"issuer", p.Issuer}, {"authorize_url", p.AuthorizeURL}, {"token_url", p.TokenURL},
 			{"device_url", p.DeviceURL}, {"redirect_url", p.RedirectURL}, {"api_base", p.APIBase},

@@ -83,6 +83,7 @@ func TestLoadErrorsNameFileLineAndKey(t *testing.T) {
 		{"bad backend", "[store]\nbackend = \"floppy\"\n", "store.backend: unknown backend", 2},
 		{"bad provider type", "[providers.x]\n\ntype = \"saml\"\n", "providers.x.type: unknown provider type", 3},
 		{"bad flow", "[providers.x]\ntype = \"oidc\"\nflow = \"telepathy\"\n", "providers.x.flow", 3},
+		{"bad api format", "[providers.x]\ntype = \"oidc\"\napi_format = \"soap\"\n", "providers.x.api_format: unknown API format", 3},
 		{"wrong type", "[proxy]\nautostart = \"yes\"\n", "autostart", 2},
 		{"syntax", "[proxy\nlisten = 1\n", "table name", 2},
 	}
