@@ -89,15 +89,18 @@ func newOIDC(name string, pc config.Provider, o options) (*Provider, error) {
 		p.OAuth.RedirectURL = oidcRedirect
 	}
 	switch pc.Flow {
-	case "", string(auth.FlowBrowser):
-		p.Flows = []auth.Flow{auth.FlowBrowser}
+	case "", string(auth.FlowBrowser), string(auth.FlowPaste):
+		// Paste finishes the same loopback login by hand: the user pastes
+		// the address the browser could not load, which is what works over
+		// SSH without a tunnel.
+		p.Flows = []auth.Flow{auth.FlowBrowser, auth.FlowPaste}
 		if pc.DeviceURL != "" {
 			p.Flows = append(p.Flows, auth.FlowDevice)
 		}
 	case string(auth.FlowDevice):
 		p.Flows = []auth.Flow{auth.FlowDevice}
 	default:
-		return nil, fmt.Errorf("flow %q: an oidc provider offers browser or device", pc.Flow)
+		return nil, fmt.Errorf("flow %q: an oidc provider offers browser, paste or device", pc.Flow)
 	}
 	if pc.APIBase != "" {
 		p.APIBase = pc.APIBase

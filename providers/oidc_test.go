@@ -31,7 +31,7 @@ func TestOIDCNoNetworkUntilUsed(t *testing.T) {
 	if n := srv.Counts().Discovery; n != 0 {
 		t.Fatalf("NewRegistry ran discovery %d times", n)
 	}
-	if p.OAuth.AuthURL != "" || p.ErrorFormat() != "openai" || !p.Supports(auth.FlowBrowser) || p.Supports(auth.FlowDevice) {
+	if p.OAuth.AuthURL != "" || p.ErrorFormat() != "openai" || !p.Supports(auth.FlowBrowser) || !p.Supports(auth.FlowPaste) || p.Supports(auth.FlowDevice) {
 		t.Errorf("before discovery: auth=%q format=%s flows=%v", p.OAuth.AuthURL, p.ErrorFormat(), p.Flows)
 	}
 	ctx := context.Background()
@@ -113,6 +113,44 @@ func TestOIDCBrowserLogin(t *testing.T) {
 	}
 	if next.RefreshToken == creds.RefreshToken || next.AccountID != "user-42" {
 		t.Errorf("refresh: rotated=%v account=%q", next.RefreshToken != creds.RefreshToken, next.AccountID)
+	}
+}
+
+// Over SSH without a tunnel the browser elsewhere cannot reach the loopback
+// callback; the user pastes the address it failed to load instead.
+func TestOIDCPasteLogin(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	clock := clockwork.NewFakeClockAt(testNow)
+	srv := fake.NewOAuthServer(fake.WithClock(clock), fake.WithClientID("ccproxy"), fake.WithIdentity("user-7", "bo@example.com"))
+	defer srv.Close()
+	p := oidcRegistry(t, clock, config.Provider{Issuer: srv.Issuer(), ClientID: "ccproxy", Flow: "paste"})
+	cfg, err := p.OAuthConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	login, err := cfg.StartPaste(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The "browser" is approved and sent to the callback, which nothing
+	// answers; the address it was sent to is what the user copies.
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(login.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	addr := resp.Header.Get("Location")
+	if !strings.Contains(addr, "code=") {
+		t.Fatalf("the fake did not redirect with a code: status %d", resp.StatusCode)
+	}
+	creds, err := login.Complete(ctx, "  '"+addr+"'\n")
+	if err != nil {
+		t.Fatalf("paste: %v", err)
+	}
+	if creds.AccountID != "user-7" || creds.Email != "bo@example.com" || creds.RefreshToken == "" {
+		t.Errorf("credentials = %v email=%q", creds, creds.Email)
 	}
 }
 
