@@ -35,13 +35,14 @@ type provider struct {
 	name, display, email string
 	ttl                  time.Duration
 	flow                 string
+	apiFormat            string
 	loggedIn             bool
 }
 
 // providers are shaped like claude, codex and copilot: the first two start
 // logged in with short-lived tokens, the third waits for a device login.
 var providers = []provider{
-	{name: "claude-demo", display: "Claude (demo)", email: "ada@claude.demo", ttl: 90 * time.Second, loggedIn: true},
+	{name: "claude-demo", display: "Claude (demo)", email: "ada@claude.demo", ttl: 90 * time.Second, apiFormat: "anthropic", loggedIn: true},
 	{name: "codex-demo", display: "Codex (demo)", email: "ada@codex.demo", ttl: 3 * time.Minute, loggedIn: true},
 	{name: "copilot-demo", display: "Copilot (demo)", email: "ada@copilot.demo", ttl: 3 * time.Minute, flow: "device"},
 }
@@ -90,6 +91,7 @@ func App(ctx context.Context) (a *app.App, stop func(), err error) {
 			Flow:        p.flow,
 			Scopes:      []string{"openid", "email", "offline_access"},
 			APIBase:     upstream.URL,
+			APIFormat:   p.apiFormat,
 		}
 	}
 

@@ -116,6 +116,23 @@ func TestDemoProxyServesTheFakeUpstream(t *testing.T) {
 	}
 }
 
+// claude-demo is shaped like claude: clients get Anthropic-shaped errors
+// from it (and ANTHROPIC_* exports); the others speak the OpenAI API.
+func TestDemoProvidersSpeakTheirAPIs(t *testing.T) {
+	ctx := context.Background()
+	a, stop, err := App(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	want := map[string]string{"claude-demo": "anthropic", "codex-demo": "openai", "copilot-demo": "openai"}
+	for _, p := range a.Providers() {
+		if got := p.ErrorFormat(); got != want[p.Name] {
+			t.Errorf("%s speaks %q, want %q", p.Name, got, want[p.Name])
+		}
+	}
+}
+
 func names(st []auth.Status) []string {
 	var out []string
 	for _, s := range st {
