@@ -22,10 +22,13 @@ func run() int {
 	ios := iostreams.System()
 	logger := slog.New(slog.DiscardHandler)
 	// The log file is best effort: a read-only state dir must not stop
-	// the command line from working.
-	if f, _, err := logging.OpenFile(); err == nil {
-		defer f.Close()
-		logger = logging.New(f, logging.Options{})
+	// the command line from working. The demo touches no file of the
+	// user's, the log included.
+	if !demoRequested(os.Args[1:]) {
+		if f, _, err := logging.OpenFile(); err == nil {
+			defer f.Close()
+			logger = logging.New(f, logging.Options{})
+		}
 	}
 	logger.Info("start", "args", strings.Join(os.Args[1:], " "), "pid", os.Getpid())
 
@@ -43,4 +46,18 @@ func run() int {
 	code := cmd.Execute(cmd.NewCmdRoot(f, nil), os.Args[1:], ios.ErrOut, logger)
 	logger.Info("exit", "status", code)
 	return code
+}
+
+// demoRequested reports whether the command line asks for --demo. It is read
+// before cobra parses the flags because the log file is opened first.
+func demoRequested(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		if a == "--demo" || (strings.HasPrefix(a, "--demo=") && a != "--demo=false") {
+			return true
+		}
+	}
+	return false
 }
