@@ -29,11 +29,7 @@ func TestEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "ccproxy-tui")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(ctx, t, dir)
 
 	idp := fake.NewOAuthServer(fake.WithClientID("ccproxy"), fake.WithIdentity("user-42", "ada@example.com"))
 	defer idp.Close()
@@ -64,7 +60,28 @@ api_base = %q
 	env := append(cleanEnv(), "HOME="+home, "XDG_CONFIG_HOME="+cfgHome, "XDG_STATE_HOME="+stateHome,
 		"XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "XDG_DATA_HOME="+filepath.Join(dir, "data"))
 
-	// 1. auth login through the CLI, the test playing the browser.
+	// 1. serve, headless, started before anyone has logged in: the login
+	// that another process makes next must be seen by it at once.
+	serve := exec.Command(bin, "serve")
+	serve.Env = env
+	serveErr := &syncBuffer{}
+	pr, pw := io.Pipe()
+	serve.Stderr = io.MultiWriter(serveErr, pw)
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	serveDone := make(chan error, 1)
+	go func() { serveDone <- serve.Wait(); pw.Close() }()
+	defer func() {
+		if serve.ProcessState == nil {
+			serve.Process.Kill()
+			<-serveDone
+		}
+	}()
+	proxyURL := waitLine(t, pr, regexp.MustCompile(`serving.*url=(http://127\.0\.0\.1:\d+)`))
+	go io.Copy(io.Discard, pr)
+
+	// 2. auth login through the CLI, the test playing the browser.
 	login := exec.CommandContext(ctx, bin, "auth", "login", "corp", "--no-browser")
 	login.Env = env
 	loginOut := &syncBuffer{}
@@ -98,28 +115,6 @@ api_base = %q
 	}
 	creds := readCreds(t, filepath.Join(cfgHome, "ccproxy-tui", "credentials", "corp.json"))
 	secrets := []string{code, creds.AccessToken, creds.RefreshToken, creds.IDToken, proxyKey}
-
-	// 2. serve, headless. (It starts after the login: a running serve caches
-	// "not logged in" for refresh.cache, so a login made by another process
-	// in that window is seen late; see the report to the lifecycle owner.)
-	serve := exec.Command(bin, "serve")
-	serve.Env = env
-	serveErr := &syncBuffer{}
-	pr, pw := io.Pipe()
-	serve.Stderr = io.MultiWriter(serveErr, pw)
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	serveDone := make(chan error, 1)
-	go func() { serveDone <- serve.Wait(); pw.Close() }()
-	defer func() {
-		if serve.ProcessState == nil {
-			serve.Process.Kill()
-			<-serveDone
-		}
-	}()
-	proxyURL := waitLine(t, pr, regexp.MustCompile(`serving.*url=(http://127\.0\.0\.1:\d+)`))
-	go io.Copy(io.Discard, pr)
 
 	// 3. a streaming request through the proxy with plain net/http.
 	body := `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`
@@ -213,6 +208,71 @@ api_base = %q
 				t.Errorf("%s shows a whole secret %s…", name, s[:6])
 			}
 		}
+	}
+}
+
+// buildBinary builds ccproxy-tui into dir, as a user's `go build` would.
+func buildBinary(ctx context.Context, t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "ccproxy-tui")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// The demo runs on loopback fakes and must not create, read or write any
+// file of the user's: no credentials, no config, and no log either.
+func TestDemoTouchesNoUserFile(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	bin := buildBinary(ctx, t, dir)
+	home := filepath.Join(dir, "home")
+	if err := os.Mkdir(home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	xdg := map[string]string{}
+	env := append(cleanEnv(), "HOME="+home)
+	for _, k := range []string{"XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME"} {
+		xdg[k] = filepath.Join(home, strings.ToLower(k))
+		env = append(env, k+"="+xdg[k])
+	}
+
+	serve := exec.Command(bin, "serve", "--demo")
+	serve.Env = env
+	stderr := &syncBuffer{}
+	pr, pw := io.Pipe()
+	serve.Stderr = io.MultiWriter(stderr, pw)
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- serve.Wait(); pw.Close() }()
+	url := waitLine(t, pr, regexp.MustCompile(`serving.*url=(http://127\.0\.0\.1:\d+)`))
+	go io.Copy(io.Discard, pr)
+	resp, err := http.Get(url + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	serve.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve --demo exit: %v\n%s", err, stderr)
+		}
+	case <-ctx.Done():
+		serve.Process.Kill()
+		t.Fatal("serve --demo did not exit after SIGTERM")
+	}
+	entries, err := os.ReadDir(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		t.Errorf("the demo created %s in HOME", e.Name())
 	}
 }
 
