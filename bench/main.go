@@ -75,6 +75,30 @@ func spawn(role, upstream string) (*child, error) {
 	return &child{cmd: cmd, url: f[0], ctl: f[1]}, nil
 }
 
+// spawnAll starts the fake upstream and the two proxies in front of it;
+// stop ends them in reverse order.
+func spawnAll() (up, bare, cc *child, stop func(), err error) {
+	var started []*child
+	stop = func() {
+		for i := len(started) - 1; i >= 0; i-- {
+			started[i].stop()
+		}
+	}
+	for _, role := range []string{"upstream", "bare", "ccproxy"} {
+		upstream := ""
+		if role != "upstream" {
+			upstream = started[0].url
+		}
+		c, err := spawn(role, upstream)
+		if err != nil {
+			stop()
+			return nil, nil, nil, nil, err
+		}
+		started = append(started, c)
+	}
+	return started[0], started[1], started[2], stop, nil
+}
+
 func (c *child) stop() {
 	_ = c.cmd.Process.Signal(syscall.SIGTERM)
 	_ = c.cmd.Wait()
@@ -110,21 +134,11 @@ type cell struct {
 }
 
 func orchestrate(d time.Duration, rounds, streams int) error {
-	up, err := spawn("upstream", "")
+	up, bare, cc, stop, err := spawnAll()
 	if err != nil {
 		return err
 	}
-	defer up.stop()
-	bare, err := spawn("bare", up.url)
-	if err != nil {
-		return err
-	}
-	defer bare.stop()
-	cc, err := spawn("ccproxy", up.url)
-	if err != nil {
-		return err
-	}
-	defer cc.stop()
+	defer stop()
 	targets := []target{
 		{"direct", up.url + "/v1/messages", nil},
 		{"bare", bare.url + "/claude/v1/messages", bare},
@@ -188,21 +202,11 @@ func orchestrate(d time.Duration, rounds, streams int) error {
 // serveAll starts the three targets and prints "name url pid" per line, then
 // waits for SIGTERM or an interrupt.
 func serveAll() error {
-	up, err := spawn("upstream", "")
+	up, bare, cc, stop, err := spawnAll()
 	if err != nil {
 		return err
 	}
-	defer up.stop()
-	bare, err := spawn("bare", up.url)
-	if err != nil {
-		return err
-	}
-	defer bare.stop()
-	cc, err := spawn("ccproxy", up.url)
-	if err != nil {
-		return err
-	}
-	defer cc.stop()
+	defer stop()
 	fmt.Printf("direct %s/v1/messages -\n", up.url)
 	fmt.Printf("bare %s/claude/v1/messages %d\n", bare.url, bare.cmd.Process.Pid)
 	fmt.Printf("ccproxy %s/claude/v1/messages %d\n", cc.url, cc.cmd.Process.Pid)
