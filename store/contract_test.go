@@ -92,7 +92,7 @@ func TestContract(t *testing.T) {
 			ctx := context.Background()
 			in := blob(1)
 			mustSave(t, s, "claude", in)
-			copy(in, "XXXXXXXX")
+			copy(in, "########")
 			out, err := s.Load(ctx, "claude")
 			if err != nil {
 				t.Fatal(err)
