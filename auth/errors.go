@@ -38,6 +38,9 @@ type Error struct {
 	Err error
 	// Hint, when set, replaces the default next step derived from Kind.
 	Hint string
+	// causeHints is set when Err already names the next step (the store's
+	// "set backend = \"file\""), so a second one would only repeat it.
+	causeHints bool
 }
 
 // Error reads "<op> <provider>: <code>: <cause> (<next step>)".
@@ -56,6 +59,9 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) hint() string {
+	if e.causeHints {
+		return ""
+	}
 	if e.Hint != "" {
 		return e.Hint
 	}

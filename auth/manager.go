@@ -594,7 +594,10 @@ func (m *Manager) storeError(op string, err error) error {
 	switch {
 	case errors.Is(err, store.ErrCorrupt), errors.Is(err, store.ErrNotFound):
 		return m.loginError(op, err)
-	case errors.Is(err, store.ErrPermission), errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrInvalid):
+	case errors.Is(err, store.ErrUnavailable):
+		// The backend's message already says how to fix it.
+		return &Error{Provider: m.provider, Op: op, Kind: ErrMisconfigured, Err: err, causeHints: true}
+	case errors.Is(err, store.ErrPermission), errors.Is(err, store.ErrInvalid):
 		return &Error{Provider: m.provider, Op: op, Kind: ErrMisconfigured, Err: err,
 			Hint: "check the credentials store at " + m.store.Location(m.provider)}
 	}

@@ -20,6 +20,10 @@ const (
 	StateRetrying   State = "retrying"
 	StateExpired    State = "expired"
 	StateNeedsLogin State = "needs_login"
+	// StateUnavailable means the credentials store could not be read (no
+	// secret service, a permission error): the credentials may be fine,
+	// but nothing can be said about them until the storage is fixed.
+	StateUnavailable State = "unavailable"
 )
 
 // Status is everything a screen or script may know about one provider. Its
@@ -79,7 +83,7 @@ func (m *Manager) Status(ctx context.Context) Status {
 			st.Reason = err.Error()
 			// The store could not be read: say so, but the credentials
 			// themselves may be fine.
-			st.State = StateExpired
+			st.State = StateUnavailable
 		}
 		return st
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -148,5 +149,32 @@ func TestStatusOfCorruptCredentialsNeedsLogin(t *testing.T) {
 	if st.State != StateNeedsLogin || st.Authenticated || !strings.Contains(st.Reason, "kept aside") ||
 		strings.Count(st.Reason, "auth login") != 1 {
 		t.Errorf("status %s authenticated %v reason %q", st.State, st.Authenticated, st.Reason)
+	}
+}
+
+// unreadableStore is a backend that cannot be reached at all, like a keyring
+// on a machine without a secret service.
+type unreadableStore struct{ store.Store }
+
+func (unreadableStore) Load(context.Context, string) ([]byte, error) {
+	return nil, fmt.Errorf(`no secret service: %w; set backend = "file" under [store] in config.toml`, store.ErrUnavailable)
+}
+
+func TestStatusOfUnreadableStoreIsUnavailable(t *testing.T) {
+	clock := clockwork.NewFakeClockAt(lcT0)
+	st := unreadableStore{store.NewMemory()}
+	m := NewManager(ManagerOptions{Provider: "demo", Refresher: &stubRefresher{clock: clock, life: time.Hour}, Store: st, Clock: clock})
+	status := m.Status(context.Background())
+	// Not "expired" (nothing says the token is) and not "needs login" (a
+	// login would fail the same way): the storage is what needs fixing.
+	if status.State != StateUnavailable || status.Authenticated {
+		t.Errorf("state %s authenticated %v, want unavailable and not authenticated", status.State, status.Authenticated)
+	}
+	if n := strings.Count(status.Reason, `backend = "file"`); n != 1 || strings.Contains(status.Reason, "check the credentials store") {
+		t.Errorf("reason should name one next step, the store's own: %q", status.Reason)
+	}
+	_, err := m.Token(context.Background())
+	if !errors.Is(err, ErrMisconfigured) || errors.Is(err, ErrLoginRequired) {
+		t.Errorf("Token: %v, want a misconfiguration, not a login request", err)
 	}
 }
