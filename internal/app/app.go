@@ -157,6 +157,16 @@ func (a *App) manager(name string) (*providers.Provider, *auth.Manager, error) {
 	return p, a.managers[p.Name], nil
 }
 
+// CheckStore reports whether the credentials store can be used at all (a
+// keyring without a secret service cannot), so a command fails once, before
+// any work, instead of once per provider or after a login.
+func (a *App) CheckStore(ctx context.Context) error {
+	if _, err := a.store.List(ctx); err != nil {
+		return fmt.Errorf("credentials store: %w", err)
+	}
+	return nil
+}
+
 // Statuses reports every enabled provider, in display order.
 func (a *App) Statuses(ctx context.Context) []auth.Status {
 	all := a.registry.All()

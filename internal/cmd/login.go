@@ -78,6 +78,10 @@ func loginRun(opts *LoginOptions) error {
 	if err != nil {
 		return err
 	}
+	// Fail before the browser dance, not at the save after it.
+	if err := a.CheckStore(ctx); err != nil {
+		return err
+	}
 	flow := chooseFlow(p, opts)
 	log := f.logger().With("provider", p.Name, "flow", string(flow))
 	log.Info("login started")

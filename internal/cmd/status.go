@@ -55,6 +55,9 @@ func statusRun(opts *StatusOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := a.CheckStore(ctx); err != nil {
+		return err
+	}
 	var list []auth.Status
 	if opts.Provider != "" {
 		st, err := a.Status(ctx, opts.Provider)
