@@ -201,7 +201,7 @@ func (t tableModel) render() tableModel {
 		}
 		stateCell := fit(label, state)
 		switch {
-		case label == "expired" || label == "needs login":
+		case label == "expired" || label == "needs login" || label == string(auth.StateUnavailable):
 			stateCell = st.Alarm.Render(stateCell)
 		case label == "expiring" || label == "retrying":
 			stateCell = st.Warning.Render(stateCell)
