@@ -105,6 +105,18 @@ func (t tableModel) Refresh() tableModel { return t.render() }
 // View returns the table as rendered by the last Update.
 func (t tableModel) View() string { return t.rendered }
 
+// stateUrgency is how loudly a state cell is drawn: states that need the
+// user are alarms, states that will sort themselves out are warnings.
+func stateUrgency(label string) urgency {
+	switch label {
+	case "expired", "needs login", string(auth.StateUnavailable):
+		return urgencyAlarm
+	case "expiring", "retrying":
+		return urgencyWarning
+	}
+	return urgencyCalm
+}
+
 func stateLabel(s auth.Status) string {
 	switch s.State {
 	case auth.StateOK:
@@ -200,10 +212,10 @@ func (t tableModel) render() tableModel {
 			label = busy
 		}
 		stateCell := fit(label, state)
-		switch {
-		case label == "expired" || label == "needs login" || label == string(auth.StateUnavailable):
+		switch stateUrgency(label) {
+		case urgencyAlarm:
 			stateCell = st.Alarm.Render(stateCell)
-		case label == "expiring" || label == "retrying":
+		case urgencyWarning:
 			stateCell = st.Warning.Render(stateCell)
 		}
 		line := cur + nameCell + "  " + stateCell

@@ -61,6 +61,30 @@ func TestFormatLeftAndUrgency(t *testing.T) {
 	}
 }
 
+func TestStateUrgency(t *testing.T) {
+	tests := []struct {
+		state auth.State
+		auth  bool
+		want  urgency
+	}{
+		{auth.StateOK, true, urgencyCalm},
+		{auth.StateRefreshing, true, urgencyCalm},
+		{auth.StateExpiring, true, urgencyWarning},
+		{auth.StateRetrying, true, urgencyWarning},
+		{auth.StateExpired, true, urgencyAlarm},
+		{auth.StateNeedsLogin, false, urgencyAlarm},
+		{auth.StateUnavailable, false, urgencyAlarm},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.state), func(t *testing.T) {
+			label := stateLabel(auth.Status{State: tt.state, Authenticated: tt.auth})
+			if got := stateUrgency(label); got != tt.want {
+				t.Errorf("stateUrgency(%q) = %v, want %v", label, got, tt.want)
+			}
+		})
+	}
+}
+
 // TestKeys drives every binding through Update and checks what a user
 // would notice: the screen state and the call made to the backend.
 func TestKeys(t *testing.T) {
