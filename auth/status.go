@@ -67,7 +67,8 @@ const expiringWithin = 5 * time.Minute
 // retry, and a retry is never shown as needing a login.
 func (m *Manager) Status(ctx context.Context) Status {
 	now := m.clock.Now()
-	st := Status{Provider: m.provider, Storage: m.store.Location(m.provider)}
+	// Scopes is never null in JSON, so `jq '.[].scopes[]'` works for every provider.
+	st := Status{Provider: m.provider, Storage: m.store.Location(m.provider), Scopes: []string{}}
 	c, err := m.current(ctx, now)
 
 	m.mu.Lock()
@@ -91,7 +92,7 @@ func (m *Manager) Status(ctx context.Context) Status {
 	st.AccountID, st.Email, st.Plan = c.AccountID, c.Email, c.Plan
 	st.AccessTokenPreview = MaskAccess(c.AccessToken)
 	st.RefreshTokenPreview = MaskRefresh(c.RefreshToken)
-	st.Scopes = append([]string(nil), c.Scopes...)
+	st.Scopes = append(st.Scopes, c.Scopes...)
 	st.ObtainedAt = c.ObtainedAt
 	if !c.ExpiresAt.IsZero() {
 		at := c.ExpiresAt

@@ -178,3 +178,16 @@ func TestStatusOfUnreadableStoreIsUnavailable(t *testing.T) {
 		t.Errorf("Token: %v, want a misconfiguration, not a login request", err)
 	}
 }
+
+// Scripts iterate `.scopes[]`; a provider with no credentials must give an
+// empty array, not null.
+func TestStatusJSONScopesIsNeverNull(t *testing.T) {
+	p := newLCProvider(t)
+	blob, err := json.Marshal(p.manager(nil).Status(context.Background()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(blob), `"scopes":[]`) {
+		t.Errorf("status JSON = %s, want \"scopes\":[]", blob)
+	}
+}
