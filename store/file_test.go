@@ -307,29 +307,7 @@ func TestFileLockTimeoutNamesTheLockFile(t *testing.T) {
 	s, clk := newTestFile(t)
 	s.wait.timeout = 3 * time.Second
 	lockPath := filepath.Join(s.Dir(), "claude.lock")
-	// A second flock on its own descriptor stands in for another process.
-	other := flock.New(lockPath)
-	if ok, err := other.TryLock(); !ok || err != nil {
-		t.Fatalf("other holder could not lock: %v", err)
-	}
-	defer other.Unlock()
-
-	got := make(chan error, 1)
-	go func() {
-		u, err := s.Lock(context.Background(), "claude")
-		if err == nil {
-			u()
-		}
-		got <- err
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	// The deadline and the retry timer.
-	if err := clk.BlockUntilContext(ctx, 2); err != nil {
-		t.Fatal("Lock never started polling:", err)
-	}
-	clk.Advance(3 * time.Second)
-	err := <-got
+	other, err := lockWhileAnotherHolds(t, s, clk, lockPath, 3*time.Second)
 	if !errors.Is(err, ErrLockTimeout) {
 		t.Fatalf("Lock = %v, want ErrLockTimeout", err)
 	}
@@ -478,4 +456,32 @@ func TestFileSetAsideLeavesANewcomerAlone(t *testing.T) {
 	if err != nil || blobN(t, got) != 9 {
 		t.Fatalf("the newcomer was disturbed: Load = %v", err)
 	}
+}
+
+// lockWhileAnotherHolds takes lockPath with a second flock, standing in for
+// another process, then calls st.Lock("claude") and lets the fake clock run
+// past timeout. It returns Lock's error and the other holder, still locked.
+func lockWhileAnotherHolds(t *testing.T, st Store, clk *clockwork.FakeClock, lockPath string, timeout time.Duration) (*flock.Flock, error) {
+	t.Helper()
+	other := flock.New(lockPath)
+	if ok, err := other.TryLock(); !ok || err != nil {
+		t.Fatalf("other holder could not lock: %v", err)
+	}
+	t.Cleanup(func() { _ = other.Unlock() })
+	got := make(chan error, 1)
+	go func() {
+		u, err := st.Lock(context.Background(), "claude")
+		if err == nil {
+			u()
+		}
+		got <- err
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// The deadline and the retry timer.
+	if err := clk.BlockUntilContext(ctx, 2); err != nil {
+		t.Fatal("Lock never started polling:", err)
+	}
+	clk.Advance(timeout)
+	return other, <-got
 }

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gofrs/flock"
 	"github.com/jonboulle/clockwork"
 	"github.com/zalando/go-keyring"
 )
@@ -186,26 +185,8 @@ func TestKeyringSaveKeepsACorruptItemAside(t *testing.T) {
 func TestKeyringLockIsAFileLockInLockDir(t *testing.T) {
 	k, clk := newTestKeyring(t)
 	lockPath := filepath.Join(k.lockDir, "claude.lock")
-	other := flock.New(lockPath) // stands in for another process
-	if ok, err := other.TryLock(); !ok || err != nil {
-		t.Fatalf("other holder could not lock: %v", err)
-	}
-	defer other.Unlock()
-	got := make(chan error, 1)
-	go func() {
-		u, err := k.Lock(context.Background(), "claude")
-		if err == nil {
-			u()
-		}
-		got <- err
-	}()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := clk.BlockUntilContext(ctx, 2); err != nil {
-		t.Fatal(err)
-	}
-	clk.Advance(DefaultLockTimeout)
-	if err := <-got; !errors.Is(err, ErrLockTimeout) || !strings.Contains(err.Error(), lockPath) {
+	_, err := lockWhileAnotherHolds(t, k, clk, lockPath, DefaultLockTimeout)
+	if !errors.Is(err, ErrLockTimeout) || !strings.Contains(err.Error(), lockPath) {
 		t.Fatalf("Lock while another process holds %s = %v, want ErrLockTimeout naming it", lockPath, err)
 	}
 }
