@@ -10,7 +10,9 @@ import (
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 )
 
-// Claude's constants (PROVIDERS.md §1). All are overridable from
+// Claude's constants, as Claude Code's own OAuth client uses them (read from
+// router-for-me/CLIProxyAPI:internal/auth/claude/anthropic_auth.go and
+// sst/opencode-anthropic-auth:index.mjs). All are overridable from
 // [providers.claude].
 const (
 	claudeClientID = "9d1c250a-e61b-44d9-88ed-5944d1962f5e"

@@ -10,7 +10,8 @@ import (
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 )
 
-// Codex's constants (PROVIDERS.md §2). Every endpoint hangs off the issuer,
+// Codex's constants, from the official client (openai/codex:
+// codex-rs/login/src/server.rs and auth/manager.rs). Every endpoint hangs off the issuer,
 // which [providers.codex] issuer moves as a whole.
 const (
 	codexIssuer   = "https://auth.openai.com"

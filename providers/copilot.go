@@ -14,7 +14,8 @@ import (
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 )
 
-// Copilot's constants (PROVIDERS.md §3.1). The GitHub device login yields a
+// Copilot's constants: the editor integration's GitHub App and its Copilot
+// token exchange (ericc-ch/copilot-api:src/lib/api-config.ts). The GitHub device login yields a
 // long-lived GitHub token; the API wants a short-lived Copilot token fetched
 // with it. ccproxy-tui keeps the GitHub token as Credentials.RefreshToken and
 // the Copilot token as AccessToken, so "refresh" means re-fetching the

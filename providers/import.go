@@ -175,8 +175,8 @@ func rotationWarning(cli, path, provider string) string {
 		"To keep both signed in, use `ccproxy-tui auth login %s` instead.", cli, path, cli, provider)
 }
 
-// Claude Code's file (PROVIDERS.md §1.5, UNVERIFIED but consistent across
-// readers).
+// Claude Code's file. Claude Code is closed source: the shape comes from
+// third-party readers, consistent with one another but unverified.
 type claudeCodeFile struct {
 	ClaudeAiOauth *struct {
 		AccessToken      string   `json:"accessToken"`
@@ -308,7 +308,8 @@ func importCodex(env importEnv) (*ImportPlan, error) {
 			" Codex refresh tokens are single-use, so this cannot be undone by copying the file back."}, nil
 }
 
-// Copilot's editor-plugin files (PROVIDERS.md §3.3, UNVERIFIED): apps.json
+// Copilot's editor-plugin files (closed source; the shape comes from
+// third-party readers): apps.json
 // keyed "<host>:<client id>", hosts.json keyed "<host>".
 type copilotEntry struct {
 	User       string `json:"user"`

@@ -17,8 +17,8 @@ const (
 
 // Provider is one LLM subscription: its OAuth client, the flows it offers,
 // where its API lives and what a proxied request needs to be accepted.
-// Built-ins come from PROVIDERS.md; every value can be overridden from
-// [providers.<name>] in the config.
+// Built-ins carry the values the providers' own clients use; every value
+// can be overridden from [providers.<name>] in the config.
 type Provider struct {
 	// Name is the short name used in routes, files and commands ("claude").
 	Name string

@@ -7,13 +7,6 @@ import (
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 )
 
-// column is one table column; optional ones are dropped on narrow screens in
-// the reverse order of their priority.
-type column struct {
-	title string
-	width int
-}
-
 // tableModel is the providers table: one row per provider with its live
 // countdown. It renders in Update (when data, size, cursor or clock change)
 // so that View only returns the cached text.

@@ -412,7 +412,7 @@ func TestTicks(t *testing.T) {
 			t.Errorf("idle model scheduled a tick (cmd %v, tickN %d)", cmd != nil, m.tickN)
 		}
 		for _, k := range []string{"j", "k", "enter", "?", "?", "pgdown"} {
-			m, cmd = send(t, m, keyPress(k))
+			m, _ = send(t, m, keyPress(k))
 			if m.tickN != 0 {
 				t.Fatalf("key %q scheduled a tick", k)
 			}
