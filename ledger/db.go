@@ -1,0 +1,89 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/adrg/xdg"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// FileName is the database's name inside its folder.
+const FileName = "usage.db"
+
+// BusyTimeout is how long a statement waits for another process's write
+// transaction before giving up with "database is locked".
+const BusyTimeout = 10 * time.Second
+
+// DefaultPath is where the ledger lives: $XDG_STATE_HOME/ccproxy-tui/usage.db.
+func DefaultPath() string { return filepath.Join(xdg.StateHome, "ccproxy-tui", FileName) }
+
+// DB is an open ledger. It is safe for concurrent use by many goroutines,
+// and other processes may have the same file open.
+type DB struct {
+	sql  *sql.DB
+	path string
+}
+
+// Open opens (creating when missing) the ledger at path and migrates its
+// schema to the latest version. The folder is made 0700 and the file 0600
+// whatever the umask.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if err := prepareFile(path); err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", dsn(path))
+	if err != nil {
+		return nil, fmt.Errorf("open usage ledger %s: %w", path, err)
+	}
+	d := &DB{sql: db, path: path}
+	if err := d.migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("usage ledger %s: %w", path, err)
+	}
+	return d, nil
+}
+
+// dsn names the file and the settings every pooled connection starts with.
+func dsn(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
+}
+
+// prepareFile creates the folder 0700 and the file 0600 before SQLite sees
+// it, so the database and its -wal and -shm files are private from the start.
+func prepareFile(path string) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create usage ledger folder: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	if errors.Is(err, syscall.ELOOP) {
+		return fmt.Errorf("open usage ledger %s: it is a symlink, which is never followed", path)
+	}
+	if err != nil {
+		return fmt.Errorf("open usage ledger: %w", err)
+	}
+	defer f.Close()
+	if err := f.Chmod(0o600); err != nil {
+		return fmt.Errorf("restrict usage ledger %s: %w", path, err)
+	}
+	return nil
+}
+
+// Path is the file the ledger was opened from.
+func (d *DB) Path() string { return d.path }
+
+// Close releases the file. Records still queued in a Writer are its business.
+func (d *DB) Close() error { return d.sql.Close() }

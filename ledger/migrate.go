@@ -1,0 +1,92 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+)
+
+// migrations[i] brings the schema from version i to i+1. Append only: a
+// released step is never edited, because files out there already ran it.
+var migrations = []string{
+	// 1: the latest quota observation per provider, account and window.
+	`CREATE TABLE quota_snapshot (
+		provider    TEXT NOT NULL,
+		account     TEXT NOT NULL,
+		status      TEXT NOT NULL,
+		binding     TEXT NOT NULL,
+		source      TEXT NOT NULL,
+		observed_at TEXT NOT NULL,
+		PRIMARY KEY (provider, account)
+	) WITHOUT ROWID;
+	CREATE TABLE quota_window (
+		provider       TEXT NOT NULL,
+		account        TEXT NOT NULL,
+		name           TEXT NOT NULL,
+		used_percent   REAL NOT NULL,
+		resets_at      TEXT NOT NULL,
+		window_minutes INTEGER NOT NULL,
+		status         TEXT NOT NULL,
+		source         TEXT NOT NULL,
+		observed_at    TEXT NOT NULL,
+		PRIMARY KEY (provider, account, name)
+	) WITHOUT ROWID;`,
+}
+
+// SchemaVersion is the version Open migrates every file to.
+func SchemaVersion() int { return len(migrations) }
+
+// NewerSchemaError means the file was written by a newer ccproxy-tui, whose
+// tables this one must not touch.
+type NewerSchemaError struct{ File, Known int }
+
+func (e *NewerSchemaError) Error() string {
+	return fmt.Sprintf("schema version %d is newer than this ccproxy-tui knows (%d); upgrade ccproxy-tui", e.File, e.Known)
+}
+
+// migrate runs the missing steps, each in its own write transaction that
+// re-reads the version once it holds the lock: a second process opening the
+// same old file waits, then finds nothing left to do.
+func (d *DB) migrate(ctx context.Context) error {
+	return migrateTo(ctx, d, len(migrations))
+}
+
+func migrateTo(ctx context.Context, d *DB, target int) error {
+	for {
+		done, err := migrateStep(ctx, d, target)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+func migrateStep(ctx context.Context, d *DB, target int) (done bool, err error) {
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fmt.Errorf("begin migration: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	var v int
+	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+		return false, fmt.Errorf("read schema version: %w", err)
+	}
+	if v > len(migrations) {
+		return false, &NewerSchemaError{File: v, Known: len(migrations)}
+	}
+	if v >= target {
+		return true, tx.Rollback()
+	}
+	if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+		return false, fmt.Errorf("migrate schema %d to %d: %w", v, v+1, err)
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+		return false, fmt.Errorf("migrate schema %d to %d: %w", v, v+1, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fmt.Errorf("migrate schema %d to %d: %w", v, v+1, err)
+	}
+	return false, nil
+}
