@@ -13,6 +13,30 @@ const (
 	Rejected Status = "rejected"
 )
 
+// rank orders statuses so the worst of several can be taken; an unknown
+// status ranks as allowed.
+func (s Status) rank() int {
+	switch s {
+	case Warning:
+		return 1
+	case Rejected:
+		return 2
+	}
+	return 0
+}
+
+// Worse returns the more severe of s and t, so a subscription is as bad as
+// its worst window.
+func (s Status) Worse(t Status) Status {
+	if t.rank() > s.rank() {
+		return t
+	}
+	if s == "" {
+		return Allowed
+	}
+	return s
+}
+
 // Source says how an observation was made, so a reader can weigh its age.
 type Source string
 
@@ -29,9 +53,21 @@ const (
 type Window struct {
 	Name          string    `json:"name"`
 	UsedPercent   float64   `json:"used_percent"`
-	ResetsAt      time.Time `json:"resets_at"`
+	ResetsAt      time.Time `json:"resets_at,omitzero"`
 	WindowMinutes int       `json:"window_minutes"`
 	Status        Status    `json:"status"`
+	// UsageUnknown is set when the server named the window and its state
+	// but not how full it is (Anthropic's answers before utilization
+	// headers existed): UsedPercent is then only 100 for a rejected window.
+	UsageUnknown bool `json:"usage_unknown,omitempty"`
+	// Unlimited marks a window the plan does not meter (Copilot's
+	// entitlement -1); it never binds.
+	Unlimited bool `json:"unlimited,omitempty"`
+	// Source and ObservedAt say where and when this window was last seen,
+	// which can be older than its snapshot's when a later answer did not
+	// mention it.
+	Source     Source    `json:"source,omitempty"`
+	ObservedAt time.Time `json:"observed_at,omitzero"`
 }
 
 // Snapshot is everything known about one account's quota at one moment: the
@@ -44,4 +80,25 @@ type Snapshot struct {
 	Source     Source    `json:"source"`
 	ObservedAt time.Time `json:"observed_at"`
 	Windows    []Window  `json:"windows"`
+}
+
+// Window returns the named window, so callers need not loop.
+func (s Snapshot) Window(name string) (Window, bool) {
+	for _, w := range s.Windows {
+		if w.Name == name {
+			return w, true
+		}
+	}
+	return Window{}, false
+}
+
+// Rejected reports whether any window refuses requests now: `quota` exits 1
+// on it.
+func (s Snapshot) Rejected() bool {
+	for _, w := range s.Windows {
+		if w.Status == Rejected {
+			return true
+		}
+	}
+	return s.Status == Rejected
 }

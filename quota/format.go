@@ -1,0 +1,42 @@
+package quota
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// Duration writes d the short way meters and status lines use: "42m",
+// "1h10m", "3d4h"; anything under a minute is "<1m" and nothing is negative.
+func Duration(d time.Duration) string {
+	if d < time.Minute {
+		return "<1m"
+	}
+	m := int64(d / time.Minute)
+	days, hours, mins := m/(24*60), m/60%24, m%60
+	switch {
+	case days > 0 && hours > 0:
+		return fmt.Sprintf("%dd%dh", days, hours)
+	case days > 0:
+		return fmt.Sprintf("%dd", days)
+	case hours > 0 && mins > 0:
+		return fmt.Sprintf("%dh%dm", hours, mins)
+	case hours > 0:
+		return fmt.Sprintf("%dh", hours)
+	}
+	return fmt.Sprintf("%dm", mins)
+}
+
+// Percent writes a window's fullness as every screen shows it: a whole
+// number ("42%"), "?" when the server did not say, "∞" when unmetered.
+// The CLI, the status line and the dashboard share it so they never
+// disagree by a rounding.
+func (w Window) Percent() string {
+	switch {
+	case w.Unlimited:
+		return "∞"
+	case w.UsageUnknown:
+		return "?"
+	}
+	return fmt.Sprintf("%d%%", int(math.Floor(w.UsedPercent+0.5)))
+}

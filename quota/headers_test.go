@@ -1,0 +1,212 @@
+package quota
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestReadHeadersFixtures(t *testing.T) {
+	endOfMonth := time.Date(2026, 12, 31, 0, 0, 0, 0, time.UTC)
+	const month = 30 * 24 * 60 // November has 30 days
+	tests := []struct {
+		file    string
+		status  Status
+		binding string
+		windows []want
+	}{
+		{"anthropic_max.txt", Allowed, "5h", []want{
+			{"5h", 42, at(70), 300, Allowed, false},
+			{"7d", 18, at(4560), 10080, Allowed, false},
+			{"7d_sonnet", 6, at(4560), 10080, Allowed, false},
+		}},
+		{"anthropic_7d_warning.txt", Warning, "7d", []want{
+			{"5h", 31, at(150), 300, Allowed, false},
+			{"7d", 91, at(4560), 10080, Warning, false},
+			{"7d_opus", 77, at(4560), 10080, Warning, false},
+		}},
+		{"anthropic_429_rejected.txt", Rejected, "5h", []want{
+			{"5h", 100, at(70), 300, Rejected, false},
+			{"7d", 64, at(4560), 10080, Allowed, false},
+			{"overage", 100, time.Time{}, 0, Rejected, false},
+		}},
+		// September 2025: no utilization at all, only the claim.
+		{"anthropic_2025_09_no_utilization.txt", Allowed, "5h", []want{
+			{"5h", 0, at(70), 300, Allowed, true},
+		}},
+		{"codex_responses.txt", Allowed, "primary", []want{
+			{"primary", 42, at(70), 300, Allowed, false},
+			{"secondary", 18, at(4560), 10080, Allowed, false},
+		}},
+		{"codex_reset_after.txt", Warning, "primary", []want{
+			{"primary", 77.5, at(70), 300, Warning, false},
+			{"secondary", 20, at(4560), 10080, Allowed, false},
+		}},
+		{"codex_families.txt", Warning, "bengalfox_primary", []want{
+			{"primary", 12, at(150), 300, Allowed, false},
+			{"secondary", 9, at(7200), 10080, Allowed, false},
+			{"bengalfox_primary", 96, at(70), 300, Warning, false},
+		}},
+		{"copilot_chat.txt", Allowed, "premium_interactions", []want{
+			{"chat", 0, endOfMonth, month, Allowed, false},
+			{"completions", 0, endOfMonth, month, Allowed, false},
+			{"premium_interactions", 100 - 88.7, endOfMonth, month, Allowed, false},
+		}},
+		{"copilot_exhausted.txt", Rejected, "premium_interactions", []want{
+			{"chat", 87.5, endOfMonth, month, Warning, false},
+			{"premium_interactions", 100, endOfMonth, month, Rejected, false},
+		}},
+		{"malformed.txt", Allowed, "secondary", []want{
+			{"secondary", 12, time.Time{}, 0, Allowed, false},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.file, func(t *testing.T) {
+			s, ok := ReadHeaders(headerFixture(t, tc.file), fixtureNow)
+			if !ok {
+				t.Fatal("no quota read")
+			}
+			checkWindows(t, s, tc.windows)
+			if s.Status != tc.status || s.Binding != tc.binding {
+				t.Errorf("status, binding = %s, %q; want %s, %q", s.Status, s.Binding, tc.status, tc.binding)
+			}
+			if s.Source != FromHeaders || !s.ObservedAt.Equal(fixtureNow) {
+				t.Errorf("source, observed = %s, %s", s.Source, s.ObservedAt)
+			}
+			for _, w := range s.Windows {
+				if w.Source != FromHeaders || !w.ObservedAt.Equal(fixtureNow) {
+					t.Errorf("window %s: source, observed = %s, %s", w.Name, w.Source, w.ObservedAt)
+				}
+			}
+		})
+	}
+}
+
+func TestReadHeadersCopilotUnlimited(t *testing.T) {
+	s, _ := ReadHeaders(headerFixture(t, "copilot_chat.txt"), fixtureNow)
+	for _, w := range s.Windows {
+		if want := w.Name != "premium_interactions"; w.Unlimited != want {
+			t.Errorf("%s unlimited = %v, want %v", w.Name, w.Unlimited, want)
+		}
+	}
+	if w, _ := s.Window("chat"); w.Percent() != "∞" {
+		t.Errorf("chat percent = %q, want ∞", w.Percent())
+	}
+}
+
+func TestReadHeadersNone(t *testing.T) {
+	for _, h := range []http.Header{nil, {}, headerFixture(t, "plain_openai.txt")} {
+		if s, ok := ReadHeaders(h, fixtureNow); ok {
+			t.Errorf("ReadHeaders(%v) = %+v, want nothing", h, s)
+		}
+	}
+}
+
+// A gateway (or HTTP/2 without canonicalisation) may hand over names in
+// any case; they mean the same.
+func TestReadHeadersAnyCase(t *testing.T) {
+	h := http.Header{
+		"anthropic-ratelimit-unified-5h-utilization": {"0.5"},
+		"X-CODEX-PRIMARY-USED-PERCENT":               {"30"},
+		"x-codex-primary-window-minutes":             {"300"},
+		"X-Quota-Snapshot-Premium_Interactions":      {"ent=300&rem=40&rst=2026-12-31T00:00:00Z"},
+	}
+	s, ok := ReadHeaders(h, fixtureNow)
+	if !ok {
+		t.Fatal("nothing read")
+	}
+	got := strings.Join(names(s), ",")
+	if got != "5h,primary,premium_interactions" {
+		t.Fatalf("windows = %s", got)
+	}
+	if w, _ := s.Window("premium_interactions"); w.UsedPercent != 60 {
+		t.Errorf("premium used = %v, want 60 (100 - remaining)", w.UsedPercent)
+	}
+}
+
+// An empty or all-zero Codex window (a family the plan does not have)
+// says nothing and is left out, as the Codex CLI does.
+func TestReadHeadersCodexEmptyWindow(t *testing.T) {
+	h := http.Header{"X-Codex-Primary-Used-Percent": {"0"}, "X-Codex-Secondary-Used-Percent": {"0"}}
+	if s, ok := ReadHeaders(h, fixtureNow); ok {
+		t.Errorf("read %v from all-zero windows", names(s))
+	}
+}
+
+func TestReadHeadersAllocs(t *testing.T) {
+	h := headerFixture(t, "plain_openai.txt")
+	allocs := testing.AllocsPerRun(1000, func() {
+		if _, ok := ReadHeaders(h, fixtureNow); ok {
+			t.Fatal("read quota from a plain response")
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("ReadHeaders on a response without quota headers allocates %v times, want 0", allocs)
+	}
+}
+
+func BenchmarkReadHeaders(b *testing.B) {
+	for _, file := range []string{"plain_openai.txt", "anthropic_max.txt", "codex_responses.txt", "copilot_chat.txt"} {
+		h := headerFixture(b, file)
+		b.Run(strings.TrimSuffix(file, ".txt"), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				ReadHeaders(h, fixtureNow)
+			}
+		})
+	}
+}
+
+// FuzzReadHeaders feeds header blocks, seeded with every recorded set, and
+// checks what any answer must keep: percentages within 0–100, known
+// statuses, unique safe names, a binding that names a window.
+func FuzzReadHeaders(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join(fixtureDir, "headers", "*.txt"))
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(b))
+	}
+	f.Fuzz(func(t *testing.T, block string) {
+		h, err := parseHeaderBlock(block)
+		if err != nil {
+			return
+		}
+		s, ok := ReadHeaders(h, fixtureNow)
+		if !ok {
+			return
+		}
+		checkInvariants(t, s)
+	})
+}
+
+func checkInvariants(t *testing.T, s Snapshot) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, w := range s.Windows {
+		if w.UsedPercent < 0 || w.UsedPercent > 100 || w.UsedPercent != w.UsedPercent {
+			t.Errorf("window %q used %v outside 0–100", w.Name, w.UsedPercent)
+		}
+		if w.Status != Allowed && w.Status != Warning && w.Status != Rejected {
+			t.Errorf("window %q status %q", w.Name, w.Status)
+		}
+		if w.Name == "" || seen[w.Name] || name(w.Name) != w.Name {
+			t.Errorf("window name %q empty, repeated or unsafe", w.Name)
+		}
+		seen[w.Name] = true
+		if w.WindowMinutes < 0 {
+			t.Errorf("window %q minutes %d", w.Name, w.WindowMinutes)
+		}
+	}
+	if s.Binding != "" && !seen[s.Binding] {
+		t.Errorf("binding %q names no window", s.Binding)
+	}
+	if s.Status != Allowed && s.Status != Warning && s.Status != Rejected {
+		t.Errorf("status %q", s.Status)
+	}
+}
