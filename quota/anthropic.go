@@ -34,7 +34,6 @@ var anthropicWindowFields = []string{"surpassed-threshold", "disabled-reason", "
 // anthropicWindow is one window's raw header values.
 type anthropicWindow struct {
 	values map[string]string
-	order  int
 }
 
 // anthropicHeaders reads anthropic-ratelimit-unified-*: the 5h and 7d

@@ -11,7 +11,8 @@ import (
 // premium_models, chat, completions) and the newer x-usage-ratelimit-<name>
 // (session, weekly). Each value is URL-encoded: ent entitlement (-1 is
 // unlimited), ov overage used, ovPerm overage permitted, rem the
-// percentage *remaining*, rst the reset (ISO 8601).
+// percentage *remaining*, rst the reset (ISO 8601). Unlimited quotas have
+// nothing to meter and are left out.
 func copilotHeaders(f fields) []Window {
 	var out []Window
 	keys := make([]string, 0, len(f))
@@ -42,7 +43,10 @@ func copilotHeaders(f fields) []Window {
 		}
 		ent, hasEnt := number(q.Get("ent"))
 		reset, _ := isoTime(q.Get("rst"))
-		out = append(out, copilotWindow(id, rem, hasEnt && ent < 0, strings.EqualFold(q.Get("ovPerm"), "true"), reset))
+		if hasEnt && ent < 0 {
+			continue // unlimited: nothing to meter
+		}
+		out = append(out, copilotWindow(id, rem, strings.EqualFold(q.Get("ovPerm"), "true"), reset))
 	}
 	return out
 }
@@ -50,8 +54,8 @@ func copilotHeaders(f fields) []Window {
 // copilotWindow turns a remaining percentage into a window. Copilot's
 // quotas are monthly: the window opens a month before its reset. With
 // overage permitted an exhausted window still answers, so it only warns.
-func copilotWindow(id string, remaining float64, unlimited, overage bool, reset time.Time) Window {
-	w := Window{Name: id, UsedPercent: clamp(Full - remaining), ResetsAt: reset, Unlimited: unlimited}
+func copilotWindow(id string, remaining float64, overage bool, reset time.Time) Window {
+	w := Window{Name: id, UsedPercent: clamp(Full - remaining), ResetsAt: reset}
 	switch {
 	case id == "session":
 		w.WindowMinutes = 5 * 60
@@ -59,9 +63,6 @@ func copilotWindow(id string, remaining float64, unlimited, overage bool, reset 
 		w.WindowMinutes = 7 * 24 * 60
 	case !reset.IsZero():
 		w.WindowMinutes = int(reset.Sub(reset.AddDate(0, -1, 0)) / time.Minute)
-	}
-	if unlimited {
-		w.UsedPercent = 0
 	}
 	w.Status = statusAt(w.UsedPercent)
 	if overage && w.Status == Rejected {

@@ -239,9 +239,9 @@ type copilotUser struct {
 }
 
 // ParseCopilotUser reads GitHub's GET copilot_internal/user body: each
-// quota_snapshots entry (chat, completions, premium_interactions) becomes a
-// window, its percent_remaining turned into percent used; all reset at
-// quota_reset_date.
+// metered quota_snapshots entry (chat, completions, premium_interactions)
+// becomes a window, its percent_remaining turned into percent used; all
+// reset at quota_reset_date. Unlimited entries are left out.
 func ParseCopilotUser(body []byte, now time.Time) (Snapshot, error) {
 	var u copilotUser
 	if err := json.Unmarshal(body, &u); err != nil {
@@ -263,10 +263,11 @@ func ParseCopilotUser(body []byte, now time.Time) (Snapshot, error) {
 		if id == "" {
 			continue
 		}
-		rem := 0.0
+		if q.Unlimited || (q.Entitlement != nil && *q.Entitlement < 0) {
+			continue // nothing to meter
+		}
+		var rem float64
 		switch {
-		case q.Unlimited || (q.Entitlement != nil && *q.Entitlement < 0):
-			rem = Full
 		case q.PercentRemaining != nil:
 			rem = *q.PercentRemaining
 		case q.Entitlement != nil && *q.Entitlement > 0 && q.Remaining != nil:
@@ -274,7 +275,7 @@ func ParseCopilotUser(body []byte, now time.Time) (Snapshot, error) {
 		default:
 			continue
 		}
-		ws = append(ws, copilotWindow(id, rem, q.Unlimited || (q.Entitlement != nil && *q.Entitlement < 0), q.OveragePermitted, reset))
+		ws = append(ws, copilotWindow(id, rem, q.OveragePermitted, reset))
 	}
 	return endpointSnapshot(ws, now, "", "")
 }

@@ -41,8 +41,6 @@ func TestParseEndpointFixtures(t *testing.T) {
 			{"secondary", 61, at(4560), 10080, Allowed, false},
 		}},
 		{"copilot_user.json", ParseCopilotUser, Allowed, "premium_interactions", []want{
-			{"chat", 0, endOfMonth, 30 * 24 * 60, Allowed, false},
-			{"completions", 0, endOfMonth, 30 * 24 * 60, Allowed, false},
 			{"premium_interactions", 100 - 88.7, endOfMonth, 30 * 24 * 60, Allowed, false},
 		}},
 	}

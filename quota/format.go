@@ -28,14 +28,11 @@ func Duration(d time.Duration) string {
 }
 
 // Percent writes a window's fullness as every screen shows it: a whole
-// number ("42%"), "?" when the server did not say, "∞" when unmetered.
+// number ("42%"), or "?" when the server did not say.
 // The CLI, the status line and the dashboard share it so they never
 // disagree by a rounding.
 func (w Window) Percent() string {
-	switch {
-	case w.Unlimited:
-		return "∞"
-	case w.UsageUnknown:
+	if w.UsageUnknown {
 		return "?"
 	}
 	return fmt.Sprintf("%d%%", int(math.Floor(w.UsedPercent+0.5)))

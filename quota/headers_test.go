@@ -50,9 +50,8 @@ func TestReadHeadersFixtures(t *testing.T) {
 			{"secondary", 9, at(7200), 10080, Allowed, false},
 			{"bengalfox_primary", 96, at(70), 300, Warning, false},
 		}},
+		// chat and completions are unlimited: nothing to meter.
 		{"copilot_chat.txt", Allowed, "premium_interactions", []want{
-			{"chat", 0, endOfMonth, month, Allowed, false},
-			{"completions", 0, endOfMonth, month, Allowed, false},
 			{"premium_interactions", 100 - 88.7, endOfMonth, month, Allowed, false},
 		}},
 		{"copilot_exhausted.txt", Rejected, "premium_interactions", []want{
@@ -82,18 +81,6 @@ func TestReadHeadersFixtures(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestReadHeadersCopilotUnlimited(t *testing.T) {
-	s, _ := ReadHeaders(headerFixture(t, "copilot_chat.txt"), fixtureNow)
-	for _, w := range s.Windows {
-		if want := w.Name != "premium_interactions"; w.Unlimited != want {
-			t.Errorf("%s unlimited = %v, want %v", w.Name, w.Unlimited, want)
-		}
-	}
-	if w, _ := s.Window("chat"); w.Percent() != "∞" {
-		t.Errorf("chat percent = %q, want ∞", w.Percent())
 	}
 }
 

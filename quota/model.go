@@ -61,13 +61,10 @@ func (s *Snapshot) settle(claim string, server Status) {
 }
 
 // fullest names the window closest to refusing: the worst status first, then
-// the highest percentage; unlimited windows never bind.
+// the highest percentage.
 func (s *Snapshot) fullest() string {
 	best, bestRank, bestUsed := "", -1, -1.0
 	for _, w := range s.Windows {
-		if w.Unlimited {
-			continue
-		}
 		r := w.Status.rank()
 		if r > bestRank || (r == bestRank && w.UsedPercent > bestUsed) {
 			best, bestRank, bestUsed = w.Name, r, w.UsedPercent
@@ -173,7 +170,7 @@ type Forecast struct {
 // (ResetsAt minus WindowMinutes). It needs a known percentage, the window's
 // length and a reset still ahead; without them there is no forecast.
 func (w Window) Pace(now time.Time) (Forecast, bool) {
-	if w.UsageUnknown || w.Unlimited || w.WindowMinutes <= 0 || w.ResetsAt.IsZero() || !now.Before(w.ResetsAt) {
+	if w.UsageUnknown || w.WindowMinutes <= 0 || w.ResetsAt.IsZero() || !now.Before(w.ResetsAt) {
 		return Forecast{}, false
 	}
 	f := Forecast{Window: w.Name, ResetsIn: w.ResetsAt.Sub(now)}

@@ -22,7 +22,6 @@ func TestSettleBinding(t *testing.T) {
 		{"no claim: the fullest binds", []Window{win("primary", 30, Allowed), win("secondary", 60, Allowed)}, "", "", "secondary", Allowed},
 		{"a claim naming no window falls back to the fullest", []Window{win("5h", 10, Allowed), win("7d", 20, Allowed)}, "7d_opus", "", "7d", Allowed},
 		{"a rejected window binds before a fuller warning one", []Window{win("a", 99, Warning), win("b", 100, Rejected)}, "", "", "b", Rejected},
-		{"unlimited windows never bind", []Window{{Name: "chat", Unlimited: true, Status: Allowed}, win("premium_interactions", 1, Allowed)}, "", "", "premium_interactions", Allowed},
 		{"the server's overall status rides on the binding window", []Window{win("5h", 40, Allowed), win("7d", 20, Allowed)}, "5h", Rejected, "5h", Rejected},
 		{"ties keep the first", []Window{win("5h", 50, Allowed), win("7d", 50, Allowed)}, "", "", "5h", Allowed},
 		{"no windows: the server's status alone", nil, "", Warning, "", Warning},
@@ -184,7 +183,6 @@ func TestPercent(t *testing.T) {
 		{Window{UsedPercent: 11.299999}, "11%"},
 		{Window{UsedPercent: 100}, "100%"},
 		{Window{UsageUnknown: true}, "?"},
-		{Window{Unlimited: true}, "∞"},
 	}
 	for _, tc := range tests {
 		if got := tc.w.Percent(); got != tc.want {

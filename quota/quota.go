@@ -60,9 +60,6 @@ type Window struct {
 	// but not how full it is (Anthropic's answers before utilization
 	// headers existed): UsedPercent is then only 100 for a rejected window.
 	UsageUnknown bool `json:"usage_unknown,omitempty"`
-	// Unlimited marks a window the plan does not meter (Copilot's
-	// entitlement -1); it never binds.
-	Unlimited bool `json:"unlimited,omitempty"`
 	// Source and ObservedAt say where and when this window was last seen,
 	// which can be older than its snapshot's when a later answer did not
 	// mention it.
