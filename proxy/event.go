@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/ccproxy-tui/ccproxy-tui/quota"
 )
 
 // Event is published once per proxied request, when it ends, for the
@@ -17,6 +19,9 @@ type Event struct {
 	Duration time.Duration
 	Bytes    int64 // response body bytes written to the client
 	Retried  bool  // the upstream said 401 and the request was retried after a refresh
+	// Quota is what the response's quota headers said (any provider
+	// family, errors and 429s included), nil when it carried none.
+	Quota *quota.Snapshot
 }
 
 // StatusClientClosed is the Event status of a request whose client

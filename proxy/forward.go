@@ -43,6 +43,10 @@ type exchange struct {
 	bytes   int64
 	retried bool
 	aborted bool // the client went away before the response ended
+
+	// upstream is the final upstream response's header, kept (not
+	// copied) so its quota can be read once the response has ended.
+	upstream http.Header
 }
 
 type exchangeKey struct{}
@@ -82,11 +86,12 @@ func (x *exchange) Unwrap() http.ResponseWriter { return x.ResponseWriter }
 
 func (s *Server) newReverseProxy(tr http.RoundTripper) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
-		Rewrite:      s.rewrite,
-		Transport:    &retrier{next: tr},
-		ErrorHandler: s.proxyError,
-		BufferPool:   make(bufferPool, 256),
-		ErrorLog:     slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		Rewrite:        s.rewrite,
+		ModifyResponse: s.modifyResponse,
+		Transport:      &retrier{next: tr},
+		ErrorHandler:   s.proxyError,
+		BufferPool:     make(bufferPool, 256),
+		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		// FlushInterval stays 0: the standard library already flushes
 		// text/event-stream and unknown-length responses after every write.
 	}
@@ -399,6 +404,7 @@ func (s *Server) finish(x *exchange, r *http.Request, start time.Time, completed
 	}
 	if x.route != nil {
 		ev.Provider = x.route.name
+		ev.Quota = s.readQuota(x, start)
 	}
 	s.stats.requests.Add(1)
 	s.stats.bytes.Add(x.bytes)

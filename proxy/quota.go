@@ -1,0 +1,33 @@
+package proxy
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/ccproxy-tui/ccproxy-tui/quota"
+)
+
+// modifyResponse notes the upstream response's header for readQuota. It
+// only keeps a reference: nothing is parsed or copied before the first
+// byte reaches the client, and the body is not touched.
+func (s *Server) modifyResponse(resp *http.Response) error {
+	if x, ok := resp.Request.Context().Value(exchangeKey{}).(*exchange); ok {
+		x.upstream = resp.Header
+	}
+	return nil
+}
+
+// readQuota reads the quota headers of the response x relayed, once the
+// response has ended; nil when it had none (which costs no allocation).
+func (s *Server) readQuota(x *exchange, at time.Time) *quota.Snapshot {
+	if x.upstream == nil {
+		return nil
+	}
+	q, ok := quota.ReadHeaders(x.upstream, at)
+	if !ok {
+		return nil
+	}
+	out := q // declared here, so only a response with quota pays for the heap copy
+	out.Provider = x.route.name
+	return &out
+}

@@ -1,0 +1,112 @@
+package proxy
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/ccproxy-tui/ccproxy-tui/quota"
+)
+
+// quotaUpstream answers /ok with Anthropic's and Copilot's quota headers,
+// /limited with a 429 carrying a rejected window, /stream with Codex's on
+// a server-sent stream, and /plain with none.
+func quotaUpstream(t *testing.T) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		switch r.URL.Path {
+		case "/ok":
+			h.Set("anthropic-ratelimit-unified-5h-utilization", "0.42")
+			h.Set("anthropic-ratelimit-unified-5h-reset", "1796159400")
+			h.Set("anthropic-ratelimit-unified-representative-claim", "five_hour")
+			h.Set("x-quota-snapshot-premium_interactions", "ent=300&ov=0.0&ovPerm=false&rem=88.7&rst=2026-12-31T00%3A00%3A00Z")
+			_, _ = io.WriteString(w, `{"ok":true}`)
+		case "/limited":
+			h.Set("anthropic-ratelimit-unified-status", "rejected")
+			h.Set("anthropic-ratelimit-unified-5h-status", "rejected")
+			h.Set("anthropic-ratelimit-unified-5h-utilization", "1.0")
+			h.Set("Retry-After", "60")
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = io.WriteString(w, `{"type":"error","error":{"type":"rate_limit_error","message":"limited"}}`)
+		case "/stream":
+			h.Set("Content-Type", "text/event-stream")
+			h.Set("x-codex-primary-used-percent", "12.5")
+			h.Set("x-codex-primary-window-minutes", "300")
+			w.WriteHeader(http.StatusOK)
+			for range 3 {
+				_, _ = io.WriteString(w, "data: {}\n\n")
+				w.(http.Flusher).Flush()
+			}
+		default:
+			_, _ = io.WriteString(w, `{}`)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestEventCarriesQuota(t *testing.T) {
+	up := quotaUpstream(t)
+	s := newTestServer(t, Options{Upstreams: []Upstream{{Name: "corp", Target: claudeTarget{base: up.URL}, Tokens: newTokens("tok-A")}}})
+	front := httptest.NewServer(s.Handler())
+	t.Cleanup(front.Close)
+	events, cancel := s.Subscribe(8)
+	defer cancel()
+
+	tests := []struct {
+		path    string
+		status  int
+		want    string // windows, comma-separated; "" for no quota
+		overall quota.Status
+	}{
+		{"/corp/ok", 200, "5h,premium_interactions", quota.Allowed},
+		{"/corp/limited", 429, "5h", quota.Rejected},
+		{"/corp/stream", 200, "primary", quota.Allowed},
+		{"/corp/plain", 200, "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.path, func(t *testing.T) {
+			resp, err := front.Client().Post(front.URL+tc.path, "application/json", strings.NewReader(`{}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tc.status)
+			}
+			ev := <-events
+			if tc.want == "" {
+				if ev.Quota != nil {
+					t.Fatalf("quota %+v from a response without quota headers", ev.Quota)
+				}
+				return
+			}
+			if ev.Quota == nil {
+				t.Fatal("no quota on the event")
+			}
+			var names []string
+			for _, w := range ev.Quota.Windows {
+				names = append(names, w.Name)
+			}
+			if got := strings.Join(names, ","); got != tc.want || ev.Quota.Provider != "corp" || ev.Quota.Status != tc.overall {
+				t.Errorf("quota = %s %s %s, want corp %s %s", ev.Quota.Provider, got, ev.Quota.Status, tc.want, tc.overall)
+			}
+		})
+	}
+}
+
+// Reading the quota of a response without quota headers costs nothing.
+func TestReadQuotaAllocs(t *testing.T) {
+	s := newTestServer(t, Options{Upstreams: []Upstream{{Name: "claude", Target: claudeTarget{base: "http://127.0.0.1:1"}, Tokens: newTokens("t")}}})
+	x := &exchange{route: s.routes["claude"], upstream: http.Header{
+		"Content-Type": {"application/json"}, "Request-Id": {"req_1"}, "X-Ratelimit-Remaining-Requests": {"99"},
+	}}
+	start := s.clock.Now()
+	if n := testing.AllocsPerRun(1000, func() { _ = s.readQuota(x, start) }); n != 0 {
+		t.Errorf("readQuota allocates %v times on a plain response, want 0", n)
+	}
+}
