@@ -5,7 +5,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/viewport"
+	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 	"github.com/ccproxy-tui/ccproxy-tui/proxy"
@@ -45,6 +47,33 @@ func newActivity(com *Common) activityModel {
 	vp := viewport.New(0, 0)
 	vp.KeyMap = viewport.KeyMap{} // the root owns the keys
 	return activityModel{com: com, vp: vp}
+}
+
+// Update adds auth and proxy events to the log and scrolls it on the keys
+// it is sent: a page with the log keys, a line with the cursor keys (those
+// arrive only while the log has the focus).
+func (a activityModel) Update(msg tea.Msg) (activityModel, tea.Cmd) {
+	switch msg := msg.(type) {
+	case authEventMsg:
+		return a.Add(authEntry(msg.Event)), nil
+	case proxyEventMsg:
+		return a.Add(proxyEntry(msg.Event)), nil
+	case tea.KeyMsg:
+		k := a.com.Keys
+		switch {
+		case key.Matches(msg, k.LogUp):
+			return a.Scroll(true), nil
+		case key.Matches(msg, k.LogDown):
+			return a.Scroll(false), nil
+		case key.Matches(msg, k.Up):
+			a.vp.ScrollUp(1)
+			a.rendered = a.vp.View()
+		case key.Matches(msg, k.Down):
+			a.vp.ScrollDown(1)
+			a.rendered = a.vp.View()
+		}
+	}
+	return a, nil
 }
 
 // SetSize gives the log its area and re-renders the lines to fit.

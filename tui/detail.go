@@ -4,6 +4,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
+
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 )
 
@@ -14,6 +17,8 @@ type detailModel struct {
 	ok       bool
 	width    int
 	height   int
+	offset   int // first field shown, when they do not all fit
+	lines    int // fields rendered
 	rendered string
 }
 
@@ -31,8 +36,25 @@ func (d detailModel) SetStatus(s auth.Status, ok bool) detailModel {
 	return d.render()
 }
 
-// Refresh re-renders after the clock moved.
-func (d detailModel) Refresh() detailModel { return d.render() }
+// Update scrolls the fields on the keys it is sent (while it has the
+// focus) and redraws the countdowns on a tick.
+func (d detailModel) Update(msg tea.Msg) (detailModel, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.KeyMsg:
+		k := d.com.Keys
+		switch {
+		case key.Matches(msg, k.Up):
+			d.offset = max(d.offset-1, 0)
+			return d.render(), nil
+		case key.Matches(msg, k.Down):
+			d.offset = max(min(d.offset+1, d.lines-d.height), 0)
+			return d.render(), nil
+		}
+	case tickMsg:
+		return d.render(), nil
+	}
+	return d, nil
+}
 
 // View returns the pane as rendered by the last Update.
 func (d detailModel) View() string { return d.rendered }
@@ -91,6 +113,8 @@ func (d detailModel) render() detailModel {
 		le = s.Reason
 	}
 	field("Last error", le)
-	d.rendered = block(strings.Join(lines, "\n"), d.width, d.height)
+	d.lines = len(lines)
+	d.offset = max(min(d.offset, len(lines)-d.height), 0)
+	d.rendered = block(strings.Join(lines[d.offset:], "\n"), d.width, d.height)
 	return d
 }

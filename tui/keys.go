@@ -15,8 +15,10 @@ type KeyMap struct {
 	Proxy          key.Binding
 	Env            key.Binding
 	LogUp, LogDown key.Binding
-	Help           key.Binding
-	Quit           key.Binding
+	// Focus and FocusBack move the keyboard between the panes.
+	Focus, FocusBack key.Binding
+	Help             key.Binding
+	Quit             key.Binding
 	// ForceQuit works even while a text input has the keyboard.
 	ForceQuit key.Binding
 	// Dialog keys.
@@ -38,6 +40,8 @@ func DefaultKeyMap() *KeyMap {
 		Env:         key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "copy env exports")),
 		LogUp:       key.NewBinding(key.WithKeys("pgup", "K"), key.WithHelp("pgup/K", "scroll log up")),
 		LogDown:     key.NewBinding(key.WithKeys("pgdown", "J"), key.WithHelp("pgdn/J", "scroll log down")),
+		Focus:       key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next pane")),
+		FocusBack:   key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous pane")),
 		Help:        key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:        key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 		ForceQuit:   key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
@@ -56,7 +60,7 @@ func (k *KeyMap) ShortHelp() []key.Binding {
 // FullHelp is the ? overlay, one column per concern.
 func (k *KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
-		{k.Up, k.Down, k.Details, k.LogUp, k.LogDown},
+		{k.Up, k.Down, k.Details, k.LogUp, k.LogDown, k.Focus},
 		{k.Login, k.DeviceLogin, k.PasteLogin, k.Logout, k.Refresh},
 		{k.Proxy, k.Env, k.Help, k.Quit},
 	}

@@ -39,6 +39,16 @@ func rule(st *Styles, title string, w int) string {
 	return st.Title.Render(head) + st.Muted.Render(strings.Repeat("─", w-ansi.StringWidth(head)))
 }
 
+// focusRule is the rule over the pane that has the keyboard: the same
+// title on a heavy line, so focus shows without colour too.
+func focusRule(st *Styles, title string, w int) string {
+	head := "━━ " + title + " "
+	if ansi.StringWidth(head) >= w {
+		return st.Selected.Render(clip(head, w))
+	}
+	return st.Selected.Render(head + strings.Repeat("━", w-ansi.StringWidth(head)))
+}
+
 // block forces text into exactly h lines of at most w cells.
 func block(text string, w, h int) string {
 	if h <= 0 {

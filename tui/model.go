@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -21,15 +22,19 @@ const animEvery = 100 * time.Millisecond
 // dialogs and lays the panes out. It never blocks: everything slow runs in a
 // tea.Cmd and comes back as a message.
 type Model struct {
-	ctx   context.Context
-	opts  Options
-	clock clockwork.Clock
-	com   *Common
+	ctx  context.Context
+	opts Options
+	com  *Common
 
 	table    tableModel
 	detail   detailModel
 	activity activityModel
 	help     help.Model
+
+	// focus is the pane the keys go to; areas is where layout put the
+	// stacked panes.
+	focus paneID
+	areas []slot
 
 	showDetail bool
 	overlay    overlay
@@ -69,11 +74,10 @@ func New(ctx context.Context, opts Options) Model {
 			st = NewStyles(lipglossDefault())
 		}
 	}
-	com := &Common{Styles: st, Keys: DefaultKeyMap(), Now: opts.Clock.Now()}
+	com := &Common{Styles: st, Keys: DefaultKeyMap(), Clock: opts.Clock, Now: opts.Clock.Now()}
 	m := Model{
 		ctx:       ctx,
 		opts:      opts,
-		clock:     opts.Clock,
 		com:       com,
 		table:     newTable(com),
 		detail:    newDetail(com),
@@ -137,15 +141,14 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmd := m.ensureTick()
 		return m, cmd
 	case authEventMsg:
-		m.activity = m.activity.Add(authEntry(msg.Event))
-		cmd := tea.Batch(m.fetchStatuses(), waitAuth(m.ctx, m.opts.AuthEvents))
-		return m, cmd
+		m, cmd := m.broadcast(msg)
+		return m, tea.Batch(cmd, m.fetchStatuses(), waitAuth(m.ctx, m.opts.AuthEvents))
 	case proxyEventMsg:
-		m.activity = m.activity.Add(proxyEntry(msg.Event))
+		m, cmd := m.broadcast(msg)
 		if m.opts.Proxy != nil {
 			m.proxy.Stats = m.opts.Proxy.Stats()
 		}
-		return m, waitProxy(m.ctx, m.opts.ProxyEvents)
+		return m, tea.Batch(cmd, waitProxy(m.ctx, m.opts.ProxyEvents))
 	case eventsClosedMsg:
 		return m, nil
 	case tickMsg:
@@ -153,9 +156,9 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.tickN = 0
-		m = m.setNow(msg.Now)
-		cmd := m.ensureTick()
-		return m, cmd
+		m.com.Now = msg.Now
+		m, cmd := m.broadcast(msg)
+		return m, tea.Batch(cmd, m.ensureTick())
 	case animMsg:
 		if msg.N != m.animN {
 			return m, nil
@@ -168,7 +171,7 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if !fresh(m.refreshOp[msg.Op.Provider], msg.Op) {
 			return m, nil
 		}
-		delete(m.refreshOp, msg.Op.Provider)
+		m.refreshOp = without(m.refreshOp, msg.Op.Provider)
 		m.table = m.table.SetBusy(msg.Op.Provider, "")
 		if msg.Err != nil {
 			m = m.report(msg.Op.Provider, fmt.Sprintf("refresh %s: %v", msg.Op.Provider, msg.Err))
@@ -219,13 +222,6 @@ func (m Model) report(provider, text string) Model {
 	return m
 }
 
-func (m Model) setNow(now time.Time) Model {
-	m.com.Now = now
-	m.table = m.table.Refresh()
-	m.detail = m.detail.Refresh()
-	return m
-}
-
 func (m Model) syncDetail() Model {
 	s, ok := m.table.SelectedStatus()
 	m.detail = m.detail.SetStatus(s, ok)
@@ -246,7 +242,7 @@ func (m *Model) ensureTick() tea.Cmd {
 	}
 	m.n++
 	m.tickN = m.n
-	return tickCmd(m.ctx, m.clock, m.tickN, time.Second-time.Duration(m.com.Now.Nanosecond()))
+	return tickCmd(m.ctx, m.com.Clock, m.tickN, time.Second-time.Duration(m.com.Now.Nanosecond()))
 }
 
 // ensureAnim schedules the next spinner frame while a modal is open.
@@ -256,7 +252,7 @@ func (m *Model) ensureAnim() tea.Cmd {
 	}
 	m.n++
 	m.animN = m.n
-	n, ctx, clock := m.animN, m.ctx, m.clock
+	n, ctx, clock := m.animN, m.ctx, m.com.Clock
 	return func() tea.Msg {
 		select {
 		case <-ctx.Done():
@@ -329,12 +325,20 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m.quit()
 	case key.Matches(msg, k.Help):
 		m.overlay = overlayHelp
-	case key.Matches(msg, k.Up):
-		m.table = m.table.Move(-1)
-		m = m.syncDetail()
-	case key.Matches(msg, k.Down):
-		m.table = m.table.Move(1)
-		m = m.syncDetail()
+	case key.Matches(msg, k.Focus):
+		m = m.cycleFocus(1)
+	case key.Matches(msg, k.FocusBack):
+		m = m.cycleFocus(-1)
+	case key.Matches(msg, k.Up, k.Down):
+		return m.toPane(m.focus, msg)
+	case key.Matches(msg, k.LogUp, k.LogDown):
+		// The page keys scroll the focused stacked pane, or the log when
+		// the table has the focus, so the log scrolls from anywhere.
+		id := m.focus
+		if id == paneTable || id == paneDetail {
+			id = paneLog
+		}
+		return m.toPane(id, msg)
 	case key.Matches(msg, k.Details):
 		m.showDetail = !m.showDetail
 		m = m.layout()
@@ -343,10 +347,6 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			m.showDetail = false
 			m = m.layout()
 		}
-	case key.Matches(msg, k.LogUp):
-		m.activity = m.activity.Scroll(true)
-	case key.Matches(msg, k.LogDown):
-		m.activity = m.activity.Scroll(false)
 	case key.Matches(msg, k.Login):
 		return m.startLogin(sel, auth.FlowBrowser)
 	case key.Matches(msg, k.DeviceLogin):
@@ -400,7 +400,7 @@ func (m Model) refresh(p string) (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	op := m.next(p)
-	m.refreshOp[p] = op
+	m.refreshOp = with(m.refreshOp, p, op)
 	m.table = m.table.SetBusy(p, "refreshing")
 	b, ctx := m.opts.Backend, m.ctx
 	return m, func() tea.Msg {
@@ -436,6 +436,24 @@ func (m Model) showEnv() (tea.Model, tea.Cmd) {
 	}
 	m.overlay, m.envText, m.envCopied = overlayEnv, text, m.opts.Clipboard != nil
 	return m, copyCmd(m.opts.Clipboard, text)
+}
+
+// with returns a copy of ops with p set to op: maps are never written in
+// place, so an older copy of the model keeps its own.
+func with(ops map[string]opID, p string, op opID) map[string]opID {
+	out := maps.Clone(ops)
+	if out == nil {
+		out = map[string]opID{}
+	}
+	out[p] = op
+	return out
+}
+
+// without returns a copy of ops without p.
+func without(ops map[string]opID, p string) map[string]opID {
+	out := maps.Clone(ops)
+	delete(out, p)
+	return out
 }
 
 // defaultEnv names each provider's route when no Env func was given.

@@ -1,8 +1,12 @@
 package tui
 
 import (
+	"maps"
 	"strings"
 	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 )
@@ -22,7 +26,25 @@ type tableModel struct {
 }
 
 func newTable(com *Common) tableModel {
-	return tableModel{com: com, busy: map[string]string{}}
+	return tableModel{com: com}
+}
+
+// Update moves the cursor on the keys it is sent (only while it has the
+// focus) and redraws the countdowns on a tick.
+func (t tableModel) Update(msg tea.Msg) (tableModel, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.KeyMsg:
+		k := t.com.Keys
+		switch {
+		case key.Matches(msg, k.Up):
+			return t.Move(-1), nil
+		case key.Matches(msg, k.Down):
+			return t.Move(1), nil
+		}
+	case tickMsg:
+		return t.render(), nil
+	}
+	return t, nil
 }
 
 // SetSize gives the table its area; height counts the header line.
@@ -45,12 +67,19 @@ func (t tableModel) SetRows(rows []auth.Status) tableModel {
 }
 
 // SetBusy marks a provider with a transient state, or clears it with "".
+// The map is copied, never written in place: an older copy of the model
+// must not see the change.
 func (t tableModel) SetBusy(provider, state string) tableModel {
-	if state == "" {
-		delete(t.busy, provider)
-	} else {
-		t.busy[provider] = state
+	busy := maps.Clone(t.busy)
+	if busy == nil {
+		busy = map[string]string{}
 	}
+	if state == "" {
+		delete(busy, provider)
+	} else {
+		busy[provider] = state
+	}
+	t.busy = busy
 	return t.render()
 }
 
@@ -91,9 +120,6 @@ func (t tableModel) Counting(now time.Time) bool {
 	}
 	return false
 }
-
-// Refresh re-renders after the clock moved.
-func (t tableModel) Refresh() tableModel { return t.render() }
 
 // View returns the table as rendered by the last Update.
 func (t tableModel) View() string { return t.rendered }

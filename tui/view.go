@@ -12,26 +12,43 @@ const wideSplit = 110
 // lipglossDefault is the renderer for the real terminal.
 func lipglossDefault() *lipgloss.Renderer { return lipgloss.DefaultRenderer() }
 
-// layout hands every pane its area after a resize or a change of panes.
+// layout hands every pane its area after a resize or a change of panes:
+// the table on top, the details (when shown) and the stacked panes below.
 func (m Model) layout() Model {
 	w, h := m.com.Width, m.com.Height
 	rest := h - 2 // status line and footer
 	tableH := min(len(m.table.rows)+1, max(rest-4, 2))
-	lower := max(rest-tableH-1, 0) // below the section rule
+	lower := max(rest-tableH, 0) // rules included
 	m.table = m.table.SetSize(w, tableH)
+	stackW, stackH := w, lower
 	switch {
 	case m.showDetail && w >= wideSplit:
 		dw := w / 2
-		m.detail = m.detail.SetSize(dw, lower)
-		m.activity = m.activity.SetSize(w-dw-3, lower)
+		m.detail = m.detail.SetSize(dw, max(lower-1, 0))
+		stackW = w - dw - 3
 	case m.showDetail:
-		m.detail = m.detail.SetSize(w, lower)
-		m.activity = m.activity.SetSize(w, 0)
+		m.detail = m.detail.SetSize(w, max(lower-1, 0))
+		stackW, stackH = 0, 0
 	default:
 		m.detail = m.detail.SetSize(0, 0)
-		m.activity = m.activity.SetSize(w, lower)
 	}
-	return m
+	areas := stacked()
+	// Each stacked pane has a rule line; the rest is shared out evenly,
+	// the first panes taking what does not divide.
+	content := max(stackH-len(areas), 0)
+	for i := range areas {
+		areas[i].wid = stackW
+		areas[i].height = content / len(areas)
+		if i < content%len(areas) {
+			areas[i].height++
+		}
+		if stackW == 0 {
+			areas[i].height = 0
+		}
+		areas[i].size(&m, areas[i].wid, areas[i].height)
+	}
+	m.areas = areas
+	return m.keepFocus()
 }
 
 // View draws the dashboard from state alone: no clock, no I/O.
@@ -54,8 +71,10 @@ func (m Model) View() string {
 	b.WriteString(m.statusText)
 	b.WriteByte('\n')
 	b.WriteString(m.table.View())
-	b.WriteByte('\n')
-	b.WriteString(m.lower())
+	if lower := m.lower(); lower != "" {
+		b.WriteByte('\n')
+		b.WriteString(lower)
+	}
 	b.WriteByte('\n')
 	b.WriteString(m.footText)
 	return b.String()
@@ -68,28 +87,56 @@ func (m Model) framed(box string) string {
 	return block(m.statusText+"\n"+body+"\n"+m.footText, w, h)
 }
 
-// lower is the section under the table: activity, details, or both.
+// ruleFor draws the title rule over a pane, heavier when it has the focus.
+func (m Model) ruleFor(id paneID, title string, w int) string {
+	if m.focus == id {
+		return focusRule(m.com.Styles, title, w)
+	}
+	return rule(m.com.Styles, title, w)
+}
+
+// stackLines draws the stacked panes, each under its rule, as lines.
+func (m Model) stackLines(short bool) []string {
+	var out []string
+	for _, a := range m.areas {
+		title := a.title
+		if short {
+			title = a.short
+		}
+		out = append(out, m.ruleFor(a.id, title, a.wid))
+		if a.height > 0 {
+			out = append(out, strings.Split(block(a.view(&m), a.wid, a.height), "\n")...)
+		}
+	}
+	return out
+}
+
+// lower is the section under the table: the stacked panes, the details,
+// or both side by side.
 func (m Model) lower() string {
 	w := m.com.Width
 	st := m.com.Styles
-	sel := m.table.Selected()
-	lowerH := m.com.Height - 2 - strings.Count(m.table.View(), "\n") - 2
+	dh := m.detail.height
+	title := "Details · " + m.table.Selected()
 	switch {
 	case m.showDetail && w >= wideSplit:
 		dw := w / 2
-		lw := w - dw - 3
-		left := strings.Split(block(m.detail.View(), dw, lowerH), "\n")
-		right := strings.Split(block(m.activity.View(), lw, lowerH), "\n")
+		left := strings.Split(block(m.detail.View(), dw, dh), "\n")
+		right := m.stackLines(true)
 		var b strings.Builder
-		b.WriteString(rule(st, "Details · "+sel, dw) + "   " + rule(st, "Activity", lw))
+		b.WriteString(m.ruleFor(paneDetail, title, dw) + "   " + right[0])
 		for i := range left {
-			b.WriteString("\n" + fit(left[i], dw) + st.Muted.Render(" │ ") + right[i])
+			r := ""
+			if i+1 < len(right) {
+				r = right[i+1]
+			}
+			b.WriteString("\n" + fit(left[i], dw) + st.Muted.Render(" │ ") + r)
 		}
 		return b.String()
 	case m.showDetail:
-		return rule(st, "Details · "+sel, w) + "\n" + block(m.detail.View(), w, lowerH)
+		return m.ruleFor(paneDetail, title, w) + "\n" + block(m.detail.View(), w, dh)
 	default:
-		return rule(st, "Activity · newest first", w) + "\n" + block(m.activity.View(), w, lowerH)
+		return strings.Join(m.stackLines(false), "\n")
 	}
 }
 
