@@ -13,7 +13,8 @@ import (
 // ones, and each of its windows replaces the stored window of the same
 // name. A window s does not mention keeps its earlier observation (a
 // response's headers may carry fewer windows than the usage endpoint), with
-// that observation's own source and time.
+// that observation's own source and time, which LatestQuota gives back on
+// each window.
 func (d *DB) SaveQuota(ctx context.Context, s quota.Snapshot) error {
 	observed := formatTime(s.ObservedAt)
 	tx, err := d.sql.BeginTx(ctx, nil)
@@ -37,7 +38,7 @@ func (d *DB) SaveQuota(ctx context.Context, s quota.Snapshot) error {
 				used_percent = excluded.used_percent, resets_at = excluded.resets_at,
 				window_minutes = excluded.window_minutes, status = excluded.status,
 				source = excluded.source, observed_at = excluded.observed_at`,
-			s.Provider, s.Account, w.Name, w.UsedPercent, formatTime(w.ResetsAt), w.WindowMinutes,
+			s.Provider, s.Account, w.Name, storedPercent(w), formatTime(w.ResetsAt), w.WindowMinutes,
 			string(w.Status), string(s.Source), observed); err != nil {
 			return fmt.Errorf("save quota of %s: %w", s.Provider, err)
 		}
@@ -78,19 +79,21 @@ func (d *DB) LatestQuota(ctx context.Context) ([]quota.Snapshot, error) {
 		return nil, fmt.Errorf("read quota: %w", err)
 	}
 
-	rows, err = d.sql.QueryContext(ctx, `SELECT provider, account, name, used_percent, resets_at, window_minutes, status
+	rows, err = d.sql.QueryContext(ctx, `SELECT provider, account, name, used_percent, resets_at, window_minutes, status, source, observed_at
 		FROM quota_window ORDER BY provider, account, name`)
 	if err != nil {
 		return nil, fmt.Errorf("read quota windows: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var provider, account, resets, status string
+		var provider, account, resets, status, source, observed string
 		var w quota.Window
-		if err := rows.Scan(&provider, &account, &w.Name, &w.UsedPercent, &resets, &w.WindowMinutes, &status); err != nil {
+		if err := rows.Scan(&provider, &account, &w.Name, &w.UsedPercent, &resets, &w.WindowMinutes, &status, &source, &observed); err != nil {
 			return nil, fmt.Errorf("read quota windows: %w", err)
 		}
 		w.ResetsAt, w.Status = parseTime(resets), quota.Status(status)
+		w.Source, w.ObservedAt = quota.Source(source), parseTime(observed)
+		loadPercent(&w)
 		i, ok := index[[2]string{provider, account}]
 		if !ok {
 			continue
@@ -119,4 +122,27 @@ func parseTime(s string) time.Time {
 		return time.Time{}
 	}
 	return t
+}
+
+// unknownPercent stands in the used_percent column for a window whose
+// fullness the server did not say (quota.Window.UsageUnknown).
+const unknownPercent = -1
+
+func storedPercent(w quota.Window) float64 {
+	if w.UsageUnknown {
+		return unknownPercent
+	}
+	return w.UsedPercent
+}
+
+// loadPercent undoes storedPercent: an unknown fullness reads back as
+// UsageUnknown, with the 100 % a rejected window is shown at.
+func loadPercent(w *quota.Window) {
+	if w.UsedPercent >= 0 {
+		return
+	}
+	w.UsageUnknown, w.UsedPercent = true, 0
+	if w.Status == quota.Rejected {
+		w.UsedPercent = 100
+	}
 }

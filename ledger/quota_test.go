@@ -16,8 +16,8 @@ func sampleSnapshot() quota.Snapshot {
 		Provider: "claude", Account: "default", Status: quota.Warning, Binding: "5h",
 		Source: quota.FromHeaders, ObservedAt: t0,
 		Windows: []quota.Window{
-			{Name: "5h", UsedPercent: 91.5, ResetsAt: t0.Add(2 * time.Hour), WindowMinutes: 300, Status: quota.Warning},
-			{Name: "7d", UsedPercent: 40, ResetsAt: t0.Add(72 * time.Hour), WindowMinutes: 10080, Status: quota.Allowed},
+			{Name: "5h", UsedPercent: 91.5, ResetsAt: t0.Add(2 * time.Hour), WindowMinutes: 300, Status: quota.Warning, Source: quota.FromHeaders, ObservedAt: t0},
+			{Name: "7d", UsedPercent: 40, ResetsAt: t0.Add(72 * time.Hour), WindowMinutes: 10080, Status: quota.Allowed, Source: quota.FromHeaders, ObservedAt: t0},
 		},
 	}
 }
@@ -59,13 +59,14 @@ func TestSaveQuotaKeepsTheLatestPerWindow(t *testing.T) {
 	later := quota.Snapshot{
 		Provider: "claude", Account: "default", Status: quota.Rejected, Binding: "5h",
 		Source: quota.FromEndpoint, ObservedAt: t0.Add(10 * time.Minute),
-		Windows: []quota.Window{{Name: "5h", UsedPercent: 100, ResetsAt: t0.Add(2 * time.Hour), WindowMinutes: 300, Status: quota.Rejected}},
+		Windows: []quota.Window{{Name: "5h", UsedPercent: 100, ResetsAt: t0.Add(2 * time.Hour), WindowMinutes: 300, Status: quota.Rejected,
+			Source: quota.FromEndpoint, ObservedAt: t0.Add(10 * time.Minute)}},
 	}
 	if err := d.SaveQuota(ctx, later); err != nil {
 		t.Fatal(err)
 	}
 	other := quota.Snapshot{Provider: "codex", Account: "work", Status: quota.Allowed, Source: quota.FromHeaders, ObservedAt: t0,
-		Windows: []quota.Window{{Name: "primary", UsedPercent: 3, WindowMinutes: 300, Status: quota.Allowed}}}
+		Windows: []quota.Window{{Name: "primary", UsedPercent: 3, WindowMinutes: 300, Status: quota.Allowed, Source: quota.FromHeaders, ObservedAt: t0}}}
 	if err := d.SaveQuota(ctx, other); err != nil {
 		t.Fatal(err)
 	}
@@ -85,6 +86,31 @@ func TestSaveQuotaKeepsTheLatestPerWindow(t *testing.T) {
 	}
 	if source != "headers" || observed != formatTime(t0) {
 		t.Errorf("7d window kept source %q observed_at %q, want its own: headers, %s", source, observed, formatTime(t0))
+	}
+}
+
+// A window the server named without saying how full it is (Anthropic's
+// answers of September 2025) stays "unknown", not 0 %.
+func TestSaveQuotaKeepsAnUnknownFullness(t *testing.T) {
+	d := openTemp(t)
+	ctx := context.Background()
+	for _, st := range []quota.Status{quota.Allowed, quota.Rejected} {
+		s := quota.Snapshot{Provider: "claude", Status: st, Binding: "5h", Source: quota.FromHeaders, ObservedAt: t0,
+			Windows: []quota.Window{{Name: "5h", UsageUnknown: true, ResetsAt: t0.Add(time.Hour), WindowMinutes: 300, Status: st,
+				Source: quota.FromHeaders, ObservedAt: t0}}}
+		if st == quota.Rejected {
+			s.Windows[0].UsedPercent = 100
+		}
+		if err := d.SaveQuota(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		got, err := d.LatestQuota(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || !reflect.DeepEqual(got[0], s) {
+			t.Errorf("%s: LatestQuota = %#v, want %#v", st, got, s)
+		}
 	}
 }
 
