@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+
+	"github.com/ccproxy-tui/ccproxy-tui/usage"
 )
 
 // UpstreamOptions shape a fake provider API.
@@ -45,9 +47,10 @@ type Upstream struct {
 
 	calls atomic.Int64
 
-	mu       sync.Mutex // guards rejected, seen
+	mu       sync.Mutex // guards rejected, seen, reported
 	rejected map[string]bool
 	seen     []SeenRequest
+	reported usage.Tokens
 }
 
 // SeenRequest is one request as the upstream received it, recorded so tests
@@ -85,6 +88,29 @@ func (u *Upstream) RejectToken(token string) {
 // Calls is how many requests the upstream has received.
 func (u *Upstream) Calls() int64 { return u.calls.Load() }
 
+// Reported is the sum of the token usage the upstream has reported in its
+// successful answers, JSON and streamed (a stream cut short counts what it
+// had sent), so a test can compare the proxy's ledger with it.
+func (u *Upstream) Reported() usage.Tokens {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.reported
+}
+
+func (u *Upstream) report(t usage.Tokens) {
+	u.mu.Lock()
+	u.reported = u.reported.Add(t)
+	u.mu.Unlock()
+}
+
+// fakeUsage is what the upstream reports for a request body: made up, but
+// of a realistic shape (prompt tokens, some of them served from the cache),
+// and different for different bodies so that totals prove each was counted.
+func fakeUsage(body []byte, output int) usage.Tokens {
+	n := int64(len(body))
+	return usage.Tokens{Input: 1 + n/4, Output: int64(output), CacheRead: n / 2, CacheCreation: n % 97}
+}
+
 // Requests returns copies of the recorded requests (Record must be on).
 func (u *Upstream) Requests() []SeenRequest {
 	u.mu.Lock()
@@ -112,23 +138,47 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, anthropic, http.StatusUnauthorized, "authentication_error", "invalid access token")
 		return
 	}
-	if wantsStream(r, body) {
-		u.stream(w, r, anthropic)
-		return
-	}
-	var reply []byte
+	api := apiChat
 	switch {
 	case anthropic:
-		reply = []byte(`{"id":"msg_fake","type":"message","role":"assistant","model":"fake-model","content":[{"type":"text","text":"Hello from the fake upstream."}],"stop_reason":"end_turn","usage":{"input_tokens":12,"output_tokens":7}}`)
+		api = apiMessages
 	case strings.HasSuffix(r.URL.Path, "/responses"):
-		reply = []byte(`{"id":"resp_fake","object":"response","status":"completed","model":"fake-model","output":[{"type":"message","role":"assistant","content":[{"type":"output_text","text":"Hello from the fake upstream."}]}]}`)
+		api = apiResponses
+	}
+	if wantsStream(r, body) {
+		u.stream(w, r, api, body)
+		return
+	}
+	t := fakeUsage(body, 7)
+	var reply []byte
+	switch api {
+	case apiMessages:
+		reply = fmt.Appendf(nil, `{"id":"msg_fake","type":"message","role":"assistant","model":"fake-model","content":[{"type":"text","text":"Hello from the fake upstream."}],"stop_reason":"end_turn","usage":{"input_tokens":%d,"cache_creation_input_tokens":%d,"cache_read_input_tokens":%d,"output_tokens":%d}}`,
+			t.Input, t.CacheCreation, t.CacheRead, t.Output)
+	case apiResponses:
+		t.CacheCreation = 0
+		reply = fmt.Appendf(nil, `{"id":"resp_fake","object":"response","status":"completed","model":"fake-model","output":[{"type":"message","role":"assistant","content":[{"type":"output_text","text":"Hello from the fake upstream."}]}],"usage":{"input_tokens":%d,"input_tokens_details":{"cached_tokens":%d},"output_tokens":%d,"total_tokens":%d}}`,
+			t.Input, t.CacheRead, t.Output, t.Input+t.Output)
 	default:
-		reply = []byte(`{"id":"chatcmpl-fake","object":"chat.completion","model":"fake-model","choices":[{"index":0,"message":{"role":"assistant","content":"Hello from the fake upstream."},"finish_reason":"stop"}]}`)
+		t.CacheCreation = 0
+		reply = fmt.Appendf(nil, `{"id":"chatcmpl-fake","object":"chat.completion","model":"fake-model","choices":[{"index":0,"message":{"role":"assistant","content":"Hello from the fake upstream."},"finish_reason":"stop"}],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d,"prompt_tokens_details":{"cached_tokens":%d}}}`,
+			t.Input, t.Output, t.Input+t.Output, t.CacheRead)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(reply)))
-	_, _ = w.Write(reply)
+	if _, err := w.Write(reply); err == nil {
+		u.report(t)
+	}
 }
+
+// api is the wire format a fake answer takes.
+type api uint8
+
+const (
+	apiChat      api = iota // OpenAI Chat Completions
+	apiMessages             // Anthropic Messages
+	apiResponses            // OpenAI Responses (Codex)
+)
 
 func (u *Upstream) isRejected(authz string) bool {
 	tok, ok := strings.CutPrefix(authz, "Bearer ")
@@ -146,7 +196,7 @@ func wantsStream(r *http.Request, body []byte) bool {
 }
 
 // stream writes the reply as server-sent events, flushing each one.
-func (u *Upstream) stream(w http.ResponseWriter, r *http.Request, anthropic bool) {
+func (u *Upstream) stream(w http.ResponseWriter, r *http.Request, a api, body []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -162,6 +212,14 @@ func (u *Upstream) stream(w http.ResponseWriter, r *http.Request, anthropic bool
 		pace = v
 	}
 	total := deltas + 2
+	t := fakeUsage(body, deltas+1)
+	if a != apiMessages {
+		t.CacheCreation = 0
+	}
+	// Anthropic reports input and cache counts at the start, the output at
+	// the end; the OpenAI APIs report everything at the end. What was sent
+	// is added up as soon as it is flushed.
+	var sent usage.Tokens
 	for n := range total {
 		if n > 0 && pace > 0 {
 			select {
@@ -175,35 +233,59 @@ func (u *Upstream) stream(w http.ResponseWriter, r *http.Request, anthropic bool
 				return
 			}
 		}
-		if _, err := io.WriteString(w, sseEvent(anthropic, n, total)); err != nil {
+		if _, err := io.WriteString(w, sseEvent(a, n, total, t)); err != nil {
 			return
 		}
 		if err := rc.Flush(); err != nil {
 			return
 		}
+		switch {
+		case n == total-1:
+			u.report(usage.Tokens{Input: t.Input - sent.Input, Output: t.Output - sent.Output,
+				CacheRead: t.CacheRead - sent.CacheRead, CacheCreation: t.CacheCreation - sent.CacheCreation})
+		case n == 0 && a == apiMessages:
+			sent = t
+			sent.Output = 1
+			u.report(sent)
+		}
 	}
 }
 
-// sseEvent is event n of total in the API's own streaming format.
-func sseEvent(anthropic bool, n, total int) string {
+// sseEvent is event n of total in the API's own streaming format; the usage
+// t goes where that API puts it.
+func sseEvent(a api, n, total int, t usage.Tokens) string {
 	last := n == total-1
-	if anthropic {
+	switch a {
+	case apiMessages:
 		switch {
 		case n == 0:
-			return "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_fake\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"fake-model\",\"content\":[]}}\n\n"
+			return fmt.Sprintf("event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_fake\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"fake-model\",\"content\":[],\"usage\":{\"input_tokens\":%d,\"cache_creation_input_tokens\":%d,\"cache_read_input_tokens\":%d,\"output_tokens\":1}}}\n\n",
+				t.Input, t.CacheCreation, t.CacheRead)
 		case last:
-			return "event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
+			return fmt.Sprintf("event: message_delta\ndata: {\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\"usage\":{\"output_tokens\":%d}}\n\n", t.Output) +
+				"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"
 		default:
 			return fmt.Sprintf("event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\"word%d \"}}\n\n", n)
+		}
+	case apiResponses:
+		switch {
+		case n == 0:
+			return "event: response.created\ndata: {\"type\":\"response.created\",\"response\":{\"id\":\"resp_fake\",\"object\":\"response\",\"status\":\"in_progress\",\"model\":\"fake-model\",\"output\":[],\"usage\":null}}\n\n"
+		case last:
+			return fmt.Sprintf("event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"id\":\"resp_fake\",\"object\":\"response\",\"status\":\"completed\",\"model\":\"fake-model\",\"usage\":{\"input_tokens\":%d,\"input_tokens_details\":{\"cached_tokens\":%d},\"output_tokens\":%d,\"total_tokens\":%d}}}\n\n",
+				t.Input, t.CacheRead, t.Output, t.Input+t.Output)
+		default:
+			return fmt.Sprintf("event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"output_index\":0,\"content_index\":0,\"delta\":\"word%d \"}\n\n", n)
 		}
 	}
 	switch {
 	case n == 0:
-		return "data: {\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"}}]}\n\n"
+		return "data: {\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\"}}],\"usage\":null}\n\n"
 	case last:
-		return "data: [DONE]\n\n"
+		return fmt.Sprintf("data: {\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion.chunk\",\"choices\":[],\"usage\":{\"prompt_tokens\":%d,\"completion_tokens\":%d,\"total_tokens\":%d,\"prompt_tokens_details\":{\"cached_tokens\":%d}}}\n\n",
+			t.Input, t.Output, t.Input+t.Output, t.CacheRead) + "data: [DONE]\n\n"
 	default:
-		return fmt.Sprintf("data: {\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"word%d \"}}]}\n\n", n)
+		return fmt.Sprintf("data: {\"id\":\"chatcmpl-fake\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"word%d \"}}],\"usage\":null}\n\n", n)
 	}
 }
 
