@@ -54,6 +54,9 @@ func writeError(w http.ResponseWriter, format string, e apiError) {
 		b.Error.Message, b.Error.Type, b.Error.Code = e.msg, e.kind, e.code
 		body = b
 	}
+	if x, ok := w.(*exchange); ok {
+		x.errKind = e.code
+	}
 	buf, _ := json.Marshal(body)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")

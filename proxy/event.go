@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/ccproxy-tui/ccproxy-tui/quota"
+	"github.com/ccproxy-tui/ccproxy-tui/usage"
 )
 
 // Event is published once per proxied request, when it ends, for the
@@ -22,6 +23,22 @@ type Event struct {
 	// Quota is what the response's quota headers said (any provider
 	// family, errors and 429s included), nil when it carried none.
 	Quota *quota.Snapshot
+
+	// Account is the account the request used; "" is the provider's one login.
+	Account string
+	// Model is the "model" the client's request body named ("" if none).
+	Model string
+	// TTFB is the time until the first response byte went to the client.
+	TTFB time.Duration
+	// BytesIn is the request body's size.
+	BytesIn int64
+	// ErrorKind says why a request failed (see exchange.errorKind); "" on success.
+	ErrorKind string
+	// Usage is the token usage the response reported, as far as it was
+	// read (a stream the client abandoned keeps what passed); UsageSeen
+	// says whether the response reported any.
+	Usage     usage.Tokens
+	UsageSeen bool
 }
 
 // StatusClientClosed is the Event status of a request whose client

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/usage"
 )
 
 // route is one /<name>/ prefix and the provider behind it.
@@ -47,6 +48,13 @@ type exchange struct {
 	// upstream is the final upstream response's header, kept (not
 	// copied) so its quota can be read once the response has ended.
 	upstream http.Header
+
+	start    time.Time
+	ttfb     time.Duration // until the first response byte went to the client
+	since    func(time.Time) time.Duration
+	errKind  string        // the code of an error the proxy answered itself
+	counter  usage.Counter // reads the token usage of the upstream's body
+	respBody *usage.Body   // the counted upstream body, nil when not counted
 }
 
 type exchangeKey struct{}
@@ -68,6 +76,9 @@ func (x *exchange) Write(p []byte) (int, error) {
 		x.status = http.StatusOK
 	}
 	n, err := x.ResponseWriter.Write(p)
+	if x.bytes == 0 && n > 0 && x.since != nil {
+		x.ttfb = x.since(x.start)
+	}
 	x.bytes += int64(n)
 	return n, err
 }
@@ -109,7 +120,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	start := s.clock.Now()
 	s.stats.inFlight.Add(1)
-	x := &exchange{ResponseWriter: w}
+	x := &exchange{ResponseWriter: w, start: start, since: s.clock.Since}
 	completed := false
 	// Deferred so the event is published even when the ReverseProxy aborts a
 	// stream the client left (it panics with http.ErrAbortHandler).
@@ -394,17 +405,27 @@ func (s *Server) finish(x *exchange, r *http.Request, start time.Time, completed
 		status = http.StatusOK // the server sends 200 for a handler that wrote nothing
 	}
 	ev := Event{
-		Time:     start,
-		Method:   r.Method,
-		Path:     r.URL.Path,
-		Status:   status,
-		Duration: s.clock.Since(start),
-		Bytes:    x.bytes,
-		Retried:  x.retried,
+		Time:      start,
+		Method:    r.Method,
+		Path:      r.URL.Path,
+		Status:    status,
+		Duration:  s.clock.Since(start),
+		TTFB:      x.ttfb,
+		Bytes:     x.bytes,
+		BytesIn:   int64(len(x.body)),
+		Retried:   x.retried,
+		ErrorKind: x.errorKind(r, status),
 	}
 	if x.route != nil {
 		ev.Provider = x.route.name
 		ev.Quota = s.readQuota(x, start)
+	}
+	if x.hasBody {
+		ev.Model = usage.Model(x.body)
+	}
+	if x.respBody != nil {
+		x.counter.Finish()
+		ev.Usage, ev.UsageSeen = x.counter.Tokens(), x.counter.Seen()
 	}
 	s.stats.requests.Add(1)
 	s.stats.bytes.Add(x.bytes)
@@ -421,6 +442,24 @@ func (s *Server) finish(x *exchange, r *http.Request, start time.Time, completed
 			slog.Int("status", ev.Status), slog.Duration("duration", ev.Duration), slog.Int64("bytes", ev.Bytes),
 			slog.Bool("retried", ev.Retried))
 	}
+}
+
+// errorKind names why a request failed, for the ledger: the code of the
+// proxy's own answer, "upstream_cut" when the upstream's body broke off
+// while the client was still reading, "client_closed" when the client left,
+// "upstream" for an error status the upstream sent; "" for success.
+func (x *exchange) errorKind(r *http.Request, status int) string {
+	switch {
+	case x.respBody != nil && x.respBody.Err() != nil && r.Context().Err() == nil:
+		return "upstream_cut"
+	case status == StatusClientClosed:
+		return "client_closed"
+	case x.errKind != "":
+		return x.errKind
+	case status >= 400:
+		return "upstream"
+	}
+	return ""
 }
 
 func doorKind(status int) string {

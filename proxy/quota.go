@@ -7,12 +7,14 @@ import (
 	"github.com/ccproxy-tui/ccproxy-tui/quota"
 )
 
-// modifyResponse notes the upstream response's header for readQuota. It
-// only keeps a reference: nothing is parsed or copied before the first
-// byte reaches the client, and the body is not touched.
+// modifyResponse notes the upstream response's header for readQuota and
+// wraps its body in the usage counter (countUsage). It only keeps a
+// reference and a wrapper: nothing is parsed or copied before the first
+// byte reaches the client.
 func (s *Server) modifyResponse(resp *http.Response) error {
 	if x, ok := resp.Request.Context().Value(exchangeKey{}).(*exchange); ok {
 		x.upstream = resp.Header
+		x.countUsage(resp)
 	}
 	return nil
 }
