@@ -37,10 +37,14 @@ const (
 
 // Counts is how many times each endpoint was called.
 type Counts struct {
-	Authorize  int
-	Token      int // every POST to the token endpoint, faults included
-	Exchange   int // successful code exchanges
-	Refresh    int // successful refreshes
+	Authorize int
+	Token     int // every POST to the token endpoint, faults included
+	Exchange  int // successful code exchanges
+	Refresh   int // successful refreshes
+	// Reuse counts refreshes with a refresh token that had already been
+	// rotated away. Each one revokes its whole grant, as a provider that
+	// detects token theft does.
+	Reuse      int
 	DeviceAuth int
 	DevicePoll int
 	Discovery  int
@@ -56,7 +60,25 @@ type Fault struct {
 	// Delay holds the answer back (real time, or until the client gives up),
 	// for client-timeout tests.
 	Delay time.Duration
+	// Stall holds the answer back until ReleaseStalls or until the client
+	// gives up; it never depends on how fast the machine is.
+	Stall bool
+	// Reset closes the connection without an answer, as a crashing server
+	// or a middlebox does.
+	Reset bool
 }
+
+// FaultUnavailable is a 503, as a token endpoint in maintenance answers.
+func FaultUnavailable() Fault {
+	return Fault{Status: http.StatusServiceUnavailable, ContentType: "text/plain", Body: "service unavailable"}
+}
+
+// FaultReset drops the connection without answering.
+func FaultReset() Fault { return Fault{Reset: true} }
+
+// FaultStall holds the call until ReleaseStalls (then answers normally) or
+// the client gives up (then nothing is rotated).
+func FaultStall() Fault { return Fault{Stall: true} }
 
 // FaultServerError is a 500 with a JSON-less body.
 func FaultServerError() Fault {
@@ -180,6 +202,9 @@ type OAuthServer struct {
 	held        []chan bool // browser authorizations waiting for ReleaseAuthorize
 	lastRefresh string
 	script      []string
+	stalled     int           // calls held by FaultStall right now
+	stallGate   chan struct{} // closed by ReleaseStalls
+	stallSeen   chan struct{} // closed (and replaced) each time a call stalls
 }
 
 type authCode struct {
@@ -197,6 +222,15 @@ type refreshGrant struct {
 	scope    string
 	expires  time.Time // zero: never
 	used     bool
+	// family is shared by every refresh token descending from one login;
+	// reusing any of them revokes the family.
+	family *grantFamily
+}
+
+// grantFamily is one login's chain of rotated refresh tokens.
+type grantFamily struct {
+	revoked bool
+	access  []string // access tokens issued to the family
 }
 
 type deviceGrantState struct {
@@ -225,6 +259,8 @@ func NewOAuthServer(opts ...Option) *OAuthServer {
 		refresh:        map[string]*refreshGrant{},
 		access:         map[string]time.Time{},
 		devices:        map[string]*deviceGrantState{},
+		stallGate:      make(chan struct{}),
+		stallSeen:      make(chan struct{}),
 	}
 	for _, o := range opts {
 		o(s)
@@ -294,6 +330,9 @@ func (s *OAuthServer) RevokeRefreshToken(tok string) {
 	defer s.mu.Unlock()
 	if g, ok := s.refresh[tok]; ok {
 		g.used = true
+		if g.family != nil {
+			s.revokeFamily(g.family)
+		}
 	}
 }
 
@@ -303,9 +342,35 @@ func (s *OAuthServer) IssueRefreshToken(clientID, scope string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	tok := randomToken("fake-rt-")
-	s.refresh[tok] = s.newRefreshGrant(clientID, scope)
+	g := s.newRefreshGrant(clientID, scope)
+	g.family = &grantFamily{}
+	s.refresh[tok] = g
 	s.lastRefresh = tok
 	return tok
+}
+
+// Stalled is how many token calls FaultStall holds right now.
+func (s *OAuthServer) Stalled() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stalled
+}
+
+// StallSeen returns a channel closed when the next call starts stalling,
+// so a test knows the token call is in flight without polling.
+func (s *OAuthServer) StallSeen() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stallSeen
+}
+
+// ReleaseStalls lets every stalled call answer normally; later FaultStall
+// faults stall again.
+func (s *OAuthServer) ReleaseStalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	close(s.stallGate)
+	s.stallGate = make(chan struct{})
 }
 
 // InjectTokenFault makes the next times token-endpoint calls answer f.
@@ -466,6 +531,13 @@ func (s *OAuthServer) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Unlock()
 	if fault != nil {
+		if fault.Reset {
+			resetConnection(w)
+			return
+		}
+		if fault.Stall && !s.stall(r) {
+			return
+		}
 		if fault.Delay > 0 {
 			// Consume the body first: only then does net/http watch the
 			// connection and cancel r.Context() when the client gives up.
@@ -511,6 +583,43 @@ func (s *OAuthServer) handleToken(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// stall holds r until ReleaseStalls (true) or the client leaves (false).
+func (s *OAuthServer) stall(r *http.Request) bool {
+	// Read the body first: only then does net/http notice a client that
+	// gives up and cancel r.Context().
+	body, _ := io.ReadAll(http.MaxBytesReader(nil, r.Body, 1<<20))
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	s.mu.Lock()
+	gate := s.stallGate
+	s.stalled++
+	close(s.stallSeen)
+	s.stallSeen = make(chan struct{})
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.stalled--
+		s.mu.Unlock()
+	}()
+	select {
+	case <-gate:
+		return true
+	case <-r.Context().Done():
+		return false
+	}
+}
+
+// resetConnection closes the client's connection without a response.
+func resetConnection(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	if tc, ok := conn.(interface{ SetLinger(int) error }); ok {
+		_ = tc.SetLinger(0) // RST rather than FIN
+	}
+	_ = conn.Close()
+}
+
 func (s *OAuthServer) exchange(w http.ResponseWriter, v url.Values) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -550,8 +659,17 @@ func (s *OAuthServer) refreshGrant(w http.ResponseWriter, v url.Values) {
 	case !ok:
 		oauthErr(w, http.StatusBadRequest, "invalid_grant", "unknown refresh token")
 		return
+	case g.family != nil && g.family.revoked:
+		oauthErr(w, http.StatusBadRequest, "invalid_grant", "the grant was revoked")
+		return
 	case g.used:
-		oauthErr(w, http.StatusBadRequest, "invalid_grant", "refresh token already used")
+		if g.family != nil {
+			// A rotated-away token came back: someone holds a copy it
+			// should not. Revoke the whole grant (RFC 9700 §4.14.2).
+			s.counts.Reuse++
+			s.revokeFamily(g.family)
+		}
+		oauthErr(w, http.StatusBadRequest, "invalid_grant", "refresh token already used; the grant is revoked")
 		return
 	case !g.expires.IsZero() && !s.clock.Now().Before(g.expires):
 		oauthErr(w, http.StatusBadRequest, "invalid_grant", "refresh token expired")
@@ -564,7 +682,24 @@ func (s *OAuthServer) refreshGrant(w http.ResponseWriter, v url.Values) {
 		g.used = true
 	}
 	s.counts.Refresh++
-	s.issue(w, g.clientID, g.scope, "", !s.noRotation)
+	s.issueIn(w, g.family, g.clientID, g.scope, "", !s.noRotation)
+}
+
+// revokeFamily ends every refresh and access token of f; s.mu is held.
+func (s *OAuthServer) revokeFamily(f *grantFamily) {
+	f.revoked = true
+	for _, at := range f.access {
+		delete(s.access, at)
+	}
+	f.access = nil
+}
+
+// Revoked reports whether the grant tok belongs to was revoked.
+func (s *OAuthServer) Revoked(tok string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.refresh[tok]
+	return ok && g.family != nil && g.family.revoked
 }
 
 // newRefreshGrant records a refresh token's owner and lifetime; s.mu is held.
@@ -576,8 +711,17 @@ func (s *OAuthServer) newRefreshGrant(clientID, scope string) *refreshGrant {
 	return g
 }
 
-// issue writes a token response; s.mu is held.
+// issue writes the token response of a new grant; s.mu is held.
 func (s *OAuthServer) issue(w http.ResponseWriter, clientID, scope, nonce string, withRefresh bool) {
+	s.issueIn(w, &grantFamily{}, clientID, scope, nonce, withRefresh)
+}
+
+// issueIn writes a token response for family f (nil: a grant seeded by
+// IssueRefreshToken before this rule existed gets one now); s.mu is held.
+func (s *OAuthServer) issueIn(w http.ResponseWriter, f *grantFamily, clientID, scope, nonce string, withRefresh bool) {
+	if f == nil {
+		f = &grantFamily{}
+	}
 	now := s.clock.Now()
 	at := randomToken("fake-at-")
 	var exp time.Time
@@ -585,6 +729,7 @@ func (s *OAuthServer) issue(w http.ResponseWriter, clientID, scope, nonce string
 		exp = now.Add(s.accessTTL)
 	}
 	s.access[at] = exp
+	f.access = append(f.access, at)
 	resp := map[string]any{"access_token": at, "token_type": "Bearer"}
 	for k, x := range s.extraFields {
 		resp[k] = x
@@ -599,7 +744,9 @@ func (s *OAuthServer) issue(w http.ResponseWriter, clientID, scope, nonce string
 	}
 	if withRefresh {
 		rt := randomToken("fake-rt-")
-		s.refresh[rt] = s.newRefreshGrant(clientID, scope)
+		g := s.newRefreshGrant(clientID, scope)
+		g.family = f
+		s.refresh[rt] = g
 		s.lastRefresh = rt
 		resp["refresh_token"] = rt
 	}

@@ -354,3 +354,98 @@ func TestRefreshTTL(t *testing.T) {
 		t.Errorf("refresh at expiry = %d %v, want invalid_grant", status, body)
 	}
 }
+
+func TestReuseRevokesTheGrant(t *testing.T) {
+	s := NewOAuthServer()
+	defer s.Close()
+	first := s.IssueRefreshToken("cli", "")
+	refresh := func(rt string) (int, map[string]any) {
+		return post(t, s.TokenURL(), url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {"cli"}}, false)
+	}
+	status, body := refresh(first)
+	if status != 200 {
+		t.Fatalf("first refresh = %d %v", status, body)
+	}
+	second, _ := body["refresh_token"].(string)
+	access, _ := body["access_token"].(string)
+	if !s.ValidAccessToken(access) || s.Revoked(second) {
+		t.Fatal("a fresh grant is not live")
+	}
+	// Spending the rotated-away token again is reuse: the grant dies,
+	// including the newest refresh token and the access token it came with.
+	if status, body := refresh(first); status != 400 || body["error"] != "invalid_grant" {
+		t.Fatalf("reuse = %d %v, want invalid_grant", status, body)
+	}
+	if status, _ := refresh(second); status != 400 {
+		t.Errorf("newest refresh token still works after reuse: %d", status)
+	}
+	if s.ValidAccessToken(access) || !s.Revoked(second) {
+		t.Error("reuse left the grant's tokens live")
+	}
+	if c := s.Counts(); c.Reuse != 1 || c.Refresh != 1 {
+		t.Errorf("counts %+v, want 1 reuse and 1 refresh", c)
+	}
+}
+
+func TestStallResetAndUnavailable(t *testing.T) {
+	s := NewOAuthServer()
+	defer s.Close()
+	rt := s.IssueRefreshToken("cli", "")
+	form := "grant_type=refresh_token&client_id=cli&refresh_token=" + rt
+
+	s.InjectTokenFault(FaultUnavailable(), 1)
+	resp, err := noRedirect.Post(s.TokenURL(), "application/x-www-form-urlencoded", strings.NewReader(form))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("unavailable fault = %d, want 503", resp.StatusCode)
+	}
+
+	s.InjectTokenFault(FaultReset(), 1)
+	if resp, err := noRedirect.Post(s.TokenURL(), "application/x-www-form-urlencoded", strings.NewReader(form)); err == nil {
+		resp.Body.Close()
+		t.Errorf("reset fault answered %d, want a connection error", resp.StatusCode)
+	}
+
+	// A stalled call answers normally once released, and rotates then.
+	s.InjectTokenFault(FaultStall(), 1)
+	seen := s.StallSeen()
+	done := make(chan int, 1)
+	go func() {
+		resp, err := noRedirect.Post(s.TokenURL(), "application/x-www-form-urlencoded", strings.NewReader(form))
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	<-seen
+	if s.Stalled() != 1 || s.Counts().Refresh != 0 {
+		t.Fatalf("stalled = %d, refreshes = %d; want the call held before rotating", s.Stalled(), s.Counts().Refresh)
+	}
+	s.ReleaseStalls()
+	if status := <-done; status != 200 {
+		t.Errorf("released stall = %d, want 200", status)
+	}
+	if c := s.Counts(); c.Refresh != 1 || c.Reuse != 0 {
+		t.Errorf("counts %+v", c)
+	}
+
+	// A client that gives up on a stall leaves the grant as it was.
+	s.InjectTokenFault(FaultStall(), 1)
+	seen = s.StallSeen()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-seen; cancel() }()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.TokenURL(), strings.NewReader("grant_type=refresh_token&client_id=cli&refresh_token="+s.LastRefreshToken()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if resp, err := noRedirect.Do(req); err == nil {
+		resp.Body.Close()
+		t.Error("a cancelled stalled call got an answer")
+	}
+	if status, _ := post(t, s.TokenURL(), url.Values{"grant_type": {"refresh_token"}, "refresh_token": {s.LastRefreshToken()}, "client_id": {"cli"}}, false); status != 200 {
+		t.Errorf("after an abandoned stall the newest token = %d, want 200", status)
+	}
+}
