@@ -44,6 +44,8 @@ type File struct {
 	dir   string
 	wait  lockWaiter
 	locks lockSet
+	// watching, when set (tests), is called once Watch has started.
+	watching func(dir string)
 }
 
 // FileOption adjusts a File backend at construction.
@@ -232,54 +234,122 @@ func (f *File) Save(ctx context.Context, provider string, blob []byte) error {
 	if err := checkSave(provider, blob); err != nil {
 		return err
 	}
+	r, err := f.reserve(ctx, provider, len(blob))
+	if err != nil {
+		return err
+	}
+	return r.Commit(ctx, blob)
+}
+
+// Reserve implements Reserver: it creates the temp file Save would write
+// and fills it with ReserveSize bytes, fsynced, so the disk space a record
+// needs is already held when the caller does something it cannot undo.
+func (f *File) Reserve(ctx context.Context, provider string) (Reservation, error) {
+	if err := checkProvider(provider); err != nil {
+		return nil, err
+	}
+	return f.reserve(ctx, provider, ReserveSize)
+}
+
+func (f *File) reserve(ctx context.Context, provider string, size int) (*fileReservation, error) {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("save %s: %w", provider, err)
+		return nil, fmt.Errorf("save %s: %w", provider, err)
 	}
 	path := f.path(provider)
 	info, err := os.Lstat(path)
 	switch {
 	case err == nil && info.Mode()&fs.ModeSymlink != 0:
-		return fmt.Errorf("save %s: %s is a symlink; refusing to write through it, nothing was written (remove it, or set [store] dir to a real folder): %w", provider, path, ErrCorrupt)
+		return nil, fmt.Errorf("save %s: %s is a symlink; refusing to write through it, nothing was written (remove it, or set [store] dir to a real folder): %w", provider, path, ErrCorrupt)
 	case err == nil:
 		// Never replace an unreadable file silently: read moves a
 		// corrupt one aside, and the new blob then takes its place.
 		_, _ = f.read(provider, path)
 	case !errors.Is(err, fs.ErrNotExist):
-		return fsError("save "+provider, path, err)
+		return nil, fsError("save "+provider, path, err)
 	}
 
 	tmp, err := os.CreateTemp(f.dir, "."+provider+blobExt+tempMark+"*")
 	if err != nil {
-		return fsError("save "+provider, f.dir, err)
+		return nil, fsError("save "+provider, f.dir, err)
 	}
-	tmpName := tmp.Name()
-	committed := false
-	defer func() {
-		if !committed {
-			_ = tmp.Close()
-			_ = os.Remove(tmpName)
-		}
-	}()
+	r := &fileReservation{f: f, provider: provider, path: path, tmp: tmp}
 	if err := tmp.Chmod(0o600); err != nil {
-		return fsError("save "+provider, tmpName, err)
+		r.Release()
+		return nil, fsError("save "+provider, tmp.Name(), err)
 	}
-	if _, err := tmp.Write(blob); err != nil {
-		return fsError("save "+provider, tmpName, err)
+	if size > 0 {
+		if _, err := tmp.Write(make([]byte, size)); err != nil {
+			r.Release()
+			return nil, fsError("save "+provider, tmp.Name(), err)
+		}
+		if err := tmp.Sync(); err != nil {
+			r.Release()
+			return nil, fsError("save "+provider, tmp.Name(), err)
+		}
+	}
+	return r, nil
+}
+
+// fileReservation is a temp file beside the record, holding room for it.
+type fileReservation struct {
+	f        *File
+	provider string
+	path     string
+	tmp      *os.File // nil once committed or released
+}
+
+// Commit writes blob over the reserved bytes, cuts the file to its length,
+// fsyncs it and renames it over the record.
+func (r *fileReservation) Commit(ctx context.Context, blob []byte) error {
+	if r.tmp == nil {
+		return fmt.Errorf("save %s: reservation already used", r.provider)
+	}
+	if err := checkSave(r.provider, blob); err != nil {
+		r.Release()
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		r.Release()
+		return fmt.Errorf("save %s: %w", r.provider, err)
+	}
+	tmp, name := r.tmp, r.tmp.Name()
+	fail := func(path string, err error) error {
+		r.Release()
+		return fsError("save "+r.provider, path, err)
+	}
+	if _, err := tmp.WriteAt(blob, 0); err != nil {
+		return fail(name, err)
+	}
+	if err := tmp.Truncate(int64(len(blob))); err != nil {
+		return fail(name, err)
 	}
 	if err := tmp.Sync(); err != nil {
-		return fsError("save "+provider, tmpName, err)
+		return fail(name, err)
 	}
 	if err := tmp.Close(); err != nil {
-		return fsError("save "+provider, tmpName, err)
+		return fail(name, err)
 	}
-	if err := os.Rename(tmpName, path); err != nil {
-		return fsError("save "+provider, path, err)
+	if err := os.Rename(name, r.path); err != nil {
+		_ = os.Remove(name)
+		r.tmp = nil
+		return fsError("save "+r.provider, r.path, err)
 	}
-	committed = true
-	if err := syncDir(f.dir); err != nil {
-		return fsError("save "+provider, f.dir, err)
+	r.tmp = nil
+	if err := syncDir(r.f.dir); err != nil {
+		return fsError("save "+r.provider, r.f.dir, err)
 	}
 	return nil
+}
+
+// Release frees the reserved space; after Commit it does nothing.
+func (r *fileReservation) Release() {
+	if r.tmp == nil {
+		return
+	}
+	name := r.tmp.Name()
+	_ = r.tmp.Close()
+	_ = os.Remove(name)
+	r.tmp = nil
 }
 
 // Delete implements Store. A symlink at the path is removed itself; its

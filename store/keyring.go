@@ -61,6 +61,8 @@ type Keyring struct {
 	wait        lockWaiter
 	locks       lockSet
 	indexLock   chan struct{} // in-process half of the index lock
+	// watching, when set (tests), is called once Watch has started.
+	watching func(dir string)
 }
 
 // NewKeyring returns the keyring backend, keeping its lock files in lockDir
@@ -212,12 +214,30 @@ func (k *Keyring) Save(ctx context.Context, provider string, blob []byte) error 
 	if err := k.set(ctx, "save "+provider, provider, string(blob)); err != nil {
 		return err
 	}
+	k.stamp(provider)
 	return k.updateIndex(ctx, func(names []string) []string {
 		if i, found := slices.BinarySearch(names, provider); !found {
 			names = slices.Insert(names, i, provider)
 		}
 		return names
 	})
+}
+
+// stampExt names the file beside the lock that every Save and Delete
+// rewrites, so Watch can see keyring changes through the filesystem.
+const stampExt = ".changed"
+
+// stamp tells watching processes that provider's item changed. Best
+// effort: the item is what counts, a missed stamp only delays the news.
+func (k *Keyring) stamp(provider string) {
+	_ = os.WriteFile(filepath.Join(k.lockDir, provider+stampExt), []byte(k.wait.clock.Now().UTC().Format(time.RFC3339Nano)), 0o600)
+}
+
+// Watch implements Watcher through the stamps beside the locks: a secret
+// service has no change events of its own.
+func (k *Keyring) Watch(ctx context.Context, changed func(provider string)) error {
+	watchDir(ctx, k.lockDir, stampExt, k.wait.clock, k.watching, changed)
+	return nil
 }
 
 // Delete implements Store.
@@ -228,6 +248,7 @@ func (k *Keyring) Delete(ctx context.Context, provider string) error {
 	if err := k.del(ctx, "delete "+provider, provider); err != nil {
 		return err
 	}
+	k.stamp(provider)
 	return k.updateIndex(ctx, func(names []string) []string {
 		return slices.DeleteFunc(names, func(n string) bool { return n == provider })
 	})

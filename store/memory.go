@@ -15,10 +15,13 @@ import (
 // its Lock serialises goroutines the same way, so code tested against it
 // behaves the same on disk.
 type Memory struct {
-	mu    sync.Mutex        // guards blobs
-	blobs map[string][]byte // provider → private copy of its blob
-	wait  lockWaiter
-	locks lockSet
+	mu       sync.Mutex        // guards blobs, watchers
+	blobs    map[string][]byte // provider → private copy of its blob
+	watchers map[chan string]struct{}
+	// watching, when set (tests), is called once Watch has registered.
+	watching func()
+	wait     lockWaiter
+	locks    lockSet
 }
 
 // NewMemory returns an empty in-memory store.
@@ -57,7 +60,47 @@ func (m *Memory) Save(ctx context.Context, provider string, blob []byte) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.blobs[provider] = bytes.Clone(blob)
+	m.notify(provider)
 	return nil
+}
+
+// notify queues provider for every watcher; m.mu is held. It never
+// blocks a Save: a watcher 64 changes behind misses this one.
+func (m *Memory) notify(provider string) {
+	for ch := range m.watchers {
+		select {
+		case ch <- provider:
+		default:
+		}
+	}
+}
+
+// Watch implements Watcher for changes made through this Memory.
+func (m *Memory) Watch(ctx context.Context, changed func(provider string)) error {
+	ch := make(chan string, 64)
+	m.mu.Lock()
+	if m.watchers == nil {
+		m.watchers = make(map[chan string]struct{})
+	}
+	m.watchers[ch] = struct{}{}
+	ready := m.watching
+	m.mu.Unlock()
+	if ready != nil {
+		ready()
+	}
+	defer func() {
+		m.mu.Lock()
+		delete(m.watchers, ch)
+		m.mu.Unlock()
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case p := <-ch:
+			changed(p)
+		}
+	}
 }
 
 // Delete implements Store.
@@ -71,6 +114,7 @@ func (m *Memory) Delete(ctx context.Context, provider string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.blobs, provider)
+	m.notify(provider)
 	return nil
 }
 

@@ -34,6 +34,38 @@ type Store interface {
 	Location(provider string) string
 }
 
+// ReserveSize is how much room Reserve holds for a record: far more than a
+// credential record needs (a few kilobytes, even with a long id_token).
+const ReserveSize = 64 << 10
+
+// Reserver is implemented by stores that can hold room for a record before
+// the caller does something it cannot undo, such as asking a server to
+// rotate a refresh token whose successor must then be written.
+type Reserver interface {
+	// Reserve holds room for provider's next record. A full disk fails
+	// here, before anything irreversible happened.
+	Reserve(ctx context.Context, provider string) (Reservation, error)
+}
+
+// Reservation is room held by Reserve. Exactly one of Commit or Release
+// ends it; Release after Commit does nothing.
+type Reservation interface {
+	// Commit replaces provider's record with blob, atomically like Save.
+	Commit(ctx context.Context, blob []byte) error
+	// Release frees the room without writing anything.
+	Release()
+}
+
+// Watcher is implemented by stores that notice changes made by other
+// processes, so every process shows the same credentials.
+type Watcher interface {
+	// Watch calls changed with a provider's name soon after its record
+	// may have changed (saved, replaced or deleted by any process), until
+	// ctx ends. A call may be spurious; it never misses a change for
+	// long. Watch blocks; its error says why watching could not start.
+	Watch(ctx context.Context, changed func(provider string)) error
+}
+
 // Errors callers branch on with errors.Is.
 var (
 	// ErrNotFound means nothing is stored for the provider: it needs a login.
