@@ -27,6 +27,16 @@ type Credentials struct {
 	ObtainedAt   time.Time         `json:"obtained_at,omitzero"`
 	LastRefresh  time.Time         `json:"last_refresh,omitzero"`
 	Extra        map[string]string `json:"extra,omitempty"`
+	// RefreshRefused is set when the server refused RefreshToken, so that
+	// every process reads "log in again" from the record itself until a
+	// login replaces it.
+	RefreshRefused *Refusal `json:"refresh_refused,omitempty"`
+}
+
+// Refusal records a refused refresh: when, and the server's error code.
+type Refusal struct {
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason,omitempty"`
 }
 
 // Valid reports whether the access token can still be used at now. A zero

@@ -69,6 +69,15 @@ type Manager struct {
 
 	cache  atomic.Pointer[cacheEntry]
 	flight singleflight.Group
+	// resident is set while this process keeps running (serve, the
+	// dashboard): only then may it rotate a token whose successor the
+	// store cannot take, because only then does someone keep it.
+	resident atomic.Bool
+
+	// wmu serialises this process's writes of the record (and the cache
+	// update that follows) with Reload's comparison, so a change this
+	// process made is never mistaken for one made elsewhere.
+	wmu sync.Mutex
 
 	mu   sync.Mutex // guards life
 	life lifecycle
@@ -96,12 +105,15 @@ type lifecycle struct {
 	rejected    string // the refresh token the server refused
 	nextRefresh time.Time
 	nextAttempt time.Time
-	// unsaved holds refreshed credentials the store refused to save, and
-	// replaces is the refresh token they superseded: the next refresh saves
-	// them first instead of spending the superseded token.
-	unsaved  *Credentials
-	replaces string
-	notify   func() // the scheduler's wake-up, when one watches this manager
+	// pending holds refreshed credentials the store could not take yet,
+	// and base is the refresh token of the record the store still holds
+	// (the one pending descends from). While the store holds base, pending
+	// is the newest truth: it is served, refreshed from and written as soon
+	// as the store accepts it. A store holding anything else (a login, a
+	// logout, another process's refresh) makes pending obsolete.
+	pending *Credentials
+	base    string
+	notify  func() // the scheduler's wake-up, when one watches this manager
 }
 
 // NewManager returns the Manager of one provider.
@@ -157,11 +169,12 @@ func (m *Manager) Credentials(ctx context.Context) (Credentials, error) {
 	return m.credentials(ctx, now)
 }
 
-// ForceRefresh renews the credentials now, whatever their expiry: the
-// proxy's path after an upstream 401, and `auth refresh`. If the stored
-// token is no longer the one this Manager last handed out (another
-// goroutine or process renewed it meanwhile), that newer token is returned
-// instead of spending the refresh token again.
+// ForceRefresh renews the credentials now, whatever their expiry: `auth
+// refresh` and the dashboard's refresh key. If the stored token is no
+// longer the one this Manager last handed out (another goroutine or
+// process renewed it meanwhile), that newer token is returned instead of
+// spending the refresh token again. A refresh whose new tokens could not
+// be written returns them with an *UnsavedError.
 func (m *Manager) ForceRefresh(ctx context.Context) (Credentials, error) {
 	cur, err := m.current(ctx, m.clock.Now())
 	if err != nil {
@@ -169,10 +182,74 @@ func (m *Manager) ForceRefresh(ctx context.Context) (Credentials, error) {
 	}
 	r, err := m.refresh(ctx, refreshReq{force: true, seen: cur.AccessToken, reason: "forced"})
 	if err != nil {
-		return Credentials{}, err
+		return r.creds, err
+	}
+	if r.unsaved != nil && !m.resident.Load() {
+		return r.creds, r.unsaved
 	}
 	return r.creds, nil
 }
+
+// Rejected answers an API's 401 for the access token rejected: when that
+// token was already replaced (by a refresh here or in another process),
+// the current credentials come back without any refresh; otherwise one
+// refresh runs, shared by every caller holding the same rejected token. A
+// token endpoint that failed a moment ago is not asked again before its
+// back-off ends: that is a temporary error, with RetryAfter set.
+func (m *Manager) Rejected(ctx context.Context, rejected string) (Credentials, error) {
+	now := m.clock.Now()
+	cur, err := m.current(ctx, now)
+	if err == nil && cur.AccessToken == rejected {
+		// The watcher may not have delivered another process's refresh
+		// yet: the store is the truth.
+		cur, err = m.reread(ctx)
+	}
+	if err != nil {
+		return Credentials{}, err
+	}
+	if cur.AccessToken != rejected {
+		return cur, nil
+	}
+	if rerr := m.refused(cur); rerr != nil {
+		return Credentials{}, rerr
+	}
+	if wait := m.backingOff(now); wait > 0 {
+		return Credentials{}, &Error{Provider: m.provider, Op: "refresh", Kind: ErrTransient, RetryAfter: wait,
+			Err: fmt.Errorf("the API rejected the access token and the token endpoint failed a moment ago: %w", m.lastError())}
+	}
+	r, err := m.refresh(ctx, refreshReq{force: true, seen: rejected, reason: "rejected by the API"})
+	if err != nil {
+		return Credentials{}, err
+	}
+	if r.creds.AccessToken == rejected {
+		return Credentials{}, &Error{Provider: m.provider, Op: "refresh", Kind: ErrTransient,
+			Err: errors.New("the API rejected the access token and no newer one could be obtained")}
+	}
+	return r.creds, nil
+}
+
+// UnsavedError says a refresh succeeded but its new tokens could not be
+// written. The old refresh token is spent, so the new ones exist only in
+// this process's memory.
+type UnsavedError struct {
+	Provider string
+	Location string
+	Err      error
+}
+
+func (e *UnsavedError) Error() string {
+	return fmt.Sprintf("refreshed %s, but the new tokens could not be written to %s: %v; the old refresh token is spent and the new one is lost when this command exits, so %s needs a new login once the current access token expires; free the disk, then run: ccproxy-tui auth login %s",
+		e.Provider, e.Location, e.Err, e.Provider, e.Provider)
+}
+
+func (e *UnsavedError) Unwrap() error { return e.Err }
+
+// KeepUnsaved says whether this process keeps running (serve, the
+// dashboard), so that it may rotate a token the store cannot take yet and
+// hold the result until the store accepts it. Off, a refresh whose
+// successor cannot be written is not attempted while the current token
+// still works.
+func (m *Manager) KeepUnsaved(on bool) { m.resident.Store(on) }
 
 // Save stores credentials a login produced, replaces the cached ones, clears
 // any failure or needs-login mark, announces the login, and wakes the
@@ -185,6 +262,7 @@ func (m *Manager) Save(ctx context.Context, c Credentials) error {
 		return &Error{Provider: m.provider, Op: "save", Kind: ErrMisconfigured,
 			Err: fmt.Errorf("credentials are for %q", c.Provider)}
 	}
+	c.RefreshRefused = nil
 	blob, err := c.Marshal()
 	if err != nil {
 		return &Error{Provider: m.provider, Op: "save", Kind: ErrMisconfigured, Err: err}
@@ -193,11 +271,14 @@ func (m *Manager) Save(ctx context.Context, c Credentials) error {
 	if err != nil {
 		return m.storeError("save", err)
 	}
+	m.wmu.Lock()
 	if err := m.store.Save(ctx, m.provider, blob); err != nil {
+		m.wmu.Unlock()
 		unlock()
 		return m.storeError("save", err)
 	}
 	m.setCache(c, nil)
+	m.wmu.Unlock()
 	unlock()
 
 	m.mu.Lock()
@@ -225,11 +306,14 @@ func (m *Manager) Logout(ctx context.Context) error {
 	if e := m.cache.Load(); e != nil {
 		before = MaskRefresh(e.creds.RefreshToken)
 	}
+	m.wmu.Lock()
 	if err := m.store.Delete(ctx, m.provider); err != nil {
+		m.wmu.Unlock()
 		unlock()
 		return m.storeError("logout", err)
 	}
-	m.setCache(Credentials{}, m.loginError("token", errors.New("logged out")))
+	m.setCache(Credentials{}, m.loginError("token", errNotLoggedIn))
+	m.wmu.Unlock()
 	unlock()
 
 	m.mu.Lock()
@@ -239,6 +323,79 @@ func (m *Manager) Logout(ctx context.Context) error {
 	m.publish(Event{Kind: LoggedOut, Message: "logged out", Before: before})
 	m.wake()
 	return nil
+}
+
+// Reload rereads the store after it may have been changed by another
+// process (the store's Watch says when), so this process shows and uses
+// the same credentials at once: a login, a logout, an import, a refresh or
+// a refused refresh made elsewhere is announced on the bus and wakes the
+// scheduler. A change this process made itself is not announced again.
+func (m *Manager) Reload(ctx context.Context) {
+	m.wmu.Lock()
+	old := m.cache.Load()
+	c, err := m.load(ctx)
+	var corrupt bool
+	if err != nil && !errors.Is(err, errNotLoggedIn) && errors.Is(err, ErrLoginRequired) {
+		corrupt = true
+	}
+	if err != nil && !errors.Is(err, ErrLoginRequired) {
+		// The store could not be read just now (a busy keyring): keep
+		// what is known; the next change or read tries again.
+		m.wmu.Unlock()
+		return
+	}
+	var was Credentials
+	if old != nil && old.err == nil {
+		was = old.creds
+	}
+	same := old != nil && ((err == nil && old.err == nil && sameRecord(old.creds, c)) ||
+		(err != nil && old.err != nil && !corrupt))
+	if !same {
+		m.setCache(c, err)
+	}
+	m.wmu.Unlock()
+	if same {
+		return
+	}
+
+	switch {
+	case err != nil:
+		m.mu.Lock()
+		m.life = lifecycle{notify: m.life.notify}
+		m.mu.Unlock()
+		if was.AccessToken != "" {
+			m.publish(Event{Kind: LoggedOut, Message: "logged out in another process", Before: MaskRefresh(was.RefreshToken)})
+		}
+	case c.RefreshRefused != nil:
+		m.mu.Lock()
+		m.life.needsLogin, m.life.rejected = true, c.RefreshToken
+		m.life.lastErr = m.refusalError(c)
+		m.mu.Unlock()
+		m.publish(Event{Kind: NeedsLogin, Message: "refresh refused in another process — log in again; run: ccproxy-tui auth login " + m.provider,
+			Err: m.refusalError(c)})
+	case was.AccessToken != "" && c.LastRefresh.After(was.LastRefresh):
+		m.recordSuccess()
+		m.publish(Event{Kind: RefreshSucceeded, Message: "refreshed in another process", ExpiresAt: c.ExpiresAt,
+			Before: MaskRefresh(was.RefreshToken), After: MaskRefresh(c.RefreshToken)})
+	default:
+		// A login or an import replaced the record.
+		m.mu.Lock()
+		m.life = lifecycle{notify: m.life.notify, nextRefresh: m.life.nextRefresh}
+		m.mu.Unlock()
+		msg := "logged in in another process"
+		if c.Email != "" {
+			msg = "logged in as " + c.Email + " in another process"
+		}
+		m.publish(Event{Kind: LoginSucceeded, Message: msg, ExpiresAt: c.ExpiresAt, After: MaskRefresh(c.RefreshToken)})
+	}
+	m.wake()
+}
+
+// sameRecord reports whether two reads of the record say the same.
+func sameRecord(a, b Credentials) bool {
+	return a.AccessToken == b.AccessToken && a.RefreshToken == b.RefreshToken &&
+		a.ExpiresAt.Equal(b.ExpiresAt) && (a.RefreshRefused == nil) == (b.RefreshRefused == nil) &&
+		a.AccountID == b.AccountID
 }
 
 // fresh reports whether the entry may be used without any further check.
@@ -287,15 +444,50 @@ func (m *Manager) current(ctx context.Context, now time.Time) (Credentials, erro
 	if old != nil && now.Before(old.stale) && !errors.Is(old.err, errNotLoggedIn) {
 		return old.creds, old.err
 	}
-	c, err := m.read(ctx)
+	c, err := m.load(ctx)
 	// Install only if nothing newer (a refresh, a login, a logout) replaced
 	// the entry while the store was being read.
 	m.cache.CompareAndSwap(old, m.entry(c, err))
 	return c, err
 }
 
+// reread is current without the cache.
+func (m *Manager) reread(ctx context.Context) (Credentials, error) {
+	old := m.cache.Load()
+	c, err := m.load(ctx)
+	m.cache.CompareAndSwap(old, m.entry(c, err))
+	return c, err
+}
+
 // errNotLoggedIn is the cause when the store holds nothing for a provider.
 var errNotLoggedIn = errors.New("not logged in")
+
+// load is read with the pending credentials put in place of the record
+// they descend from.
+func (m *Manager) load(ctx context.Context) (Credentials, error) {
+	c, err := m.read(ctx)
+	return m.adopt(c, err)
+}
+
+// adopt returns the pending credentials instead of what the store holds
+// (c, err) while the store still holds the record they descend from.
+func (m *Manager) adopt(c Credentials, err error) (Credentials, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.life.pending == nil {
+		return c, err
+	}
+	if err != nil && !errors.Is(err, ErrLoginRequired) {
+		return *m.life.pending, nil // the store is unreadable now; ours is newest
+	}
+	if err == nil && c.RefreshToken == m.life.base {
+		return *m.life.pending, nil
+	}
+	// A login, a logout or another process's refresh replaced the record
+	// pending descends from: pending is obsolete.
+	m.life.pending, m.life.base = nil, ""
+	return c, err
+}
 
 // read loads the credentials from the store, bypassing the cache.
 func (m *Manager) read(ctx context.Context) (Credentials, error) {
@@ -350,13 +542,37 @@ func (m *Manager) credentials(ctx context.Context, now time.Time) (Credentials, 
 // not while its refresh token stands refused, not inside the back-off after
 // a transient failure.
 func (m *Manager) mayRetry(cur Credentials, now time.Time) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.life.needsLogin && cur.RefreshToken == m.life.rejected {
+	if cur.RefreshRefused != nil {
 		return false
 	}
-	return m.life.failures == 0 ||
-		(!now.Before(m.life.failedAt.Add(backoff(m.life.failures))) && !now.Before(m.life.notBefore))
+	m.mu.Lock()
+	refused := m.life.needsLogin && cur.RefreshToken == m.life.rejected
+	m.mu.Unlock()
+	return !refused && m.backingOff(now) == 0
+}
+
+// backingOff is how long the back-off after transient failures still
+// lasts at now; zero when a refresh may be tried.
+func (m *Manager) backingOff(now time.Time) time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.life.failures == 0 {
+		return 0
+	}
+	until := m.life.failedAt.Add(backoff(m.life.failures))
+	if m.life.notBefore.After(until) {
+		until = m.life.notBefore
+	}
+	return max(0, until.Sub(now))
+}
+
+func (m *Manager) lastError() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.life.lastErr == nil {
+		return errors.New("no details")
+	}
+	return m.life.lastErr
 }
 
 // refreshReq says why a refresh is wanted, which decides whether, once the
@@ -375,17 +591,21 @@ type refreshReq struct {
 type refreshResult struct {
 	creds     Credentials // the newest credentials, even when err is set
 	refreshed bool        // a token call was made and succeeded
+	// unsaved is set when the new credentials could not be written and
+	// live only in this process's memory.
+	unsaved *UnsavedError
 }
 
 // refresh runs the one refresh path. Concurrent callers share one run;
 // each may stop waiting when its ctx ends, but the run itself completes.
-// Forced and unforced callers share separate runs, because an unforced run
-// may rightly decide nothing is needed; the store lock orders the two and
-// the re-read under it keeps the second from spending a spent token.
+// Forced callers share a run per access token they want replaced, and
+// unforced callers another, because an unforced run may rightly decide
+// nothing is needed; the store lock orders the runs and the re-read under
+// it keeps a later one from spending a spent token.
 func (m *Manager) refresh(ctx context.Context, req refreshReq) (refreshResult, error) {
 	key := "refresh"
 	if req.force {
-		key = "force"
+		key = "force:" + req.seen
 	}
 	ch := m.flight.DoChan(key, func() (any, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
@@ -401,8 +621,17 @@ func (m *Manager) refresh(ctx context.Context, req refreshReq) (refreshResult, e
 	}
 }
 
+// urgent reports whether c is so close to expiry that it is rotated even
+// when its successor cannot be written yet: within half its grace window.
+func (m *Manager) urgent(c Credentials, now time.Time) bool {
+	return !c.ExpiresAt.IsZero() && !now.Before(c.ExpiresAt.Add(-window(c, m.grace)/2))
+}
+
 // runRefresh holds the store's lock across read, refresh and save, so
 // another process doing the same waits and then finds the new credentials.
+// Before the server is asked to rotate, room for the new record is
+// reserved; when there is none and the current token still has time, it
+// is kept rather than rotated into a record that cannot be written.
 func (m *Manager) runRefresh(ctx context.Context, req refreshReq) (refreshResult, error) {
 	unlock, err := m.store.Lock(ctx, m.provider)
 	if err != nil {
@@ -412,12 +641,13 @@ func (m *Manager) runRefresh(ctx context.Context, req refreshReq) (refreshResult
 	}
 	defer unlock()
 
-	cur, err := m.read(ctx)
+	stored, err := m.read(ctx)
+	cur, err := m.adopt(stored, err)
 	if err != nil {
 		m.setCache(Credentials{}, err)
 		return refreshResult{}, err
 	}
-	cur = m.recoverUnsaved(ctx, cur)
+	m.flushPending(ctx, cur)
 	m.setCache(cur, nil)
 	now := m.clock.Now()
 
@@ -431,6 +661,29 @@ func (m *Manager) runRefresh(ctx context.Context, req refreshReq) (refreshResult
 		return refreshResult{creds: cur}, nil
 	}
 
+	var room store.Reservation
+	if r, ok := m.store.(store.Reserver); ok {
+		room, err = r.Reserve(ctx, m.provider)
+		if err != nil {
+			rerr := &Error{Provider: m.provider, Op: "refresh", Kind: ErrTransient,
+				Err: fmt.Errorf("the credentials store at %s cannot take new tokens, so the current ones stay in use: %w",
+					m.store.Location(m.provider), err),
+				Hint: "free space on that disk, then try again"}
+			// A process that exits soon (the CLI) never rotates into a
+			// record it cannot write: nobody would keep the result.
+			if !m.resident.Load() || (cur.Valid(now) && !m.urgent(cur, now)) {
+				m.recordFailure(rerr, "")
+				return refreshResult{creds: cur}, rerr
+			}
+			// About to expire: rotate anyway so requests keep working; the
+			// result is kept in memory until the store takes it.
+			room = nil
+		}
+	}
+	if room != nil {
+		defer room.Release()
+	}
+
 	m.setRefreshing(true)
 	m.publish(Event{Kind: RefreshStarted, Message: "refreshing (" + req.reason + ")",
 		ExpiresAt: cur.ExpiresAt, Before: MaskRefresh(cur.RefreshToken)})
@@ -439,6 +692,9 @@ func (m *Manager) runRefresh(ctx context.Context, req refreshReq) (refreshResult
 	if err != nil {
 		err = m.refreshError(err)
 		m.recordFailure(err, cur.RefreshToken)
+		if errors.Is(err, ErrLoginRequired) {
+			m.recordRefusal(ctx, cur, stored, err)
+		}
 		return refreshResult{creds: cur}, err
 	}
 	if next.Provider == "" {
@@ -447,18 +703,25 @@ func (m *Manager) runRefresh(ctx context.Context, req refreshReq) (refreshResult
 	if next.LastRefresh.IsZero() {
 		next.LastRefresh = now
 	}
+	next.RefreshRefused = nil
 
 	// The server may have rotated the refresh token: the old one is spent,
 	// so the new one is written down before anybody uses the new access
 	// token.
-	if err := m.persist(ctx, next); err != nil {
-		m.keepUnsaved(next, cur.RefreshToken, err)
-		m.setCache(next, nil)
-		m.publish(Event{Kind: RefreshFailed, Message: "refreshed, but saving failed; kept in memory",
-			ExpiresAt: next.ExpiresAt, Before: MaskRefresh(cur.RefreshToken), After: MaskRefresh(next.RefreshToken), Err: err})
-		return refreshResult{creds: next, refreshed: true}, nil
+	m.wmu.Lock()
+	err = m.persist(ctx, room, next)
+	if err != nil {
+		m.keepPending(next, stored.RefreshToken, m.storeError("save", err))
 	}
 	m.setCache(next, nil)
+	m.wmu.Unlock()
+	if err != nil {
+		unsaved := &UnsavedError{Provider: m.provider, Location: m.store.Location(m.provider), Err: err}
+		m.publish(Event{Kind: RefreshFailed, Message: "refreshed, but the new tokens could not be written; they are kept in memory and written as soon as the store accepts them",
+			ExpiresAt: next.ExpiresAt, Before: MaskRefresh(cur.RefreshToken), After: MaskRefresh(next.RefreshToken), Err: err})
+		m.wake()
+		return refreshResult{creds: next, refreshed: true, unsaved: unsaved}, nil
+	}
 	m.recordSuccess()
 	msg := "refreshed; refresh token unchanged"
 	if next.RefreshToken != cur.RefreshToken {
@@ -470,58 +733,109 @@ func (m *Manager) runRefresh(ctx context.Context, req refreshReq) (refreshResult
 	return refreshResult{creds: next, refreshed: true}, nil
 }
 
-func (m *Manager) persist(ctx context.Context, c Credentials) error {
+// persist writes c into the reserved room, or saves it when there is none.
+func (m *Manager) persist(ctx context.Context, room store.Reservation, c Credentials) error {
 	blob, err := c.Marshal()
 	if err != nil {
 		return err
 	}
-	if err := m.store.Save(ctx, m.provider, blob); err != nil {
-		return m.storeError("save", err)
+	if room != nil {
+		return room.Commit(ctx, blob)
 	}
-	return nil
+	return m.store.Save(ctx, m.provider, blob)
 }
 
-// recoverUnsaved returns the refreshed credentials a failed save left in
-// memory when the store still holds the ones they replaced, saving them now
-// if it can.
-func (m *Manager) recoverUnsaved(ctx context.Context, stored Credentials) Credentials {
-	m.mu.Lock()
-	unsaved, replaces := m.life.unsaved, m.life.replaces
-	m.mu.Unlock()
-	if unsaved == nil {
-		return stored
-	}
-	if stored.RefreshToken != replaces {
-		// A login or another process replaced them: ours are obsolete.
-		m.mu.Lock()
-		m.life.unsaved, m.life.replaces = nil, ""
-		m.mu.Unlock()
-		return stored
-	}
-	if err := m.persist(ctx, *unsaved); err == nil {
-		m.mu.Lock()
-		m.life.unsaved, m.life.replaces = nil, ""
-		m.mu.Unlock()
-	}
-	return *unsaved
-}
-
-func (m *Manager) keepUnsaved(next Credentials, replaces string, err error) {
+func (m *Manager) pendingCreds() *Credentials {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.life.unsaved, m.life.replaces = &next, replaces
+	return m.life.pending
+}
+
+// HasUnsaved reports whether refreshed credentials are waiting in memory
+// for the store to accept them.
+func (m *Manager) HasUnsaved() bool { return m.pendingCreds() != nil }
+
+// flushPending writes the pending credentials when cur is them; the store
+// lock is held.
+func (m *Manager) flushPending(ctx context.Context, cur Credentials) {
+	p := m.pendingCreds()
+	if p == nil || p.RefreshToken != cur.RefreshToken {
+		return
+	}
+	m.wmu.Lock()
+	err := m.persist(ctx, nil, *p)
+	m.wmu.Unlock()
+	if err != nil {
+		return
+	}
+	m.mu.Lock()
+	if m.life.pending == p {
+		m.life.pending, m.life.base = nil, ""
+		if m.life.failures == 0 {
+			m.life.lastErr = nil
+		}
+	}
+	m.mu.Unlock()
+	m.publish(Event{Kind: RefreshSucceeded, Message: "the refreshed tokens kept in memory are written to the store now",
+		ExpiresAt: p.ExpiresAt, After: MaskRefresh(p.RefreshToken)})
+}
+
+// keepPending remembers next, which the store refused, as the newest
+// credentials; base is the refresh token of the record still stored.
+func (m *Manager) keepPending(next Credentials, base string, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.life.pending == nil {
+		m.life.base = base
+	}
+	m.life.pending = &next
 	m.life.lastErr = err
 }
 
-// refused returns the recorded login-required error when cur still carries
-// the refresh token the server refused.
+// refused returns the login-required error when cur carries a refresh
+// token the server refused: recorded in the stored record by whichever
+// process was refused, or remembered here.
 func (m *Manager) refused(cur Credentials) error {
+	if cur.RefreshRefused != nil {
+		return m.refusalError(cur)
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.life.needsLogin && cur.RefreshToken == m.life.rejected {
 		return m.life.lastErr
 	}
 	return nil
+}
+
+// refusalError is the login-required error a stored refusal stands for.
+func (m *Manager) refusalError(c Credentials) error {
+	reason := "the server refused the refresh token"
+	if c.RefreshRefused != nil && c.RefreshRefused.Reason != "" {
+		reason += ": " + c.RefreshRefused.Reason
+	}
+	return &Error{Provider: m.provider, Op: "refresh", Kind: ErrLoginRequired, Err: errors.New(reason)}
+}
+
+// recordRefusal writes the refusal into the stored record, so every
+// process, now and later, says "log in again" instead of trying the
+// refused token once more. The store lock is held. Best effort: a store
+// that cannot take it still has this process's memory of it.
+func (m *Manager) recordRefusal(ctx context.Context, cur, stored Credentials, err error) {
+	if stored.RefreshToken != cur.RefreshToken {
+		return // the refused token is a pending one; the store never had it
+	}
+	reason := "refused"
+	var ae *Error
+	if errors.As(err, &ae) && ae.Code != "" {
+		reason = ae.Code
+	}
+	marked := cur
+	marked.RefreshRefused = &Refusal{At: m.clock.Now(), Reason: reason}
+	m.wmu.Lock()
+	if m.persist(ctx, nil, marked) == nil {
+		m.setCache(marked, nil)
+	}
+	m.wmu.Unlock()
 }
 
 func (m *Manager) setRefreshing(on bool) {
@@ -569,7 +883,7 @@ func (m *Manager) recordSuccess() {
 	m.life.failures = 0
 	m.life.failedAt, m.life.notBefore = time.Time{}, time.Time{}
 	m.life.needsLogin, m.life.rejected = false, ""
-	m.life.unsaved, m.life.replaces = nil, ""
+	m.life.pending, m.life.base = nil, ""
 	m.mu.Unlock()
 }
 

@@ -27,23 +27,18 @@ const (
 type SchedulerOptions struct {
 	// Clock is the real clock when nil.
 	Clock clockwork.Clock
-	// Bus receives the scheduler's own decisions (giving up retrying when a
-	// token expired); the refreshes themselves are announced by each
-	// Manager on its own bus.
-	Bus *Bus
 	// Jitter returns a duration in [0, max]; nil means uniformly random.
 	// Tests return fixed values to make schedules exact.
 	Jitter func(max time.Duration) time.Duration
 }
 
 // Scheduler keeps every added provider fresh in the background: it refreshes
-// each shortly before expiry − grace, backs off on temporary failures until
-// the token expires, and stops on a refused refresh token until the next
-// login. It runs one goroutine (Run) over one timer and a min-heap of due
+// each shortly before expiry − grace, retries temporary failures with
+// back-off until the token is renewed, and stops on a refused refresh token
+// until the next login. It runs one goroutine (Run) over one timer and a min-heap of due
 // times; Add, Remove and the managers' logins and logouts wake it.
 type Scheduler struct {
 	clock  clockwork.Clock
-	bus    *Bus
 	jitter func(time.Duration) time.Duration
 	wake   chan struct{}
 
@@ -80,7 +75,6 @@ type entry struct {
 func NewScheduler(opts SchedulerOptions) *Scheduler {
 	s := &Scheduler{
 		clock:   opts.Clock,
-		bus:     opts.Bus,
 		jitter:  opts.Jitter,
 		wake:    make(chan struct{}, 1),
 		entries: make(map[string]*entry),
@@ -267,37 +261,149 @@ func (s *Scheduler) replan(ctx context.Context) {
 	}
 	s.mu.Unlock()
 	for _, e := range dirty {
-		due, jitter := s.planRefresh(ctx, e.m)
+		next := s.planRefresh(ctx, e.m)
 		s.mu.Lock()
 		current := s.entries[e.m.Provider()] == e
 		if current {
-			e.retries = 0
-			s.set(e, due, jitter)
+			e.retries = next.retries
+			s.set(e, next.due, next.jitter)
 		}
 		s.mu.Unlock()
 		if current {
-			e.m.plan(due, time.Time{})
+			attempt := time.Time{}
+			if next.retry {
+				attempt = next.due
+			}
+			e.m.plan(next.due, attempt)
 		}
 	}
 }
 
-// planRefresh returns when m's credentials should next be refreshed and the
-// jitter that makes it early; a zero time when there is nothing to do
-// (not logged in, refresh token refused, a token that never expires).
-func (s *Scheduler) planRefresh(ctx context.Context, m *Manager) (time.Time, time.Duration) {
+// planRefresh draws the jitter for m's next planned refresh and returns the
+// step its stored credentials call for when nothing was just attempted.
+func (s *Scheduler) planRefresh(ctx context.Context, m *Manager) step {
 	now := s.clock.Now()
 	c, err := m.current(ctx, now)
-	if err != nil || c.ExpiresAt.IsZero() || m.refused(c) != nil {
-		return time.Time{}, 0
+	return nextStep(now, s.view(m, c, err), outcome{}, s.jitterFor(c, now))
+}
+
+// jitterFor draws how much earlier than expiry − grace c is refreshed: up
+// to a tenth of its lifetime, at most maxJitter.
+func (s *Scheduler) jitterFor(c Credentials, now time.Time) time.Duration {
+	if c.ExpiresAt.IsZero() {
+		return 0
 	}
 	life := c.ExpiresAt.Sub(c.ObtainedAt)
 	if c.ObtainedAt.IsZero() || life <= 0 {
 		life = c.ExpiresAt.Sub(now)
 	}
-	j := max(0, min(s.jitter(min(life/10, maxJitter)), maxJitter))
+	return max(0, min(s.jitter(min(life/10, maxJitter)), maxJitter))
+}
+
+// view gathers what nextStep needs to know of m.
+func (s *Scheduler) view(m *Manager, c Credentials, err error) stored {
+	return stored{creds: c, err: err, refused: err == nil && m.refused(c) != nil, unsaved: m.HasUnsaved(), grace: m.grace}
+}
+
+// stored is what the store (and the manager's memory of refreshed
+// credentials it could not write yet) says about one provider.
+type stored struct {
+	creds   Credentials
+	err     error // reading failed: not logged in, corrupt, unreadable
+	refused bool  // the server refused creds' refresh token
+	unsaved bool  // refreshed credentials wait in memory for the store
+	grace   time.Duration
+}
+
+// outcome is what the last attempt came to; the zero value means none was
+// made (a plan after a login, a config change or a wake-up).
+type outcome struct {
+	attempted bool
+	err       error
+	refreshed bool
+	// retries counts the consecutive temporary failures before this one.
+	retries int
+	// extra is the jitter added to a back-off wait, drawn by the caller.
+	extra time.Duration
+}
+
+// step is the scheduler's next action for one provider.
+type step struct {
+	due     time.Time // when to act (wall clock); zero: parked until the credentials change
+	retry   bool      // due is a retry after a temporary failure
+	retries int       // consecutive temporary failures so far
+	// jitter is how early the planned refresh is (the given jitter), so
+	// that, once due, it is not judged premature.
+	jitter time.Duration
+}
+
+// Retry limits of nextStep.
+const (
+	// expiredRetry caps the wait between retries once the token has
+	// expired: requests are failing, so the moment the server answers
+	// again must not be missed by minutes.
+	expiredRetry = 15 * time.Second
+	// minRetry is the shortest wait between two attempts.
+	minRetry = time.Second
+	// saveRetry is how often credentials kept in memory are offered to
+	// the store again.
+	saveRetry = 5 * time.Second
+)
+
+// nextStep decides what the scheduler does next for one provider, from the
+// time, what is stored and how the last attempt went. It is pure: the
+// clock, the store and the randomness are its arguments.
+//
+// A temporary failure (network, timeout, lock wait, 5xx, 429, a full disk)
+// is retried with back-off, and never given up: the retry lands before
+// expiry while the token is valid, and within expiredRetry once it is not.
+// A refusal (login required, misconfiguration) parks the provider until
+// its credentials change.
+func nextStep(now time.Time, st stored, last outcome, jitter time.Duration) step {
+	c := st.creds
+	transient := last.err != nil && errors.Is(last.err, ErrTransient)
+	if st.err != nil && errors.Is(st.err, ErrTransient) {
+		transient = true // the store itself failed: try again
+	}
+	switch {
+	case transient:
+		n := last.retries + 1
+		wait := backoff(n) + last.extra
+		if c.Valid(now) && !c.ExpiresAt.IsZero() {
+			// Halve the time left rather than sleep past expiry.
+			wait = min(wait, c.ExpiresAt.Sub(now)/2)
+		} else if st.err == nil {
+			wait = min(wait, expiredRetry)
+		}
+		// A server that said when to come back is not asked sooner.
+		wait = max(wait, minRetry, serverWait(last.err))
+		return step{due: now.Add(wait).Round(0), retry: true, retries: n, jitter: jitter}
+	case st.err != nil, st.refused, last.err != nil:
+		return step{}
+	case c.ExpiresAt.IsZero():
+		if st.unsaved {
+			return step{due: now.Add(saveRetry).Round(0)}
+		}
+		return step{}
+	}
 	// Wall-clock time (no monotonic reading), so comparisons notice a
 	// suspended machine.
-	return c.ExpiresAt.Add(-window(c, m.grace) - j).Round(0), j
+	due := c.ExpiresAt.Add(-window(c, st.grace) - jitter).Round(0)
+	if last.attempted && !last.refreshed && !due.After(now) {
+		// Nothing was refreshed yet the plan says now: never spin.
+		due = now.Add(minRetry).Round(0)
+	}
+	if st.unsaved {
+		due = minTime(due, now.Add(saveRetry).Round(0))
+	}
+	return step{due: due, jitter: jitter}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // set queues e at due, or parks it when due is zero; s.mu is held.
@@ -313,7 +419,10 @@ func (s *Scheduler) set(e *entry, due time.Time, jitter time.Duration) {
 	}
 }
 
-// fire refreshes e's provider and plans what comes next from the outcome.
+// fire refreshes e's provider and plans what comes next from the outcome
+// and from what is stored now: a failure before the store was read (the
+// lock wait timed out) is judged against the stored credentials, never
+// against an empty result.
 func (s *Scheduler) fire(ctx context.Context, e *entry) {
 	m := e.m
 	reason := "scheduled"
@@ -323,58 +432,36 @@ func (s *Scheduler) fire(ctx context.Context, e *entry) {
 	// The refresh is allowed to finish even if ctx ends meanwhile.
 	r, err := m.refresh(context.WithoutCancel(ctx), refreshReq{jitter: e.jitter, reason: reason})
 
-	var due, attempt time.Time
-	var jit time.Duration
-	switch {
-	case err == nil:
-		due, jit = s.planRefresh(ctx, m)
-		if now := s.clock.Now(); !r.refreshed && !due.IsZero() && !due.After(now) {
-			// Nothing was refreshed yet the plan says now: never spin.
-			due = now.Add(time.Second).Round(0)
-		}
-		s.mu.Lock()
-		e.retries, e.dirty = 0, false
-	case errors.Is(err, ErrTransient):
-		now := s.clock.Now()
-		s.mu.Lock()
-		e.retries++
-		wait := backoff(e.retries)
-		wait += max(0, min(s.jitter(wait/10), wait/10))
-		// A server that said when to come back (429 Retry-After) is not
-		// asked sooner.
-		wait = max(wait, serverWait(err))
-		next := now.Add(wait).Round(0)
-		if !r.creds.ExpiresAt.IsZero() && next.Before(r.creds.ExpiresAt) {
-			due, attempt, jit = next, next, e.jitter
-		} else {
-			s.mu.Unlock()
-			s.publish(Event{Provider: m.Provider(), Kind: RefreshFailed, Err: err, ExpiresAt: r.creds.ExpiresAt,
-				Message: "stopped retrying: the access token has expired; the next request or `auth refresh` tries again"})
-			s.mu.Lock()
-		}
-	default:
-		// Login required (the manager marked it and announced it), or a
-		// misconfiguration no retry can fix: park until a login or a
-		// config change.
-		s.mu.Lock()
-		e.retries = 0
+	now := s.clock.Now()
+	c, cerr := m.current(ctx, now)
+	s.mu.Lock()
+	retries, jitter := e.retries, e.jitter
+	s.mu.Unlock()
+	last := outcome{attempted: true, err: err, refreshed: r.refreshed, retries: retries}
+	if err == nil {
+		jitter = s.jitterFor(c, now)
+	} else {
+		// A retry keeps the jitter of the refresh it retries, so it is not
+		// judged premature.
+		w := backoff(retries + 1)
+		last.extra = max(0, min(s.jitter(w/10), w/10))
 	}
+	next := nextStep(now, s.view(m, c, cerr), last, jitter)
+
+	s.mu.Lock()
+	e.retries, e.dirty = next.retries, false
 	current := s.entries[m.Provider()] == e
 	if current {
-		s.set(e, due, jit)
+		s.set(e, next.due, next.jitter)
 	}
 	s.mu.Unlock()
 	if current {
-		m.plan(due, attempt)
+		attempt := time.Time{}
+		if next.retry {
+			attempt = next.due
+		}
+		m.plan(next.due, attempt)
 	}
-}
-
-func (s *Scheduler) publish(e Event) {
-	if s.bus == nil {
-		return
-	}
-	e.Time = s.clock.Now()
-	s.bus.Publish(e)
 }
 
 // dueQueue is a min-heap of entries by due time.

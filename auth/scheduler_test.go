@@ -107,7 +107,7 @@ func newSchedFixture(t *testing.T, lifetime, grace time.Duration, jitter func(ti
 	}
 	var cancelSub func()
 	f.events, cancelSub = f.bus.Subscribe(256)
-	f.s = NewScheduler(SchedulerOptions{Clock: f.clock, Bus: f.bus, Jitter: func(max time.Duration) time.Duration {
+	f.s = NewScheduler(SchedulerOptions{Clock: f.clock, Jitter: func(max time.Duration) time.Duration {
 		f.mu.Lock()
 		f.jitter = append(f.jitter, max)
 		f.mu.Unlock()
@@ -198,58 +198,63 @@ func TestSchedulerRefreshesAtTheRightMoment(t *testing.T) {
 	}
 }
 
-func TestSchedulerBacksOffUntilExpiry(t *testing.T) {
+// A temporary failure is retried with back-off until the token is renewed:
+// before expiry the waits halve the time left instead of sleeping past it,
+// after expiry they stay short, and the first answer renews the token.
+func TestSchedulerRetriesUntilRenewed(t *testing.T) {
 	transient := &Error{Provider: "demo", Op: "refresh", Kind: ErrTransient, Err: errors.New("503 from the token endpoint")}
 	for _, tc := range []struct {
 		name   string
 		jitter func(time.Duration) time.Duration
-		waits  []time.Duration
+		first  []time.Duration
 	}{
-		{"no jitter", jitterNone, []time.Duration{5e9, 10e9, 20e9, 40e9, 80e9, 160e9, 300e9, 300e9, 300e9, 300e9}},
-		{"full jitter adds 10%", jitterFull, []time.Duration{5.5e9, 11e9, 22e9, 44e9, 88e9, 176e9, 330e9, 330e9, 330e9, 330e9}},
+		{"no jitter", jitterNone, []time.Duration{5e9, 10e9, 20e9, 40e9, 80e9, 160e9, 300e9, 300e9, 300e9}},
+		{"full jitter adds 10%", jitterFull, []time.Duration{5.5e9, 11e9, 22e9, 44e9, 88e9, 176e9, 330e9, 330e9, 330e9}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// A 30 minute grace leaves room for the back-off to reach its cap.
 			f := newSchedFixture(t, time.Hour, 30*time.Minute, tc.jitter)
-			f.ref.failNext(slices.Repeat([]error{transient}, 100)...)
+			const failures = 40
+			f.ref.failNext(slices.Repeat([]error{transient}, failures)...)
 			f.advanceTo(t, f.status().NextRefresh)
+			expiry := lcT0.Add(time.Hour)
 
 			var waits []time.Duration
-			for range 20 {
+			for range failures {
 				st := f.status()
 				if st.NextAttempt.IsZero() {
-					break
+					t.Fatalf("after %d failures at %v: no retry planned (state %s)", len(waits)+1, f.clock.Now(), st.State)
 				}
-				if st.State != StateRetrying || !st.Authenticated || st.LastError == "" {
-					t.Fatalf("while backing off: state %s, authenticated %v, last error %q", st.State, st.Authenticated, st.LastError)
+				if st.LastError == "" {
+					t.Fatal("a failure is not reported")
 				}
-				waits = append(waits, st.NextAttempt.Sub(f.clock.Now()))
+				wait := st.NextAttempt.Sub(f.clock.Now())
+				if now := f.clock.Now(); now.Before(expiry) && !st.NextAttempt.Before(expiry) && expiry.Sub(now) > 2*minRetry {
+					t.Fatalf("at %v the retry at %v sleeps past expiry at %v", now, st.NextAttempt, expiry)
+				}
+				if !f.clock.Now().Before(expiry) && wait > expiredRetry {
+					t.Fatalf("after expiry a retry waits %v, more than %v", wait, expiredRetry)
+				}
+				waits = append(waits, wait)
 				f.advanceTo(t, st.NextAttempt)
 			}
-			if !slices.Equal(waits, tc.waits) {
-				t.Fatalf("back-off waits %v, want %v", waits, tc.waits)
+			if !slices.Equal(waits[:len(tc.first)], tc.first) {
+				t.Fatalf("back-off waits %v, want them to start %v", waits, tc.first)
 			}
-			if n := len(f.ref.callTimes()); n != len(tc.waits)+1 {
-				t.Errorf("%d attempts, want %d", n, len(tc.waits)+1)
+			if !f.clock.Now().After(expiry) {
+				t.Fatalf("the test meant to fail past expiry; it is %v", f.clock.Now())
 			}
-			// The next wait would pass expiry: it stopped, and says so.
-			var gaveUp bool
 			for _, e := range drain(f.events) {
-				gaveUp = gaveUp || (e.Kind == RefreshFailed && strings.Contains(e.Message, "stopped retrying"))
 				if e.Kind == NeedsLogin {
 					t.Error("a temporary failure announced needs_login")
 				}
 			}
-			if !gaveUp {
-				t.Error("no event says retrying stopped")
+			// The server answers again: the very next attempt renews.
+			if n := len(f.ref.callTimes()); n != failures+1 {
+				t.Fatalf("%d attempts, want %d", n, failures+1)
 			}
-			f.advanceTo(t, lcT0.Add(2*time.Hour))
-			if n := len(f.ref.callTimes()); n != len(tc.waits)+1 {
-				t.Errorf("%d attempts after giving up, want none more", n-len(tc.waits)-1)
-			}
-			st := f.status()
-			if st.State != StateExpired || st.LastError == "" || !st.NextAttempt.IsZero() {
-				t.Errorf("after expiry: state %s, last error %q, next attempt %v", st.State, st.LastError, st.NextAttempt)
+			if st := f.status(); st.State != StateOK || !st.NextAttempt.IsZero() || st.LastError != "" {
+				t.Errorf("after renewal: state %s, next attempt %v, last error %q", st.State, st.NextAttempt, st.LastError)
 			}
 		})
 	}

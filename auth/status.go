@@ -105,15 +105,18 @@ func (m *Manager) Status(ctx context.Context) Status {
 	}
 	st.NextRefresh = life.nextRefresh
 	valid := c.Valid(now)
-	refused := life.needsLogin && c.RefreshToken == life.rejected
+	refused := c.RefreshRefused != nil || (life.needsLogin && c.RefreshToken == life.rejected)
 
 	switch {
 	case refused:
 		st.State = StateNeedsLogin
 		st.Authenticated = valid
-		st.Reason = "the refresh token was refused; run: ccproxy-tui auth login " + m.provider
+		st.Reason = "refresh refused — log in again; run: ccproxy-tui auth login " + m.provider
 		if valid {
-			st.Reason = "the refresh token was refused; the access token works until it expires; run: ccproxy-tui auth login " + m.provider
+			st.Reason = "refresh refused — log in again; the access token works until it expires; run: ccproxy-tui auth login " + m.provider
+		}
+		if st.LastError == "" {
+			st.LastError = m.refusalError(c).Error()
 		}
 		st.NextRefresh = time.Time{}
 	case life.refreshing:

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/jonboulle/clockwork"
 
@@ -81,7 +82,7 @@ func New(opts Options) (*App, error) {
 	}
 	a.registry = reg
 	a.bus = auth.NewBus()
-	a.scheduler = auth.NewScheduler(auth.SchedulerOptions{Clock: a.clock, Bus: a.bus})
+	a.scheduler = auth.NewScheduler(auth.SchedulerOptions{Clock: a.clock})
 	a.managers = make(map[string]*auth.Manager)
 	var ups []proxy.Upstream
 	for _, p := range reg.All() {
@@ -229,24 +230,59 @@ func (a *App) Proxy() *proxy.Server { return a.proxy }
 // returned func to unsubscribe.
 func (a *App) AuthEvents(size int) (<-chan auth.Event, func()) { return a.bus.Subscribe(size) }
 
-// Run keeps every provider's token fresh and logs lifecycle events until ctx
-// ends. It does not start the proxy.
+// Run keeps every provider's token fresh, follows changes other processes
+// make to the credentials store, and logs lifecycle events until ctx ends.
+// It does not start the proxy. While it runs, the managers may hold
+// refreshed credentials the store cannot take yet (a full disk) until it
+// accepts them: this process lives on to use them.
 func (a *App) Run(ctx context.Context) {
 	events, unsubscribe := a.bus.Subscribe(64)
 	defer unsubscribe()
-	done := make(chan struct{})
+	for _, m := range a.managers {
+		m.KeepUnsaved(true)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait()
+		for _, m := range a.managers {
+			m.KeepUnsaved(false)
+		}
+	}()
+	wg.Add(1)
 	go func() {
-		defer close(done)
+		defer wg.Done()
 		a.scheduler.Run(ctx)
 	}()
+	if w, ok := a.store.(store.Watcher); ok {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.watch(ctx, w)
+		}()
+	}
 	for {
 		select {
 		case <-ctx.Done():
-			<-done
 			return
 		case e := <-events:
 			a.logEvent(e)
 		}
+	}
+}
+
+// watch rereads a provider's credentials whenever the store says another
+// process may have changed them, so the proxy, the scheduler and the
+// dashboard follow a login, logout, import or refresh made elsewhere.
+func (a *App) watch(ctx context.Context, w store.Watcher) {
+	err := w.Watch(ctx, func(provider string) {
+		if m := a.managers[provider]; m != nil {
+			m.Reload(ctx)
+		}
+	})
+	if err != nil {
+		a.log.Warn("credentials store: changes made by other processes are seen only after the cache expires", "err", err.Error())
 	}
 }
 
