@@ -94,6 +94,6 @@ type memTokens struct{}
 func (memTokens) Credentials(context.Context) (auth.Credentials, error) {
 	return auth.Credentials{Provider: "claude", AccessToken: benchToken}, nil
 }
-func (memTokens) ForceRefresh(context.Context) (auth.Credentials, error) {
+func (memTokens) Rejected(context.Context, string) (auth.Credentials, error) {
 	return auth.Credentials{Provider: "claude", AccessToken: benchToken}, nil
 }

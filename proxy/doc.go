@@ -1,7 +1,7 @@
 // Package proxy is the embedded HTTP server that puts a provider's token on
 // each request: /<provider>/<path>?<query> goes to the provider's API base
 // joined with <path>, query kept, with the client's own credentials
-// removed. It streams, retries once on 401 after a forced refresh, and
+// removed. It streams, retries once on 401 with a replaced token, and
 // refuses anyone but its user. It knows nothing of the dashboard, and of
 // providers only the Target and TokenSource interfaces it defines.
 //

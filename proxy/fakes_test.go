@@ -11,13 +11,13 @@ import (
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 )
 
-// fakeTokens hands out tokens[0] until ForceRefresh moves to the next one.
+// fakeTokens hands out tokens[0] until Rejected moves to the next one.
 type fakeTokens struct {
 	mu         sync.Mutex // guards all fields
 	tokens     []string
 	i          int
 	err        error // returned by Credentials
-	refreshErr error // returned by ForceRefresh
+	refreshErr error // returned by Rejected
 	refreshes  int
 }
 
@@ -35,7 +35,7 @@ func (f *fakeTokens) Credentials(context.Context) (auth.Credentials, error) {
 	return auth.Credentials{Provider: "fake", AccessToken: f.tokens[f.i], AccountID: "acct-1"}, nil
 }
 
-func (f *fakeTokens) ForceRefresh(context.Context) (auth.Credentials, error) {
+func (f *fakeTokens) Rejected(context.Context, string) (auth.Credentials, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.refreshes++

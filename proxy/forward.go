@@ -292,9 +292,10 @@ func (x *exchange) decorate(h http.Header) {
 	x.route.target.Decorate(h, x.creds)
 }
 
-// retrier answers an upstream 401 by forcing one refresh and sending the
-// buffered request once more with the new token. A second 401 goes back to
-// the client as it is; it never loops.
+// retrier answers an upstream 401 by asking the token source to replace
+// the rejected token (a refresh only when nobody has replaced it yet) and
+// sending the buffered request once more with the new one. A second 401
+// goes back to the client as it is; it never loops.
 type retrier struct{ next http.RoundTripper }
 
 // refreshError carries a failed forced refresh to the ErrorHandler.
@@ -318,7 +319,7 @@ func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 	x.retried = true
 
 	ctx := req.Context()
-	creds, err := x.route.tokens.ForceRefresh(ctx)
+	creds, err := x.route.tokens.Rejected(ctx, x.creds.AccessToken)
 	if err == nil && creds.AccessToken == "" {
 		err = fmt.Errorf("%s: refresh gave no access token: %w", x.route.name, auth.ErrLoginRequired)
 	}

@@ -26,11 +26,15 @@ const DefaultListen = "127.0.0.1:8787"
 // buffered up to this size so a request can be replayed after a forced refresh.
 const DefaultMaxBody int64 = 32 << 20
 
-// TokenSource yields a provider's credentials on the hot path and forces a
-// refresh when the upstream rejects them. *auth.Manager satisfies it.
+// TokenSource yields a provider's credentials on the hot path and replaces
+// an access token the upstream rejected. *auth.Manager satisfies it.
 type TokenSource interface {
 	Credentials(ctx context.Context) (auth.Credentials, error)
-	ForceRefresh(ctx context.Context) (auth.Credentials, error)
+	// Rejected returns credentials to retry with after the upstream
+	// answered 401 for the access token rejected: the current ones when
+	// that token was already replaced, else those of one refresh shared by
+	// every request rejected with the same token.
+	Rejected(ctx context.Context, rejected string) (auth.Credentials, error)
 }
 
 // Target is what the proxy needs to know of a provider's API: where it lives,
