@@ -1,9 +1,9 @@
 package auth
 
 import (
-	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/ccproxy-tui/ccproxy-tui/internal/hub"
 )
 
 // EventKind names what happened to a provider's credentials.
@@ -37,56 +37,8 @@ type Event struct {
 }
 
 // Bus fans events out to subscribers. Publishing never blocks: a subscriber
-// whose buffer is full misses the event, and the miss is counted.
-type Bus struct {
-	mu      sync.Mutex // guards subs
-	subs    map[*subscriber]struct{}
-	dropped atomic.Uint64
-}
-
-type subscriber struct {
-	ch chan Event
-}
+// whose buffer is full misses the event, and the miss is counted (Dropped).
+type Bus = hub.Hub[Event]
 
 // NewBus returns an empty bus.
-func NewBus() *Bus { return &Bus{subs: make(map[*subscriber]struct{})} }
-
-// Subscribe returns a channel that receives events published from now on,
-// buffered to size, and a cancel func that closes it. Cancel is idempotent.
-func (b *Bus) Subscribe(size int) (<-chan Event, func()) {
-	if size < 1 {
-		size = 1
-	}
-	s := &subscriber{ch: make(chan Event, size)}
-	b.mu.Lock()
-	b.subs[s] = struct{}{}
-	b.mu.Unlock()
-	var once sync.Once
-	return s.ch, func() {
-		once.Do(func() {
-			b.mu.Lock()
-			delete(b.subs, s)
-			b.mu.Unlock()
-			close(s.ch)
-		})
-	}
-}
-
-// Publish delivers e to every subscriber that has room. A nil Bus discards.
-func (b *Bus) Publish(e Event) {
-	if b == nil {
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	for s := range b.subs {
-		select {
-		case s.ch <- e:
-		default:
-			b.dropped.Add(1)
-		}
-	}
-}
-
-// Dropped counts events that subscribers missed because they were slow.
-func (b *Bus) Dropped() uint64 { return b.dropped.Load() }
+func NewBus() *Bus { return new(Bus) }

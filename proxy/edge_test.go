@@ -2,10 +2,12 @@ package proxy
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,6 +102,38 @@ func TestUptimeCountsFromStart(t *testing.T) {
 	clock.Advance(3 * time.Second)
 	if got := s.Stats(); got.Uptime != 3*time.Second || got.UptimeSeconds != 3 {
 		t.Errorf("uptime after Start = %s (%ds), want 3s", got.Uptime, got.UptimeSeconds)
+	}
+}
+
+// TestStatusCountsDroppedEvents: a subscriber too slow to take request
+// events, and credential events the rest of the program missed, both show
+// in /status instead of vanishing.
+func TestStatusCountsDroppedEvents(t *testing.T) {
+	var authDropped atomic.Uint64
+	authDropped.Store(3)
+	r := newRig(t, fake.UpstreamOptions{}, Options{AuthDropped: authDropped.Load}, "tok-A")
+	_, cancel := r.srv.Subscribe(1) // never read: the second event has no room
+	defer cancel()
+	for range 3 {
+		rec := httptest.NewRecorder()
+		r.srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://127.0.0.1:8787/claude/v1/models", nil))
+	}
+	rec := httptest.NewRecorder()
+	r.srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://127.0.0.1:8787/status", nil))
+	var body struct {
+		Proxy struct {
+			Dropped int64 `json:"dropped_events"`
+		} `json:"proxy"`
+		AuthDropped uint64 `json:"auth_dropped_events"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		t.Fatalf("status body: %v: %s", err, rec.Body)
+	}
+	if body.Proxy.Dropped < 2 {
+		t.Errorf("proxy dropped_events = %d, want at least 2 of 3 events to a full subscriber", body.Proxy.Dropped)
+	}
+	if body.AuthDropped != 3 {
+		t.Errorf("auth_dropped_events = %d, want 3", body.AuthDropped)
 	}
 }
 

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -59,7 +58,7 @@ type Counters struct {
 }
 
 type stats struct {
-	requests, errors, retries, bytes, inFlight, dropped atomic.Int64
+	requests, errors, retries, bytes, inFlight atomic.Int64
 }
 
 // Stats returns a snapshot of the counters.
@@ -71,54 +70,13 @@ func (s *Server) Stats() Counters {
 		Retries:       s.stats.retries.Load(),
 		Bytes:         s.stats.bytes.Load(),
 		InFlight:      s.stats.inFlight.Load(),
-		Dropped:       s.stats.dropped.Load(),
+		Dropped:       int64(s.events.Dropped()),
 		Uptime:        up,
 		UptimeSeconds: int64(up / time.Second),
 	}
 }
 
-// hub fans events out to subscribers without ever blocking the publisher:
-// a full subscriber channel drops the event and the drop is counted.
-type hub struct {
-	mu   sync.RWMutex // guards subs; publishers hold it shared while sending
-	subs []chan Event
-}
-
 // Subscribe returns a channel of request events buffered to size (min 1) and
 // a cancel func that unsubscribes and closes the channel. Events a slow
 // reader cannot take are dropped (see Counters.Dropped), never waited for.
-func (s *Server) Subscribe(size int) (<-chan Event, func()) {
-	if size < 1 {
-		size = 1
-	}
-	ch := make(chan Event, size)
-	s.hub.mu.Lock()
-	s.hub.subs = append(s.hub.subs, ch)
-	s.hub.mu.Unlock()
-	var once sync.Once
-	return ch, func() {
-		once.Do(func() {
-			s.hub.mu.Lock()
-			defer s.hub.mu.Unlock()
-			for i, c := range s.hub.subs {
-				if c == ch {
-					s.hub.subs = append(s.hub.subs[:i:i], s.hub.subs[i+1:]...)
-					break
-				}
-			}
-			close(ch)
-		})
-	}
-}
-
-func (s *Server) publish(ev Event) {
-	s.hub.mu.RLock()
-	defer s.hub.mu.RUnlock()
-	for _, c := range s.hub.subs {
-		select {
-		case c <- ev:
-		default:
-			s.stats.dropped.Add(1)
-		}
-	}
-}
+func (s *Server) Subscribe(size int) (<-chan Event, func()) { return s.events.Subscribe(size) }

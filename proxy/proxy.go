@@ -17,6 +17,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/hub"
 )
 
 // DefaultListen is where the proxy binds when Options.Listen is empty: loopback only.
@@ -67,6 +68,9 @@ type Options struct {
 	Upstreams []Upstream
 	// Status feeds GET /status; nil serves an empty provider list.
 	Status func(ctx context.Context) []auth.Status
+	// AuthDropped counts the credential events the rest of the program
+	// missed, so /status shows every lost event, not only the proxy's own.
+	AuthDropped func() uint64
 	// Clock stamps events and measures durations and uptime.
 	Clock clockwork.Clock
 	// Logger receives request and error logs; tokens and client
@@ -88,7 +92,7 @@ type Server struct {
 	log        *slog.Logger
 	rp         *httputil.ReverseProxy
 	handler    http.Handler
-	hub        hub
+	events     hub.Hub[Event]
 	stats      stats
 	started    atomic.Int64 // UnixNano of New, then of the last Start: the uptime origin
 

@@ -11,6 +11,9 @@ import (
 type statusBody struct {
 	Providers []auth.Status `json:"providers"`
 	Proxy     Counters      `json:"proxy"`
+	// AuthDropped counts credential events a slow reader missed; the
+	// proxy's own are Proxy.Dropped.
+	AuthDropped uint64 `json:"auth_dropped_events"`
 }
 
 // serveHealth answers GET /healthz with 200 to anyone the door lets in, key
@@ -43,6 +46,9 @@ func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body := statusBody{Providers: []auth.Status{}, Proxy: s.Stats()}
+	if s.opts.AuthDropped != nil {
+		body.AuthDropped = s.opts.AuthDropped()
+	}
 	if s.opts.Status != nil {
 		if st := s.opts.Status(r.Context()); st != nil {
 			body.Providers = st

@@ -100,13 +100,14 @@ func New(opts Options) (*App, error) {
 		ups = append(ups, proxy.Upstream{Name: p.Name, Target: p, Tokens: m})
 	}
 	srv, err := proxy.New(proxy.Options{
-		Listen:    opts.Config.Proxy.Listen,
-		APIKey:    opts.Config.Proxy.APIKey,
-		MaxBody:   opts.Config.Proxy.MaxBody,
-		Upstreams: ups,
-		Status:    a.Statuses,
-		Clock:     a.clock,
-		Logger:    a.log,
+		Listen:      opts.Config.Proxy.Listen,
+		APIKey:      opts.Config.Proxy.APIKey,
+		MaxBody:     opts.Config.Proxy.MaxBody,
+		Upstreams:   ups,
+		Status:      a.Statuses,
+		AuthDropped: a.bus.Dropped,
+		Clock:       a.clock,
+		Logger:      a.log,
 	})
 	if err != nil {
 		return nil, err // proxy's errors name the proxy already
