@@ -120,7 +120,7 @@ func (e *endpoint) last(t *testing.T, path string) seenRequest {
 
 func fixture(t *testing.T, name string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "tokens", name))
 	if err != nil {
 		t.Fatal(err)
 	}

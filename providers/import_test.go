@@ -21,7 +21,7 @@ func importOpts(home string, env map[string]string) ImportOptions {
 }
 
 func TestImportClaude(t *testing.T) {
-	home := filepath.Join("testdata", "claude_home")
+	home := filepath.Join("..", "testdata", "official", "claude_home")
 	plan, err := Import(Claude, importOpts(home, nil))
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +52,7 @@ func TestImportCodex(t *testing.T) {
 		home string
 		env  map[string]string
 	}{
-		{"CODEX_HOME", "testdata/nowhere", map[string]string{"CODEX_HOME": "testdata/codex_home"}},
+		{"CODEX_HOME", "../testdata/official/nowhere", map[string]string{"CODEX_HOME": "../testdata/official/codex_home"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			plan, err := Import(Codex, importOpts(tc.home, tc.env))
@@ -60,7 +60,7 @@ func TestImportCodex(t *testing.T) {
 				t.Fatal(err)
 			}
 			c := plan.Credentials
-			if plan.Source != filepath.Join("testdata", "codex_home", "auth.json") {
+			if plan.Source != filepath.Join("..", "testdata", "official", "codex_home", "auth.json") {
 				t.Errorf("source = %s", plan.Source)
 			}
 			if !c.ExpiresAt.Equal(codexAccessExp) {
@@ -82,7 +82,7 @@ func TestImportCodex(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(home, ".codex"), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	blob, _ := os.ReadFile("testdata/codex_home/auth.json")
+	blob, _ := os.ReadFile("../testdata/official/codex_home/auth.json")
 	if err := os.WriteFile(filepath.Join(home, ".codex", "auth.json"), blob, 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -98,8 +98,8 @@ func TestImportCopilot(t *testing.T) {
 		token, user string
 		source      string
 	}{
-		{"apps.json prefers the ghu_ token", "testdata/nowhere", map[string]string{"XDG_CONFIG_HOME": "testdata/copilot_apps"},
-			"ghu_SYNTHETICappsjsonToken000000000000001", "octo-synthetic", "testdata/copilot_apps/github-copilot/apps.json"},
+		{"apps.json prefers the ghu_ token", "../testdata/official/nowhere", map[string]string{"XDG_CONFIG_HOME": "../testdata/official/copilot_apps"},
+			"ghu_SYNTHETICappsjsonToken000000000000001", "octo-synthetic", "../testdata/official/copilot_apps/github-copilot/apps.json"},
 		{"hosts.json under ~/.config", "", nil,
 			"gho_SYNTHETIChostsjsonToken00000000000003", "octo-hosts", "/github-copilot/hosts.json"},
 	} {
@@ -110,7 +110,7 @@ func TestImportCopilot(t *testing.T) {
 				home = t.TempDir()
 				dir := filepath.Join(home, ".config", "github-copilot")
 				_ = os.MkdirAll(dir, 0o700)
-				blob, _ := os.ReadFile("testdata/copilot_hosts/github-copilot/hosts.json")
+				blob, _ := os.ReadFile("../testdata/official/copilot_hosts/github-copilot/hosts.json")
 				_ = os.WriteFile(filepath.Join(dir, "hosts.json"), blob, 0o600)
 			}
 			plan, err := Import(Copilot, importOpts(home, tc.env))
@@ -138,22 +138,22 @@ func TestImportBrokenFiles(t *testing.T) {
 		file                 string // must be named in the error
 		notFound             bool
 	}{
-		{"claude truncated JSON", Claude, "testdata/claude_malformed", nil, ".credentials.json", false},
-		{"claude without claudeAiOauth", Claude, "testdata/claude_unexpected", nil, ".credentials.json", false},
+		{"claude truncated JSON", Claude, "../testdata/official/claude_malformed", nil, ".credentials.json", false},
+		{"claude without claudeAiOauth", Claude, "../testdata/official/claude_unexpected", nil, ".credentials.json", false},
 		{"claude file is a directory", Claude, dirAsFile, nil, ".credentials.json", false},
-		{"claude missing", Claude, "testdata/nowhere", nil, ".credentials.json", true},
-		{"codex truncated JSON", Codex, "", map[string]string{"CODEX_HOME": "testdata/codex_malformed"}, "auth.json", false},
-		{"codex api key login", Codex, "", map[string]string{"CODEX_HOME": "testdata/codex_apikey"}, "auth.json", false},
-		{"codex tokens are not JWTs", Codex, "", map[string]string{"CODEX_HOME": "testdata/codex_badjwt"}, "auth.json", false},
-		{"codex missing", Codex, "testdata/nowhere", nil, "auth.json", true},
-		{"copilot apps.json not an object", Copilot, "", map[string]string{"XDG_CONFIG_HOME": "testdata/copilot_malformed"}, "apps.json", false},
-		{"copilot entry without token", Copilot, "", map[string]string{"XDG_CONFIG_HOME": "testdata/copilot_empty"}, "apps.json", false},
-		{"copilot missing", Copilot, "testdata/nowhere", nil, "hosts.json", true},
+		{"claude missing", Claude, "../testdata/official/nowhere", nil, ".credentials.json", true},
+		{"codex truncated JSON", Codex, "", map[string]string{"CODEX_HOME": "../testdata/official/codex_malformed"}, "auth.json", false},
+		{"codex api key login", Codex, "", map[string]string{"CODEX_HOME": "../testdata/official/codex_apikey"}, "auth.json", false},
+		{"codex tokens are not JWTs", Codex, "", map[string]string{"CODEX_HOME": "../testdata/official/codex_badjwt"}, "auth.json", false},
+		{"codex missing", Codex, "../testdata/official/nowhere", nil, "auth.json", true},
+		{"copilot apps.json not an object", Copilot, "", map[string]string{"XDG_CONFIG_HOME": "../testdata/official/copilot_malformed"}, "apps.json", false},
+		{"copilot entry without token", Copilot, "", map[string]string{"XDG_CONFIG_HOME": "../testdata/official/copilot_empty"}, "apps.json", false},
+		{"copilot missing", Copilot, "../testdata/official/nowhere", nil, "hosts.json", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			home := tc.home
 			if home == "" {
-				home = "testdata/nowhere"
+				home = "../testdata/official/nowhere"
 			}
 			_, err := Import(tc.provider, importOpts(home, tc.env))
 			if err == nil {
@@ -177,10 +177,10 @@ func TestImportBrokenFiles(t *testing.T) {
 
 func TestImportNeverModifiesFiles(t *testing.T) {
 	files := []string{
-		"testdata/claude_home/.claude/.credentials.json",
-		"testdata/claude_home/.claude.json",
-		"testdata/codex_home/auth.json",
-		"testdata/copilot_apps/github-copilot/apps.json",
+		"../testdata/official/claude_home/.claude/.credentials.json",
+		"../testdata/official/claude_home/.claude.json",
+		"../testdata/official/codex_home/auth.json",
+		"../testdata/official/copilot_apps/github-copilot/apps.json",
 	}
 	type snap struct {
 		body string
@@ -197,7 +197,7 @@ func TestImportNeverModifiesFiles(t *testing.T) {
 		before[f] = snap{string(b), st.ModTime(), st.Mode()}
 	}
 	for _, o := range []ImportOptions{
-		importOpts("testdata/claude_home", map[string]string{"CODEX_HOME": "testdata/codex_home", "XDG_CONFIG_HOME": "testdata/copilot_apps"}),
+		importOpts("../testdata/official/claude_home", map[string]string{"CODEX_HOME": "../testdata/official/codex_home", "XDG_CONFIG_HOME": "../testdata/official/copilot_apps"}),
 	} {
 		plans, err := ImportAll(o)
 		if err != nil || len(plans) != 3 {
@@ -221,7 +221,7 @@ func TestImportNeverModifiesFiles(t *testing.T) {
 }
 
 func TestImportUnknownProvider(t *testing.T) {
-	_, err := Import("gemini", importOpts("testdata/nowhere", nil))
+	_, err := Import("gemini", importOpts("../testdata/official/nowhere", nil))
 	var unk *UnknownProviderError
 	if !errors.As(err, &unk) || !strings.Contains(err.Error(), "claude, codex, copilot") {
 		t.Errorf("err = %v", err)
