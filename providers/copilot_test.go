@@ -18,8 +18,8 @@ import (
 func copilotProvider(t *testing.T, clock clockwork.Clock, ep *endpoint, ov config.Provider) *Provider {
 	ov.DeviceURL = ep.URL + "/login/device/code"
 	ov.TokenURL = ep.URL + "/login/oauth/access_token"
-	return get(t, registry(t, clock, map[string]config.Provider{Copilot: ov},
-		WithCopilotTokenURL(ep.URL+"/copilot_internal/v2/token")), Copilot)
+	ov.CopilotTokenURL = ep.URL + "/copilot_internal/v2/token"
+	return get(t, registry(t, clock, map[string]config.Provider{Copilot: ov}), Copilot)
 }
 
 // TestCopilotTokenCycle follows a Copilot login from the GitHub device flow

@@ -36,9 +36,8 @@ type Registry struct {
 type Option func(*options)
 
 type options struct {
-	client          *http.Client
-	clock           clockwork.Clock
-	copilotTokenURL string
+	client *http.Client
+	clock  clockwork.Clock
 }
 
 // WithHTTPClient makes every provider use client for its OAuth and token
@@ -47,10 +46,6 @@ func WithHTTPClient(client *http.Client) Option { return func(o *options) { o.cl
 
 // WithClock sets the clock used for expiry arithmetic.
 func WithClock(c clockwork.Clock) Option { return func(o *options) { o.clock = c } }
-
-// WithCopilotTokenURL replaces GitHub's copilot_internal/v2/token endpoint
-// (GitHub Enterprise, tests). The config file has no key for it yet.
-func WithCopilotTokenURL(u string) Option { return func(o *options) { o.copilotTokenURL = u } }
 
 // NewRegistry builds the providers from cfg. It does no network I/O: OIDC
 // discovery waits for the first login or refresh. A [providers.<name>] table
@@ -160,7 +155,7 @@ func newBuiltin(name string, o options) *Provider {
 	case Codex:
 		p = newCodex("")
 	case Copilot:
-		p = newCopilot(o.copilotTokenURL)
+		p = newCopilot("")
 	}
 	p.OAuth.HTTPClient = o.client
 	p.OAuth.Clock = o.clock
@@ -176,6 +171,12 @@ func applyOverrides(p *Provider, ov config.Provider) error {
 		keep := p.OAuth.HTTPClient
 		clock := p.OAuth.Clock
 		*p = *newCodex(ov.Issuer)
+		p.OAuth.HTTPClient, p.OAuth.Clock = keep, clock
+	}
+	if ov.CopilotTokenURL != "" && p.Name == Copilot {
+		keep := p.OAuth.HTTPClient
+		clock := p.OAuth.Clock
+		*p = *newCopilot(ov.CopilotTokenURL)
 		p.OAuth.HTTPClient, p.OAuth.Clock = keep, clock
 	}
 	set := func(dst *string, v string) {

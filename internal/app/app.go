@@ -38,8 +38,8 @@ type Options struct {
 	// Logger receives the proxy's request log and the lifecycle events Run
 	// observes; nil discards.
 	Logger *slog.Logger
-	// ProviderOptions are passed on to providers.NewRegistry (for example
-	// providers.WithCopilotTokenURL in tests and the demo).
+	// ProviderOptions are passed on to providers.NewRegistry (an HTTP
+	// client or a clock in tests).
 	ProviderOptions []providers.Option
 }
 

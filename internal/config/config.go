@@ -43,19 +43,22 @@ type Store struct {
 // Provider overrides a built-in provider or, with Type "oidc", declares a
 // generic one. Empty fields keep the built-in value.
 type Provider struct {
-	Type         string   `toml:"type"`
-	Enabled      *bool    `toml:"enabled"`
-	DisplayName  string   `toml:"display_name"`
-	Issuer       string   `toml:"issuer"`
-	ClientID     string   `toml:"client_id"`
-	ClientSecret string   `toml:"client_secret"`
-	AuthorizeURL string   `toml:"authorize_url"`
-	TokenURL     string   `toml:"token_url"`
-	DeviceURL    string   `toml:"device_url"`
-	RedirectURL  string   `toml:"redirect_url"`
-	Scopes       []string `toml:"scopes"`
-	Flow         string   `toml:"flow"`
-	APIBase      string   `toml:"api_base"`
+	Type         string `toml:"type"`
+	Enabled      *bool  `toml:"enabled"`
+	DisplayName  string `toml:"display_name"`
+	Issuer       string `toml:"issuer"`
+	ClientID     string `toml:"client_id"`
+	ClientSecret string `toml:"client_secret"`
+	AuthorizeURL string `toml:"authorize_url"`
+	TokenURL     string `toml:"token_url"`
+	DeviceURL    string `toml:"device_url"`
+	// CopilotTokenURL moves the endpoint that trades a GitHub token for a
+	// Copilot token (copilot_internal/v2/token), for GitHub Enterprise.
+	CopilotTokenURL string   `toml:"copilot_token_url"`
+	RedirectURL     string   `toml:"redirect_url"`
+	Scopes          []string `toml:"scopes"`
+	Flow            string   `toml:"flow"`
+	APIBase         string   `toml:"api_base"`
 	// APIFormat says which API a generic provider's gateway speaks,
 	// "openai" (the default) or "anthropic": it picks the shape of the
 	// proxy's error bodies and the variables `env` prints.

@@ -195,6 +195,10 @@ func (c *Config) Validate() error {
 		urls := []struct{ k, v string }{
 			{"issuer", p.Issuer}, {"authorize_url", p.AuthorizeURL}, {"token_url", p.TokenURL},
 			{"device_url", p.DeviceURL}, {"redirect_url", p.RedirectURL}, {"api_base", p.APIBase},
+			{"copilot_token_url", p.CopilotTokenURL},
+		}
+		if p.CopilotTokenURL != "" && name != "copilot" {
+			return &Error{Key: key + ".copilot_token_url", Msg: "only the copilot provider trades its token for a second one; remove the key"}
 		}
 		for _, u := range urls {
 			if u.v != "" && !strings.HasPrefix(u.v, "https://") && !strings.HasPrefix(u.v, "http://") {

@@ -150,3 +150,28 @@ func TestApplyEnvOverridesFile(t *testing.T) {
 		t.Fatalf("bad env listen: %v", err)
 	}
 }
+
+// TestCopilotTokenURLOnlyForCopilot: the key that moves Copilot's token
+// exchange (GitHub Enterprise) is accepted for copilot and refused, naming
+// the key, anywhere else.
+func TestCopilotTokenURLOnlyForCopilot(t *testing.T) {
+	dir := t.TempDir()
+	write := func(body string) string {
+		p := filepath.Join(dir, "config.toml")
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cfg, err := Load(write("[providers.copilot]\ncopilot_token_url = \"https://api.ghe.example.com/copilot_internal/v2/token\"\n"))
+	if err != nil {
+		t.Fatalf("copilot: %v", err)
+	}
+	if got := cfg.Providers["copilot"].CopilotTokenURL; got != "https://api.ghe.example.com/copilot_internal/v2/token" {
+		t.Errorf("CopilotTokenURL = %q", got)
+	}
+	_, err = Load(write("[providers.claude]\ncopilot_token_url = \"https://api.ghe.example.com/x\"\n"))
+	if err == nil || !strings.Contains(err.Error(), "providers.claude.copilot_token_url") {
+		t.Errorf("claude with copilot_token_url: err = %v, want one naming the key", err)
+	}
+}
