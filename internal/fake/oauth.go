@@ -130,6 +130,11 @@ func WithExpiresInString() Option { return func(s *OAuthServer) { s.expiresAsStr
 // stays valid.
 func WithoutRotation() Option { return func(s *OAuthServer) { s.noRotation = true } }
 
+// WithAccessRevokedOnRefresh makes a refresh end the access tokens the
+// grant was issued before, as some providers do: a client must switch to
+// the new access token at once.
+func WithAccessRevokedOnRefresh() Option { return func(s *OAuthServer) { s.revokeOnRefresh = true } }
+
 // WithDeviceInterval sets the poll interval the device flow asks for
 // (whole seconds on the wire; default 1s).
 func WithDeviceInterval(d time.Duration) Option { return func(s *OAuthServer) { s.deviceInterval = d } }
@@ -182,6 +187,7 @@ type OAuthServer struct {
 	refreshTTL      time.Duration
 	expiresAsString bool
 	noRotation      bool
+	revokeOnRefresh bool
 	deviceInterval  time.Duration
 	deviceTTL       time.Duration
 	manual          bool
@@ -682,6 +688,12 @@ func (s *OAuthServer) refreshGrant(w http.ResponseWriter, v url.Values) {
 		g.used = true
 	}
 	s.counts.Refresh++
+	if s.revokeOnRefresh && g.family != nil {
+		for _, at := range g.family.access {
+			delete(s.access, at)
+		}
+		g.family.access = nil
+	}
 	s.issueIn(w, g.family, g.clientID, g.scope, "", !s.noRotation)
 }
 

@@ -32,6 +32,10 @@ type UpstreamOptions struct {
 	Record bool
 	// Clock paces the events (default: the real clock).
 	Clock clockwork.Clock
+	// Accept, when set, is asked about every bearer token; one it refuses
+	// gets a 401, as a real API answers an expired or revoked token.
+	// OAuthServer.ValidAccessToken is the usual choice.
+	Accept func(token string) bool
 }
 
 // Upstream is a loopback stand-in for Anthropic's Messages API and OpenAI's
@@ -45,7 +49,8 @@ type UpstreamOptions struct {
 type Upstream struct {
 	opts UpstreamOptions
 
-	calls atomic.Int64
+	calls   atomic.Int64
+	refused atomic.Int64
 
 	mu       sync.Mutex // guards rejected, seen, reported
 	rejected map[string]bool
@@ -84,6 +89,10 @@ func (u *Upstream) RejectToken(token string) {
 	defer u.mu.Unlock()
 	u.rejected[token] = true
 }
+
+// Refused is how many requests the upstream answered 401 because their
+// token was rejected or not accepted.
+func (u *Upstream) Refused() int64 { return u.refused.Load() }
 
 // Calls is how many requests the upstream has received.
 func (u *Upstream) Calls() int64 { return u.calls.Load() }
@@ -135,6 +144,7 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		u.mu.Unlock()
 	}
 	if u.isRejected(r.Header.Get("Authorization")) {
+		u.refused.Add(1)
 		writeAPIError(w, anthropic, http.StatusUnauthorized, "authentication_error", "invalid access token")
 		return
 	}
@@ -183,7 +193,10 @@ const (
 func (u *Upstream) isRejected(authz string) bool {
 	tok, ok := strings.CutPrefix(authz, "Bearer ")
 	if !ok {
-		return false
+		return u.opts.Accept != nil
+	}
+	if u.opts.Accept != nil && !u.opts.Accept(tok) {
+		return true
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
