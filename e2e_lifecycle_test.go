@@ -1,0 +1,166 @@
+package main_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/fake"
+	"github.com/ccproxy-tui/ccproxy-tui/store"
+)
+
+// TestServeFollowsAnotherProcessWithinASecond: with serve running, `auth
+// logout` in another process makes the proxy answer 401 within a second,
+// and a login written by another process is served within a second too.
+func TestServeFollowsAnotherProcessWithinASecond(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	bin := buildBinary(ctx, t, dir)
+
+	idp := fake.NewOAuthServer(fake.WithClientID("ccproxy"))
+	defer idp.Close()
+	up := fake.NewUpstream(fake.UpstreamOptions{Accept: idp.ValidAccessToken})
+	upstream := httptest.NewServer(up)
+	defer upstream.Close()
+
+	home, cfgHome, stateHome := filepath.Join(dir, "home"), filepath.Join(dir, "config"), filepath.Join(dir, "state")
+	cfgFile := filepath.Join(cfgHome, "ccproxy-tui", "config.toml")
+	credsDir := filepath.Join(cfgHome, "ccproxy-tui", "credentials")
+	os.MkdirAll(filepath.Dir(cfgFile), 0o700)
+	os.MkdirAll(home, 0o700)
+	config := fmt.Sprintf("[proxy]\nlisten = \"127.0.0.1:0\"\n\n[providers.corp]\ntype = \"oidc\"\nissuer = %q\nclient_id = \"ccproxy\"\napi_base = %q\n",
+		idp.Issuer(), upstream.URL)
+	if err := os.WriteFile(cfgFile, []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := append(cleanEnv(), "HOME="+home, "XDG_CONFIG_HOME="+cfgHome, "XDG_STATE_HOME="+stateHome,
+		"XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "XDG_DATA_HOME="+filepath.Join(dir, "data"))
+
+	// This test process plays the other process that logs in: it writes
+	// the record through the file store, as `auth login` would.
+	disk, err := store.NewFile(credsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := func() {
+		t.Helper()
+		c := auth.Credentials{Provider: "corp", AccessToken: "stale-access-token-0123456789abcdef",
+			RefreshToken: idp.IssueRefreshToken("ccproxy", ""), ExpiresAt: time.Now().Add(-time.Minute), ObtainedAt: time.Now().Add(-time.Hour)}
+		blob, _ := c.Marshal()
+		if err := disk.Save(ctx, "corp", blob); err != nil {
+			t.Fatal(err)
+		}
+	}
+	login()
+
+	serve := exec.Command(bin, "serve")
+	serve.Env = env
+	serveErr := &syncBuffer{}
+	pr, pw := io.Pipe()
+	serve.Stderr = io.MultiWriter(serveErr, pw)
+	if err := serve.Start(); err != nil {
+		t.Fatal(err)
+	}
+	serveDone := make(chan error, 1)
+	go func() { serveDone <- serve.Wait(); pw.Close() }()
+	defer func() {
+		serve.Process.Kill()
+		<-serveDone
+	}()
+	lines := make(chan string, 256)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default: // nobody waits for this one
+			}
+		}
+	}()
+	proxyURL := ""
+	re := regexp.MustCompile(`serving.*url=(http://127\.0\.0\.1:\d+)`)
+	for proxyURL == "" {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("serve exited:\n%s", serveErr)
+			}
+			if m := re.FindStringSubmatch(l); m != nil {
+				proxyURL = m[1]
+			}
+		case <-ctx.Done():
+			t.Fatalf("serve never listened:\n%s", serveErr)
+		}
+	}
+	request := func() int {
+		t.Helper()
+		resp, err := http.Post(proxyURL+"/corp/v1/chat/completions", "application/json", strings.NewReader(`{"model":"m"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// waitLog waits for serve to log a line containing s and returns how
+	// long after since that was.
+	waitLog := func(s string, since time.Time) time.Duration {
+		t.Helper()
+		for {
+			select {
+			case l, ok := <-lines:
+				if !ok {
+					t.Fatalf("serve exited:\n%s", serveErr)
+				}
+				if strings.Contains(l, s) {
+					return time.Since(since)
+				}
+			case <-ctx.Done():
+				t.Fatalf("serve never logged %q:\n%s", s, serveErr)
+			}
+		}
+	}
+	if code := request(); code != http.StatusOK {
+		t.Fatalf("before the logout: %d\n%s", code, serveErr)
+	}
+
+	logout := exec.CommandContext(ctx, bin, "auth", "logout", "corp", "--yes")
+	logout.Env = env
+	if out, err := logout.CombinedOutput(); err != nil {
+		t.Fatalf("auth logout: %v\n%s", err, out)
+	}
+	loggedOut := waitLog("logged out in another process", time.Now())
+	if code := request(); code != http.StatusUnauthorized {
+		t.Fatalf("after the logout the proxy answered %d, want 401", code)
+	}
+
+	written := time.Now()
+	login()
+	loggedIn := waitLog("logged in in another process", written)
+	if code := request(); code != http.StatusOK {
+		t.Fatalf("after a login elsewhere the proxy answered %d, want 200\n%s", code, serveErr)
+	}
+	t.Logf("serve saw the logout %v after `auth logout` exited, and a login %v after it was written",
+		loggedOut.Round(time.Millisecond), loggedIn.Round(time.Millisecond))
+	for name, d := range map[string]time.Duration{"logout": loggedOut, "login": loggedIn} {
+		if d > time.Second {
+			t.Errorf("serve took %v to see the %s made by another process, want < 1s", d, name)
+		}
+	}
+	if up.Refused() != 0 {
+		t.Errorf("the API was sent %d dead tokens", up.Refused())
+	}
+}
