@@ -2,6 +2,8 @@ package quota
 
 import (
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 )
 
@@ -223,4 +225,37 @@ func (s Snapshot) Pace(now time.Time) (Forecast, bool) {
 		return w.Pace(now)
 	}
 	return Forecast{}, false
+}
+
+// windowOrder is the order screens list windows in: the short windows
+// before the long ones, each provider's together.
+var windowOrder = []string{"5h", "7d", "primary", "secondary", "premium_interactions", "premium_models", "chat", "completions", "session", "weekly", "overage"}
+
+func orderRank(name string) (int, string) {
+	for i, n := range windowOrder {
+		if n == name {
+			return i, ""
+		}
+	}
+	switch {
+	case strings.HasPrefix(name, "7d_"):
+		return 1, name // after 7d, by name
+	case strings.HasSuffix(name, "_primary"), strings.HasSuffix(name, "_secondary"):
+		return 3, name // after secondary
+	}
+	return len(windowOrder), name
+}
+
+// SortWindows puts s's windows in screen order (5h, 7d, 7d_<family>,
+// overage last; primary, secondary, then other families), so every view
+// lists them alike whatever order the wire or the store gave.
+func (s *Snapshot) SortWindows() {
+	sort.SliceStable(s.Windows, func(i, j int) bool {
+		ri, ni := orderRank(s.Windows[i].Name)
+		rj, nj := orderRank(s.Windows[j].Name)
+		if ri != rj {
+			return ri < rj
+		}
+		return ni < nj
+	})
 }

@@ -1,6 +1,7 @@
 package quota
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -188,5 +189,16 @@ func TestPercent(t *testing.T) {
 		if got := tc.w.Percent(); got != tc.want {
 			t.Errorf("%+v: %q, want %q", tc.w, got, tc.want)
 		}
+	}
+}
+
+func TestSortWindows(t *testing.T) {
+	s := Snapshot{Windows: []Window{{Name: "overage"}, {Name: "secondary"}, {Name: "7d_sonnet"}, {Name: "bengalfox_primary"},
+		{Name: "7d"}, {Name: "primary"}, {Name: "7d_opus"}, {Name: "5h"}, {Name: "zzz"}, {Name: "chat"}, {Name: "premium_interactions"}}}
+	s.SortWindows()
+	got := strings.Join(names(s), " ")
+	want := "5h 7d 7d_opus 7d_sonnet primary secondary bengalfox_primary premium_interactions chat overage zzz"
+	if got != want {
+		t.Errorf("order\n%s\nwant\n%s", got, want)
 	}
 }
