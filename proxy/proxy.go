@@ -18,6 +18,7 @@ import (
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/hub"
+	"github.com/ccproxy-tui/ccproxy-tui/quota"
 )
 
 // DefaultListen is where the proxy binds when Options.Listen is empty: loopback only.
@@ -68,6 +69,9 @@ type Options struct {
 	Upstreams []Upstream
 	// Status feeds GET /status; nil serves an empty provider list.
 	Status func(ctx context.Context) []auth.Status
+	// Quota feeds the quota of GET /status (the `quota --json` array);
+	// nil serves an empty one.
+	Quota func(ctx context.Context) []quota.Snapshot
 	// AuthDropped counts the credential events the rest of the program
 	// missed, so /status shows every lost event, not only the proxy's own.
 	AuthDropped func() uint64

@@ -1,6 +1,9 @@
 package proxy
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -108,5 +111,33 @@ func TestReadQuotaAllocs(t *testing.T) {
 	start := s.clock.Now()
 	if n := testing.AllocsPerRun(1000, func() { _ = s.readQuota(x, start) }); n != 0 {
 		t.Errorf("readQuota allocates %v times on a plain response, want 0", n)
+	}
+}
+
+func TestStatusIncludesQuota(t *testing.T) {
+	snap := quota.Snapshot{Provider: "claude", Status: quota.Warning, Binding: "5h", Source: quota.FromHeaders,
+		Windows: []quota.Window{{Name: "5h", UsedPercent: 80, Status: quota.Warning}}}
+	for _, tc := range []struct {
+		name string
+		feed func(context.Context) []quota.Snapshot
+		want string
+	}{
+		{"fed", func(context.Context) []quota.Snapshot { return []quota.Snapshot{snap} }, `"binding":"5h"`},
+		{"none", nil, `"quota":[]`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newTestServer(t, Options{Quota: tc.feed})
+			rec := httptest.NewRecorder()
+			s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://127.0.0.1:8787/status", nil))
+			var body map[string]json.RawMessage
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatal(err)
+			}
+			var compact bytes.Buffer
+			_ = json.Compact(&compact, rec.Body.Bytes())
+			if rec.Code != 200 || body["quota"] == nil || !strings.Contains(compact.String(), tc.want) {
+				t.Errorf("/status = %d %s", rec.Code, compact.String())
+			}
+		})
 	}
 }

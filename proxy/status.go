@@ -5,12 +5,15 @@ import (
 	"net/http"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/quota"
 )
 
-// statusBody is GET /status: the `auth status --json` array plus the proxy's counters.
+// statusBody is GET /status: the `auth status --json` array, the proxy's
+// counters and the `quota --json` array.
 type statusBody struct {
-	Providers []auth.Status `json:"providers"`
-	Proxy     Counters      `json:"proxy"`
+	Providers []auth.Status    `json:"providers"`
+	Proxy     Counters         `json:"proxy"`
+	Quota     []quota.Snapshot `json:"quota"`
 	// AuthDropped counts credential events a slow reader missed; the
 	// proxy's own are Proxy.Dropped.
 	AuthDropped uint64 `json:"auth_dropped_events"`
@@ -45,7 +48,12 @@ func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
 		writeError(w, "", apiError{status: http.StatusMethodNotAllowed, kind: "invalid_request_error", code: "method_not_allowed", msg: "use GET"})
 		return
 	}
-	body := statusBody{Providers: []auth.Status{}, Proxy: s.Stats()}
+	body := statusBody{Providers: []auth.Status{}, Proxy: s.Stats(), Quota: []quota.Snapshot{}}
+	if s.opts.Quota != nil {
+		if q := s.opts.Quota(r.Context()); q != nil {
+			body.Quota = q
+		}
+	}
 	if s.opts.AuthDropped != nil {
 		body.AuthDropped = s.opts.AuthDropped()
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/quotawatch"
 	"github.com/ccproxy-tui/ccproxy-tui/providers"
 	"github.com/ccproxy-tui/ccproxy-tui/proxy"
 	"github.com/ccproxy-tui/ccproxy-tui/store"
@@ -41,6 +42,9 @@ type Options struct {
 	// ProviderOptions are passed on to providers.NewRegistry (an HTTP
 	// client or a clock in tests).
 	ProviderOptions []providers.Option
+	// QuotaStore keeps the latest quota observations across processes
+	// (the usage ledger); nil keeps them in memory only.
+	QuotaStore quotawatch.Store
 }
 
 // App is the wired program. Its methods are safe for concurrent use.
@@ -54,6 +58,10 @@ type App struct {
 	bus       *auth.Bus
 	scheduler *auth.Scheduler
 	proxy     *proxy.Server
+	quota     *quotawatch.Watcher
+	// requests are the proxy's events, subscribed in New so that Run
+	// misses none; Run reads them.
+	requests <-chan proxy.Event
 }
 
 // New builds the graph. It does no network I/O and binds no socket.
@@ -99,12 +107,14 @@ func New(opts Options) (*App, error) {
 		a.scheduler.Add(m)
 		ups = append(ups, proxy.Upstream{Name: p.Name, Target: p, Tokens: m})
 	}
+	a.quota = quotawatch.New(quotawatch.Options{Store: opts.QuotaStore, Clock: a.clock, Logger: a.log})
 	srv, err := proxy.New(proxy.Options{
 		Listen:      opts.Config.Proxy.Listen,
 		APIKey:      opts.Config.Proxy.APIKey,
 		MaxBody:     opts.Config.Proxy.MaxBody,
 		Upstreams:   ups,
 		Status:      a.Statuses,
+		Quota:       a.quotasForStatus,
 		AuthDropped: a.bus.Dropped,
 		Clock:       a.clock,
 		Logger:      a.log,
@@ -113,6 +123,9 @@ func New(opts Options) (*App, error) {
 		return nil, err // proxy's errors name the proxy already
 	}
 	a.proxy = srv
+	// The app lives as long as the process; the subscription is never
+	// cancelled.
+	a.requests, _ = srv.Subscribe(256)
 	return a, nil
 }
 
@@ -232,8 +245,9 @@ func (a *App) Proxy() *proxy.Server { return a.proxy }
 func (a *App) AuthEvents(size int) (<-chan auth.Event, func()) { return a.bus.Subscribe(size) }
 
 // Run keeps every provider's token fresh, follows changes other processes
-// make to the credentials store, and logs lifecycle events until ctx ends.
-// It does not start the proxy. While it runs, the managers may hold
+// make to the credentials store, logs lifecycle events and keeps the quota
+// each proxied response reports, until ctx ends. It does not start the
+// proxy. While it runs, the managers may hold
 // refreshed credentials the store cannot take yet (a full disk) until it
 // accepts them: this process lives on to use them.
 func (a *App) Run(ctx context.Context) {
@@ -263,12 +277,28 @@ func (a *App) Run(ctx context.Context) {
 			a.watch(ctx, w)
 		}()
 	}
+	var quotaErr string
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			// Keep what the last responses said, so a serve stopped
+			// right after a request still leaves its quota behind.
+			for {
+				select {
+				case r := <-a.requests:
+					if r.Quota != nil {
+						quotaErr = a.observeQuota(context.WithoutCancel(ctx), *r.Quota, quotaErr)
+					}
+				default:
+					return
+				}
+			}
 		case e := <-events:
 			a.logEvent(e)
+		case r := <-a.requests:
+			if r.Quota != nil {
+				quotaErr = a.observeQuota(ctx, *r.Quota, quotaErr)
+			}
 		}
 	}
 }
