@@ -14,6 +14,7 @@ import (
 	"github.com/ccproxy-tui/ccproxy-tui/internal/demo"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/iostreams"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/logging"
+	"github.com/ccproxy-tui/ccproxy-tui/ledger"
 )
 
 func main() { os.Exit(run()) }
@@ -42,6 +43,7 @@ func run() int {
 		// the tui package; --demo swaps in internal/demo's loopback fakes.
 		RunDashboard: runDashboard,
 		DemoApp:      demo.App,
+		LedgerPath:   ledger.DefaultPath(),
 	}
 	code := cmd.Execute(cmd.NewCmdRoot(f, nil), os.Args[1:], ios.ErrOut, logger)
 	logger.Info("exit", "status", code)

@@ -16,6 +16,8 @@ import (
 	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/iostreams"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/quotawatch"
+	"github.com/ccproxy-tui/ccproxy-tui/ledger"
 	"github.com/ccproxy-tui/ccproxy-tui/providers"
 	"github.com/ccproxy-tui/ccproxy-tui/store"
 )
@@ -50,8 +52,15 @@ type Factory struct {
 	// releases them. Nil when the demo is not built in.
 	DemoApp func(ctx context.Context) (a *app.App, stop func(), err error)
 
+	// LedgerPath is the usage ledger (usage.db) where quota observations
+	// are shared between processes; "" keeps them in memory only (tests).
+	// main.go sets ledger.DefaultPath().
+	LedgerPath string
+
 	// configFlag is the root's --config value.
 	configFlag string
+	// ledger is the usage ledger, once openLedger opened it.
+	ledger *ledger.DB
 }
 
 // DashboardOptions is what the root command hands to RunDashboard.
@@ -105,6 +114,7 @@ func (f *Factory) App(override func(*config.Config) error) (*app.App, error) {
 		HTTPClient:      f.HTTPClient,
 		Logger:          f.Logger,
 		ProviderOptions: f.ProviderOptions,
+		QuotaStore:      f.quotaStore(),
 	})
 }
 
@@ -130,4 +140,31 @@ func (f *Factory) openApp(ctx context.Context, demo bool, override func(*config.
 		return nil, nil, fmt.Errorf("demo: %w", err)
 	}
 	return a, release, nil
+}
+
+// openLedger opens the usage ledger at LedgerPath for the commands that
+// share quota observations (serve, the dashboard, quota, statusline); the
+// Apps built afterwards keep their observations in it. close releases it.
+// Without a LedgerPath it opens nothing.
+func (f *Factory) openLedger(ctx context.Context) (close func(), err error) {
+	if f.LedgerPath == "" || f.ledger != nil {
+		return func() {}, nil
+	}
+	db, err := ledger.Open(ctx, f.LedgerPath)
+	if err != nil {
+		return func() {}, err
+	}
+	f.ledger = db
+	return func() {
+		_ = db.Close()
+		f.ledger = nil
+	}, nil
+}
+
+// quotaStore is the opened ledger as an App's QuotaStore, or nil.
+func (f *Factory) quotaStore() quotawatch.Store {
+	if f.ledger == nil {
+		return nil
+	}
+	return f.ledger
 }

@@ -76,14 +76,16 @@ type harness struct {
 	dir      string
 	cfgPath  string
 	credsDir string
-	env      map[string]string
-	clock    clockwork.Clock
-	stdin    io.Reader
-	out      *output
-	errOut   *output
-	log      *output
-	opened   []string
-	mu       sync.Mutex
+	// ledger is the usage ledger file the commands share.
+	ledger string
+	env    map[string]string
+	clock  clockwork.Clock
+	stdin  io.Reader
+	out    *output
+	errOut *output
+	log    *output
+	opened []string
+	mu     sync.Mutex
 	// secrets are values that must never show up in any output.
 	secrets []string
 }
@@ -101,6 +103,7 @@ func newHarness(t *testing.T, clock clockwork.Clock, opts ...fake.Option) *harne
 		t: t, srv: srv, dir: dir,
 		cfgPath:  filepath.Join(dir, "config.toml"),
 		credsDir: filepath.Join(dir, "credentials"),
+		ledger:   filepath.Join(dir, "state", "usage.db"),
 		clock:    clock,
 		out:      newOutput(), errOut: newOutput(), log: newOutput(),
 	}
@@ -143,7 +146,8 @@ func (h *harness) factory() *Factory {
 			h.opened = append(h.opened, u)
 			return false, nil
 		},
-		Logger: logging.New(h.log, logging.Options{}),
+		Logger:     logging.New(h.log, logging.Options{}),
+		LedgerPath: h.ledger,
 	}
 }
 

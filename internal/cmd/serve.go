@@ -76,6 +76,13 @@ func serveRun(opts *ServeOptions) error {
 	log := slog.New(h)
 	sf := *f
 	sf.Logger = log
+	if !opts.Demo {
+		closeLedger, err := sf.openLedger(ctx)
+		if err != nil {
+			log.Warn("quota observations stay in this process only", "err", err)
+		}
+		defer closeLedger()
+	}
 
 	a, release, err := sf.openApp(ctx, opts.Demo, func(c *config.Config) error {
 		if opts.Listen != "" {
