@@ -62,6 +62,8 @@ Exit status: 0 success, 1 failure, 2 usage error.`,
 	cmd.AddCommand(NewCmdEnv(f, nil))
 	cmd.AddCommand(NewCmdProviders(f, nil))
 	cmd.AddCommand(NewCmdVersion(f, nil))
+	cmd.AddCommand(NewCmdQuota(f, nil))
+	cmd.AddCommand(NewCmdStatusline(f, nil))
 	cmd.InitDefaultCompletionCmd()
 	for _, c := range cmd.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &FlagError{Err: err} })
@@ -76,6 +78,13 @@ func rootRun(opts *RootOptions) error {
 	}
 	ctx, stop := signal.NotifyContext(opts.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if !opts.Demo {
+		closeLedger, err := f.openLedger(ctx)
+		if err != nil {
+			f.logger().Warn("quota observations stay in this process only", "err", err)
+		}
+		defer closeLedger()
+	}
 	a, release, err := f.openApp(ctx, opts.Demo, nil)
 	if err != nil {
 		return err
