@@ -36,6 +36,10 @@ type UpstreamOptions struct {
 	// gets a 401, as a real API answers an expired or revoked token.
 	// OAuthServer.ValidAccessToken is the usual choice.
 	Accept func(token string) bool
+	// Quota, keyed by a path's first segment ("/claude"), makes that
+	// path's answers carry a provider family's quota headers that fill
+	// with use (see QuotaPlan).
+	Quota map[string]QuotaPlan
 }
 
 // Upstream is a loopback stand-in for Anthropic's Messages API and OpenAI's
@@ -56,6 +60,8 @@ type Upstream struct {
 	rejected map[string]bool
 	seen     []SeenRequest
 	reported usage.Tokens
+
+	quotas quotaBook
 }
 
 // SeenRequest is one request as the upstream received it, recorded so tests
@@ -146,6 +152,10 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if u.isRejected(r.Header.Get("Authorization")) {
 		u.refused.Add(1)
 		writeAPIError(w, anthropic, http.StatusUnauthorized, "authentication_error", "invalid access token")
+		return
+	}
+	if family, refused := u.quota(w.Header(), r.URL.Path); refused {
+		writeQuotaRefusal(w, family)
 		return
 	}
 	api := apiChat
