@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
@@ -37,15 +38,28 @@ type provider struct {
 	flow                 string
 	apiFormat            string
 	loggedIn             bool
+	// quota is how the fake upstream meters this provider; path is the
+	// API call the demo's traffic makes.
+	quota fake.QuotaPlan
+	path  string
 }
 
 // providers are shaped like claude, codex and copilot: the first two start
 // logged in with short-lived tokens, the third waits for a device login.
+// Each speaks its namesake's quota headers; codex-demo is close to its
+// limit, so a few requests take it past 90 % and into refusals.
 var providers = []provider{
-	{name: "claude-demo", display: "Claude (demo)", email: "ada@claude.demo", ttl: 90 * time.Second, apiFormat: "anthropic", loggedIn: true},
-	{name: "codex-demo", display: "Codex (demo)", email: "ada@codex.demo", ttl: 3 * time.Minute, loggedIn: true},
-	{name: "copilot-demo", display: "Copilot (demo)", email: "ada@copilot.demo", ttl: 3 * time.Minute, flow: "device"},
+	{name: "claude-demo", display: "Claude (demo)", email: "ada@claude.demo", ttl: 90 * time.Second, apiFormat: "anthropic", loggedIn: true,
+		quota: fake.QuotaPlan{Family: fake.QuotaAnthropic, Used: 38, PerRequest: 3}, path: "/v1/messages"},
+	{name: "codex-demo", display: "Codex (demo)", email: "ada@codex.demo", ttl: 3 * time.Minute, loggedIn: true,
+		quota: fake.QuotaPlan{Family: fake.QuotaCodex, Used: 84, PerRequest: 2}, path: "/responses"},
+	{name: "copilot-demo", display: "Copilot (demo)", email: "ada@copilot.demo", ttl: 3 * time.Minute, flow: "device",
+		quota: fake.QuotaPlan{Family: fake.QuotaCopilot, Used: 12, PerRequest: 1}, path: "/chat/completions"},
 }
+
+// TrafficEvery is how often the demo sends each logged-in provider one
+// request while the proxy runs, so the quota meters move on their own.
+const TrafficEvery = 15 * time.Second
 
 // App builds the demo program; stop closes the fakes. The caller starts the
 // scheduler (app.Run) and the proxy as it would for the real program.
@@ -62,7 +76,11 @@ func App(ctx context.Context) (a *app.App, stop func(), err error) {
 		}
 	}()
 
-	upstream := httptest.NewServer(fake.NewUpstream(fake.UpstreamOptions{Deltas: 5, Interval: 150 * time.Millisecond}))
+	plans := map[string]fake.QuotaPlan{}
+	for _, p := range providers {
+		plans["/"+p.name] = p.quota
+	}
+	upstream := httptest.NewServer(fake.NewUpstream(fake.UpstreamOptions{Deltas: 5, Interval: 150 * time.Millisecond, Quota: plans}))
 	closers = append(closers, upstream.Close)
 
 	cfg := config.Default()
@@ -90,7 +108,7 @@ func App(ctx context.Context) (a *app.App, stop func(), err error) {
 			DeviceURL:   srv.DeviceURL(),
 			Flow:        p.flow,
 			Scopes:      []string{"openid", "email", "offline_access"},
-			APIBase:     upstream.URL,
+			APIBase:     upstream.URL + "/" + p.name,
 			APIFormat:   p.apiFormat,
 		}
 	}
@@ -115,7 +133,46 @@ func App(ctx context.Context) (a *app.App, stop func(), err error) {
 			return nil, nil, fmt.Errorf("demo seed %s: %w", p.name, err)
 		}
 	}
+	// One request each now, so the meters show from the first frame,
+	// then more while the proxy runs.
+	send(ctx, a)
+	quit, done := make(chan struct{}), make(chan struct{})
+	go traffic(a, quit, done)
+	closers = append(closers, func() { close(quit); <-done })
 	return a, stop, nil
+}
+
+// traffic sends the demo's requests every TrafficEvery while the proxy
+// runs, until quit.
+func traffic(a *app.App, quit <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	tick := time.NewTicker(TrafficEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-quit:
+			return
+		case <-tick.C:
+			if a.Proxy().Running() {
+				send(context.Background(), a)
+			}
+		}
+	}
+}
+
+// send makes one request through the proxy's handler for every logged-in
+// demo provider, as a client would; its answer's quota headers reach the
+// app like any other response's.
+func send(ctx context.Context, a *app.App) {
+	for _, p := range providers {
+		if st, err := a.Status(ctx, p.name); err != nil || !st.Authenticated {
+			continue
+		}
+		req := httptest.NewRequestWithContext(ctx, http.MethodPost, "http://127.0.0.1/"+p.name+p.path,
+			strings.NewReader(`{"model":"demo","messages":[{"role":"user","content":"hi"}]}`))
+		req.Header.Set("Content-Type", "application/json")
+		a.Proxy().Handler().ServeHTTP(httptest.NewRecorder(), req)
+	}
 }
 
 // OpenBrowser stands in for the user's browser in the demo: it follows the

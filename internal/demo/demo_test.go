@@ -140,3 +140,37 @@ func names(st []auth.Status) []string {
 	}
 	return out
 }
+
+// The demo's first frame already has meters: each logged-in provider's
+// first request answered with its family's quota headers, codex-demo
+// close to its limit.
+func TestDemoStartsWithQuotaMeters(t *testing.T) {
+	ctx := context.Background()
+	a, stop, err := App(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	a.Run(done) // keeps the queued responses' quota, then returns
+	list, err := a.Quotas(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, s := range list {
+		for _, w := range s.Windows {
+			got[s.Provider] += w.Name + "=" + w.Percent() + " "
+		}
+	}
+	want := map[string]string{"claude-demo": "5h=41% 7d=13% ", "codex-demo": "primary=86% secondary=28% "}
+	for p, w := range want {
+		if got[p] != w {
+			t.Errorf("%s meters %q, want %q", p, got[p], w)
+		}
+	}
+	if _, ok := got["copilot-demo"]; ok {
+		t.Error("copilot-demo has quota before anyone logged in")
+	}
+}
