@@ -47,6 +47,13 @@ func runDashboard(ctx context.Context, opts cmd.DashboardOptions) error {
 			_ = cmd.WriteEnv(&b, a, cmd.EnvRequest{ProxyURL: proxyURL})
 			return b.String()
 		},
+		Flows: func(provider string) []auth.Flow {
+			p, err := a.Provider(provider)
+			if err != nil {
+				return nil
+			}
+			return p.Flows
+		},
 		OpenBrowser:    openBrowser,
 		Demo:           opts.Demo,
 		AutostartProxy: a.Config().Proxy.Autostart,

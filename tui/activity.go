@@ -35,12 +35,18 @@ type entry struct {
 	Level    level
 }
 
-// activityModel is the scrollable log of auth and proxy events, newest first.
+// activityModel is the scrollable log of auth and proxy events, newest
+// first. With the focus it shows a cursor, whose entry enter opens whole.
 type activityModel struct {
-	com      *Common
-	entries  []entry // newest first
-	vp       viewport.Model
-	rendered string // the visible lines, computed in Update
+	com     *Common
+	entries []entry // newest first; never appended to in place
+	shown   []int   // indexes of the entries that pass the filter
+	filter  string
+	cur     int // index into shown
+	focused bool
+	vp      viewport.Model
+	// rendered is the visible lines, computed in Update.
+	rendered string
 }
 
 func newActivity(com *Common) activityModel {
@@ -50,14 +56,22 @@ func newActivity(com *Common) activityModel {
 }
 
 // Update adds auth and proxy events to the log and scrolls it on the keys
-// it is sent: a page with the log keys, a line with the cursor keys (those
-// arrive only while the log has the focus).
+// it is sent: a page with the log keys, a line with the cursor keys, the
+// ends with g and G (those arrive only while the log has the focus).
 func (a activityModel) Update(msg tea.Msg) (activityModel, tea.Cmd) {
 	switch msg := msg.(type) {
 	case authEventMsg:
 		return a.Add(authEntry(msg.Event)), nil
 	case proxyEventMsg:
 		return a.Add(proxyEntry(msg.Event)), nil
+	case focusMsg:
+		a.focused = msg.ID == paneLog
+		return a.render(), nil
+	case filterMsg:
+		a.filter = msg.Text
+		a.cur = 0
+		a.vp.SetYOffset(0)
+		return a.render(), nil
 	case tea.KeyMsg:
 		k := a.com.Keys
 		switch {
@@ -66,14 +80,36 @@ func (a activityModel) Update(msg tea.Msg) (activityModel, tea.Cmd) {
 		case key.Matches(msg, k.LogDown):
 			return a.Scroll(false), nil
 		case key.Matches(msg, k.Up):
-			a.vp.ScrollUp(1)
-			a.rendered = a.vp.View()
+			return a.moveTo(a.cur - 1), nil
 		case key.Matches(msg, k.Down):
-			a.vp.ScrollDown(1)
-			a.rendered = a.vp.View()
+			return a.moveTo(a.cur + 1), nil
+		case key.Matches(msg, k.Top):
+			return a.moveTo(0), nil
+		case key.Matches(msg, k.Bottom):
+			return a.moveTo(len(a.shown) - 1), nil
 		}
 	}
 	return a, nil
+}
+
+// moveTo puts the cursor on shown entry i and scrolls it into view.
+func (a activityModel) moveTo(i int) activityModel {
+	a.cur = max(min(i, len(a.shown)-1), 0)
+	if a.cur < a.vp.YOffset {
+		a.vp.SetYOffset(a.cur)
+	}
+	if h := a.vp.Height; h > 0 && a.cur >= a.vp.YOffset+h {
+		a.vp.SetYOffset(a.cur - h + 1)
+	}
+	return a.render()
+}
+
+// Current is the entry under the cursor.
+func (a activityModel) Current() (entry, bool) {
+	if a.cur < 0 || a.cur >= len(a.shown) {
+		return entry{}, false
+	}
+	return a.entries[a.shown[a.cur]], true
 }
 
 // SetSize gives the log its area and re-renders the lines to fit.
@@ -82,30 +118,30 @@ func (a activityModel) SetSize(w, h int) activityModel {
 	return a.render()
 }
 
-// Add puts e at the top of the log.
+// Add puts e at the top of the log. The slice is rebuilt, not shifted in
+// place, so an older copy of the model keeps its own log.
 func (a activityModel) Add(e entry) activityModel {
-	a.entries = append(a.entries, entry{})
-	copy(a.entries[1:], a.entries)
-	a.entries[0] = e
-	if len(a.entries) > maxEntries {
-		a.entries = a.entries[:maxEntries]
-	}
+	keep := a.entries[:min(len(a.entries), maxEntries-1)]
+	a.entries = append([]entry{e}, keep...)
 	// Keep the reader's place when scrolled down into older entries.
-	if a.vp.YOffset > 0 {
+	if a.vp.YOffset > 0 && a.matches(e) {
 		a.vp.YOffset++
+		a.cur++
 	}
 	return a.render()
 }
 
-// Scroll moves the log by a page; up toward the newest entries.
+// Scroll moves the log by a page; up toward the newest entries. The cursor
+// moves with the page.
 func (a activityModel) Scroll(up bool) activityModel {
+	before := a.vp.YOffset
 	if up {
 		a.vp.PageUp()
 	} else {
 		a.vp.PageDown()
 	}
-	a.rendered = a.vp.View()
-	return a
+	a.cur = max(min(a.cur+a.vp.YOffset-before, len(a.shown)-1), 0)
+	return a.render()
 }
 
 // Len is the number of entries held.
@@ -113,27 +149,58 @@ func (a activityModel) Len() int { return len(a.entries) }
 
 // View returns the visible part of the log.
 func (a activityModel) View() string {
-	if len(a.entries) == 0 {
-		return a.com.Styles.Muted.Render(clip("no activity yet", a.vp.Width))
+	if len(a.shown) == 0 {
+		text := "no activity yet"
+		if a.filter != "" {
+			text = "nothing in the log matches /" + a.filter
+		}
+		return a.com.Styles.Muted.Render(clip(text, a.vp.Width))
 	}
 	return a.rendered
+}
+
+// matches reports whether e passes the filter.
+func (a activityModel) matches(e entry) bool {
+	if a.filter == "" {
+		return true
+	}
+	f := strings.ToLower(a.filter)
+	return strings.Contains(strings.ToLower(e.Provider), f) || strings.Contains(strings.ToLower(e.Text), f)
 }
 
 func (a activityModel) render() activityModel {
 	st := a.com.Styles
 	w := a.vp.Width
-	var b strings.Builder
+	a.shown = a.shown[:0:0]
 	for i, e := range a.entries {
-		if i > 0 {
+		if a.matches(e) {
+			a.shown = append(a.shown, i)
+		}
+	}
+	a.cur = max(min(a.cur, len(a.shown)-1), 0)
+	var b strings.Builder
+	for n, i := range a.shown {
+		e := a.entries[i]
+		if n > 0 {
 			b.WriteByte('\n')
 		}
 		line := e.Time.Format("15:04:05") + " " + fit(e.Provider, logNameWidth) + " " + e.Text
+		if a.focused {
+			gutter := "  "
+			if n == a.cur {
+				gutter = "> "
+			}
+			line = gutter + line
+		}
 		line = clip(line, w)
 		switch e.Level {
 		case levelError:
 			line = st.Alarm.Render(line)
 		case levelWarn:
 			line = st.Warning.Render(line)
+		}
+		if a.focused && n == a.cur {
+			line = st.Selected.Render(line)
 		}
 		b.WriteString(line)
 	}

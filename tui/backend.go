@@ -69,6 +69,9 @@ type Options struct {
 	ProxyEvents <-chan proxy.Event
 	// Env returns the shell exports that point clients at the proxy URL.
 	Env func(proxyURL string) string
+	// Flows lists the login flows a provider offers, so the dashboard only
+	// offers those keys; nil offers every flow.
+	Flows func(provider string) []auth.Flow
 	// OpenBrowser opens url and reports whether a browser was found.
 	OpenBrowser func(url string) (bool, error)
 	// Clock supplies "now" for countdowns; nil means the real clock.
@@ -76,6 +79,12 @@ type Options struct {
 	// Clipboard receives the OSC 52 sequence of the e key (default: the
 	// terminal on stderr).
 	Clipboard io.Writer
+	// Getenv reads the environment (SSH_CONNECTION, TMUX); nil means
+	// os.Getenv.
+	Getenv func(string) string
+	// Tmux loads text into tmux's paste buffer when $TMUX is set; nil
+	// runs tmux load-buffer.
+	Tmux func(ctx context.Context, text string) error
 	// NoColor selects the colourless styles (Run sets it from NO_COLOR).
 	NoColor bool
 	// Styles, when set, overrides the styles chosen from NoColor.

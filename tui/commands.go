@@ -2,14 +2,10 @@ package tui
 
 import (
 	"context"
-	"io"
-	"os"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/jonboulle/clockwork"
-
-	osc52 "github.com/aymanbagabas/go-osc52/v2"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 	"github.com/ccproxy-tui/ccproxy-tui/proxy"
@@ -104,24 +100,5 @@ func closeBrowser(l BrowserLogin) tea.Cmd {
 	return func() tea.Msg {
 		_ = l.Close() // nothing to tell the user: the login is over either way
 		return nil
-	}
-}
-
-// copyCmd sends text to the terminal's clipboard with OSC 52, wrapped for
-// tmux or screen when running inside one.
-func copyCmd(w io.Writer, text string) tea.Cmd {
-	if w == nil {
-		return nil
-	}
-	return func() tea.Msg {
-		seq := osc52.New(text)
-		switch {
-		case os.Getenv("TMUX") != "":
-			seq = seq.Tmux()
-		case os.Getenv("STY") != "":
-			seq = seq.Screen()
-		}
-		_, err := seq.WriteTo(w)
-		return clipboardMsg{Err: err}
 	}
 }

@@ -101,7 +101,13 @@ func (m Model) cycleFocus(d int) Model {
 			at = i
 		}
 	}
-	m.focus = ids[((at+d)%len(ids)+len(ids))%len(ids)]
+	return m.setFocus(ids[((at+d)%len(ids)+len(ids))%len(ids)])
+}
+
+// setFocus gives id the keyboard and tells the panes.
+func (m Model) setFocus(id paneID) Model {
+	m.focus = id
+	m, _ = m.broadcast(focusMsg{ID: id})
 	return m
 }
 
@@ -112,8 +118,7 @@ func (m Model) keepFocus() Model {
 			return m
 		}
 	}
-	m.focus = paneTable
-	return m
+	return m.setFocus(paneTable)
 }
 
 // toPane sends msg to one pane. Keys reach only the focused pane, which is

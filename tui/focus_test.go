@@ -28,8 +28,8 @@ func TestFocus(t *testing.T) {
 		if m.table.Selected() != "claude" {
 			t.Errorf("j moved the table to %q while the log had the focus", m.table.Selected())
 		}
-		if m.activity.vp.YOffset != 1 {
-			t.Errorf("j scrolled the log to %d, want 1 line", m.activity.vp.YOffset)
+		if m.activity.cur != 1 {
+			t.Errorf("j put the log's cursor on %d, want 1", m.activity.cur)
 		}
 		if !strings.Contains(m.View(), "━━ Activity") {
 			t.Errorf("the focused pane is not marked:\n%s", m.View())

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -100,13 +101,13 @@ func TestGolden(t *testing.T) {
 		{name: "urgency_no_color", statuses: urgentProviders, prepare: func(r *rig) { r.opts.Styles = NoColorStyles() }},
 		{name: "browser_login", drive: func(t *testing.T, r *rig, tm *teatest.TestModel, p probe) {
 			tm.Send(keyPress("l"))
-			p.waitView(t, "the browser modal", contains("No browser here"))
+			p.waitView(t, "the browser modal", contains("No browser opened here"))
 		}},
 		{name: "device_login", prepare: func(r *rig) { r.b.deviceWait = true }, drive: func(t *testing.T, r *rig, tm *teatest.TestModel, p probe) {
 			tm.Send(keyPress("j"))
 			tm.Send(keyPress("j"))
 			tm.Send(keyPress("d"))
-			p.waitView(t, "the device code", contains("W D J B - M J H T"))
+			p.waitView(t, "the device code", contains("WDJB-MJHT"))
 		}},
 		{name: "paste_login", drive: func(t *testing.T, r *rig, tm *teatest.TestModel, p probe) {
 			tm.Send(keyPress("v"))
@@ -126,6 +127,43 @@ func TestGolden(t *testing.T) {
 			tm.Send(keyPress("?"))
 			p.waitView(t, "the help", contains("copy env exports"))
 		}},
+		{name: "env_overlay", prepare: func(r *rig) {
+			r.opts.Env = func(u string) string {
+				return "export ANTHROPIC_BASE_URL=" + u + "/claude\nexport ANTHROPIC_AUTH_TOKEN=ccproxy-tui\n" +
+					"# codex: add to ~/.codex/config.toml the [model_providers.ccproxy] block with base_url = \"" + u + "/codex/v1\"\n" +
+					"export OPENAI_BASE_URL=" + u + "/codex/v1 OPENAI_API_KEY=ccproxy-tui CODEX_HOME=\"$HOME/.codex\" # one long line that must never be cut\n"
+			}
+		}, drive: func(t *testing.T, r *rig, tm *teatest.TestModel, p probe) {
+			tm.Send(keyPress("p"))
+			p.waitView(t, "the running proxy", contains("proxy running at"))
+			tm.Send(keyPress("e"))
+			p.waitView(t, "the exports and the copy", contains("Environment for clients", "Sent the exports"))
+		}},
+		{name: "log_entry", prepare: func(r *rig) {
+			r.b.events <- auth.Event{Time: t0, Provider: "codex", Kind: auth.RefreshFailed,
+				Err: errors.New("token endpoint answered 400 invalid_grant: the refresh token was already used by another client; log in again with l")}
+		}, drive: func(t *testing.T, r *rig, tm *teatest.TestModel, p probe) {
+			p.waitView(t, "the failure in the log", contains("refresh failed"))
+			tm.Send(keyPress("tab"))
+			tm.Send(keyPress("enter"))
+			p.waitView(t, "the whole line", contains("Log · codex", "another client"))
+		}},
+		{name: "filter", drive: func(t *testing.T, r *rig, tm *teatest.TestModel, p probe) {
+			tm.Send(keyPress("/"))
+			tm.Type("co")
+			p.waitView(t, "the filtered table", func(v string) bool {
+				return contains("/co", "codex", "copilot")(v) && !strings.Contains(v, "> claude")
+			})
+		}},
+		{name: "ssh_browser_login", prepare: func(r *rig) {
+			r.b.browser.url = "https://claude.ai/oauth/authorize?client_id=9d1c250a&redirect_uri=http%3A%2F%2Flocalhost%3A54545%2Fcallback&response_type=code&state=c3RhdGU"
+			r.opts.Getenv = func(k string) string {
+				return map[string]string{"SSH_CONNECTION": "203.0.113.5 51000 198.51.100.7 22", "USER": "ada"}[k]
+			}
+		}, drive: func(t *testing.T, r *rig, tm *teatest.TestModel, p probe) {
+			tm.Send(keyPress("l"))
+			p.waitView(t, "the forward", contains("ssh -L 54545:127.0.0.1:54545 ada@198.51.100.7"))
+		}},
 		{name: "proxy_running", prepare: func(r *rig) {
 			ch := make(chan proxy.Event, 4)
 			r.opts.ProxyEvents = ch
@@ -140,30 +178,40 @@ func TestGolden(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			for _, sz := range sizes {
-				t.Run(fmt.Sprintf("%dx%d", sz.w, sz.h), func(t *testing.T) {
-					st := threeProviders
-					if c.statuses != nil {
-						st = c.statuses
+				for _, colour := range []bool{false, true} {
+					name := fmt.Sprintf("%dx%d", sz.w, sz.h)
+					if colour {
+						name += "_colour"
 					}
-					r := newRig(t, st())
-					if c.prepare != nil {
-						c.prepare(r)
-					}
-					p := probe{Model: New(r.ctx, r.opts), mu: &sync.Mutex{}, view: new(string)}
-					tm := teatest.NewTestModel(t, p, teatest.WithInitialTermSize(sz.w, sz.h))
-					t.Cleanup(func() { _ = tm.Quit() })
-					p.waitView(t, "the providers", contains("claude", "codex"))
-					if c.drive != nil {
-						c.drive(t, r, tm, p)
-					}
-					if err := tm.Quit(); err != nil {
-						t.Fatal(err)
-					}
-					final := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(probe)
-					view := final.View()
-					checkShape(t, view, sz.w, sz.h)
-					golden.RequireEqual(t, []byte(view))
-				})
+					t.Run(name, func(t *testing.T) {
+						st := threeProviders
+						if c.statuses != nil {
+							st = c.statuses
+						}
+						r := newRig(t, st())
+						r.opts.Getenv = func(string) string { return "" }
+						if colour {
+							r.opts.Styles = ansi256Styles()
+						}
+						if c.prepare != nil {
+							c.prepare(r)
+						}
+						p := probe{Model: New(r.ctx, r.opts), mu: &sync.Mutex{}, view: new(string)}
+						tm := teatest.NewTestModel(t, p, teatest.WithInitialTermSize(sz.w, sz.h))
+						t.Cleanup(func() { _ = tm.Quit() })
+						p.waitView(t, "the providers", contains("claude", "codex"))
+						if c.drive != nil {
+							c.drive(t, r, tm, p)
+						}
+						if err := tm.Quit(); err != nil {
+							t.Fatal(err)
+						}
+						final := tm.FinalModel(t, teatest.WithFinalTimeout(10*time.Second)).(probe)
+						view := final.View()
+						checkShape(t, view, sz.w, sz.h)
+						golden.RequireEqual(t, []byte(view))
+					})
+				}
 			}
 		})
 	}

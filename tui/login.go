@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/remote"
 )
 
 // startLogin opens the modal for flow and starts the login in the background.
@@ -16,9 +19,18 @@ func (m Model) startLogin(p string, flow auth.Flow) (tea.Model, tea.Cmd) {
 	if p == "" || m.modal != nil {
 		return m, nil
 	}
+	offered := m.flows(p)
+	if !slices.Contains(offered, flow) {
+		m.flash, m.flashLevel = fmt.Sprintf("%s has no %s login; %s", p, flow, m.offerText(offered)), levelWarn
+		return m, nil
+	}
 	op := m.next(p)
 	ctx, cancel := context.WithCancel(m.ctx)
 	m.modal = newLoginModal(m.com, op, flow, ctx, cancel)
+	if s, ok := remote.Detect(m.opts.Getenv); ok {
+		m.modal.remote = &s
+	}
+	m.modal.canPaste = flow == auth.FlowBrowser && slices.Contains(offered, auth.FlowPaste)
 	m.table = m.table.SetBusy(p, "logging in")
 	b := m.opts.Backend
 	var start tea.Cmd
@@ -73,8 +85,31 @@ func (m Model) modalKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.table = m.table.SetBusy(p, "")
 		m.activity = m.activity.Add(entry{Time: m.com.Now, Provider: p, Text: "login cancelled", Level: levelWarn})
 		return m, closeCmd
+	case msg.Type == tea.KeyPgUp || msg.Type == tea.KeyPgDown:
+		return m.scrollPage(msg), nil
 	}
-	if m.modal.flow != auth.FlowPaste || m.modal.url == "" {
+	paste := m.modal.flow == auth.FlowPaste
+	copyKey, openKey := k.Copy, k.Open
+	if paste {
+		copyKey, openKey = k.CopyInInput, k.OpenInInput
+	}
+	target := m.modal.target()
+	switch {
+	case key.Matches(msg, copyKey) && target != "":
+		return m, m.clip.copy(m.ctx, "address", target)
+	case key.Matches(msg, openKey) && target != "":
+		return m, m.openTarget(target)
+	case !paste && key.Matches(msg, k.SwitchPaste) && m.modal.canPaste:
+		p := m.modal.op.Provider
+		closeCmd := closeBrowser(m.modal.Close())
+		m.modal = nil
+		m.table = m.table.SetBusy(p, "")
+		next, cmd := m.startLogin(p, auth.FlowPaste)
+		return next, tea.Batch(closeCmd, cmd)
+	case !paste && key.Matches(msg, k.Up, k.Down, k.Top, k.Bottom):
+		return m.scrollPage(msg), nil
+	}
+	if !paste || m.modal.url == "" {
 		return m, nil
 	}
 	if key.Matches(msg, k.Submit) {
@@ -129,6 +164,16 @@ func (m Model) updateLogin(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return browserOpenedMsg{Op: op, Opened: ok && err == nil}
 		}
 		return m, tea.Batch(wait, opener)
+	case openedMsg:
+		if fresh(want, msg.Op) {
+			mod := *m.modal
+			mod.note = "No browser opened here; copy the address with c instead."
+			if msg.Opened {
+				mod.note = "Opened the address in your browser."
+			}
+			m.modal = &mod
+		}
+		return m, nil
 	case browserOpenedMsg:
 		if fresh(want, msg.Op) {
 			mod := *m.modal
@@ -190,11 +235,51 @@ func (m Model) loginFailed(err error) (tea.Model, tea.Cmd) {
 	return m, cmd
 }
 
-// modalHelp lists the keys that work inside the login modal.
+// modalHelp lists the keys that work inside the login modal, besides esc.
 func (m Model) modalHelp() []key.Binding {
 	k := m.com.Keys
-	if m.modal != nil && m.modal.flow == auth.FlowPaste {
-		return []key.Binding{k.Submit, k.Cancel, k.ForceQuit}
+	if m.modal == nil {
+		return nil
 	}
-	return []key.Binding{k.Cancel, k.ForceQuit}
+	if m.modal.flow == auth.FlowPaste {
+		return []key.Binding{k.Submit, k.CopyInInput, k.OpenInInput, k.ForceQuit}
+	}
+	out := []key.Binding{withDesc(k.Copy, "copy address"), withDesc(k.Open, "open in browser")}
+	if m.modal.canPaste {
+		out = append(out, withDesc(k.SwitchPaste, "paste code"))
+	}
+	return append(out, k.ForceQuit)
+}
+
+// openTarget opens the login's address in a browser here; the note says
+// whether one opened.
+func (m Model) openTarget(u string) tea.Cmd {
+	open, op := m.opts.OpenBrowser, m.modal.op
+	return func() tea.Msg {
+		if open == nil {
+			return openedMsg{Op: op}
+		}
+		ok, err := open(u)
+		return openedMsg{Op: op, Opened: ok && err == nil}
+	}
+}
+
+// offerText names the login keys a provider does offer.
+func (m Model) offerText(flows []auth.Flow) string {
+	k := m.com.Keys
+	var parts []string
+	for _, f := range flows {
+		switch f {
+		case auth.FlowBrowser:
+			parts = append(parts, k.Login.Help().Key+" (browser)")
+		case auth.FlowDevice:
+			parts = append(parts, k.DeviceLogin.Help().Key+" (device)")
+		case auth.FlowPaste:
+			parts = append(parts, k.PasteLogin.Help().Key+" (paste)")
+		}
+	}
+	if len(parts) == 0 {
+		return "it offers no login here"
+	}
+	return "use " + strings.Join(parts, " or ")
 }

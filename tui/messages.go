@@ -56,6 +56,11 @@ type (
 		Op     opID
 		Opened bool
 	}
+	// openedMsg is the answer to the o key in a login dialog.
+	openedMsg struct {
+		Op     opID
+		Opened bool
+	}
 	pasteStartedMsg struct {
 		Op    opID
 		Login PasteLogin
@@ -74,6 +79,16 @@ type (
 		URL     string
 		Err     error
 	}
-	clipboardMsg struct{ Err error }
+	// clipboardMsg says what a copy did: Sent the OSC 52 sequence,
+	// loaded tmux's buffer, or failed.
+	clipboardMsg struct {
+		What       string
+		Sent, Tmux bool
+		Err        error
+	}
 	quitReadyMsg struct{}
+	// focusMsg tells every pane which one has the keyboard now.
+	focusMsg struct{ ID paneID }
+	// filterMsg is the text typed after /; panes show what matches.
+	filterMsg struct{ Text string }
 )

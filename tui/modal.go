@@ -2,14 +2,17 @@ package tui
 
 import (
 	"context"
+	"fmt"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/cursor"
 	"github.com/charmbracelet/bubbles/spinner"
 	"github.com/charmbracelet/bubbles/textinput"
-	"github.com/charmbracelet/lipgloss"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/remote"
 )
 
 // spinnerFrames animate the modal; the frame comes from an animation counter
@@ -34,6 +37,13 @@ type loginModal struct {
 	device  *auth.DeviceCode
 	input   textinput.Model
 	pending bool // a pasted code is being exchanged
+	// remote is the SSH session the dashboard runs in, nil on a local
+	// terminal; the browser flow then explains the port forward.
+	remote *remote.Session
+	// canPaste says the provider also takes a pasted code (the v key).
+	canPaste bool
+	// note says what the last copy or open did.
+	note string
 }
 
 func newLoginModal(com *Common, op opID, flow auth.Flow, ctx context.Context, cancel context.CancelFunc) *loginModal {
@@ -41,6 +51,7 @@ func newLoginModal(com *Common, op opID, flow auth.Flow, ctx context.Context, ca
 	in.Placeholder = "paste the code here"
 	in.EchoMode = textinput.EchoPassword
 	in.EchoCharacter = '•'
+	in.CharLimit = 4096
 	in.Prompt = "› "
 	in.Cursor.SetMode(cursor.CursorStatic)
 	in.PlaceholderStyle = com.Styles.Muted
@@ -63,33 +74,47 @@ func (m *loginModal) counting() bool {
 	return m.device != nil && !m.device.ExpiresAt.IsZero() && m.device.ExpiresAt.After(m.com.Now)
 }
 
-// View draws the modal box; frame picks the spinner frame.
-func (m *loginModal) View(frame int) string {
+// page is the dialog's title and lines at width w; frame picks the spinner
+// frame. The address is printed whole on lines of its own.
+func (m *loginModal) page(frame, w int) (string, []string) {
 	st := m.com.Styles
-	inner := max(min(m.com.Width-8, 76), 20)
 	spin := spinnerFrames[frame%len(spinnerFrames)]
 	var lines []string
 	add := func(s ...string) { lines = append(lines, s...) }
+	say := func(s string) { add(wrapText(s, w)...) }
+	title := "Log in to " + m.op.Provider
 	switch m.flow {
 	case auth.FlowBrowser:
-		add(st.Title.Render("Log in to "+m.op.Provider+" · browser"), "")
-		switch {
-		case m.url == "":
+		title += " · browser"
+		if m.url == "" {
 			add(spin + " starting the login…")
-		case !m.tried:
-			add(spin+" opening your browser…", "")
-			add(chunk(m.url, inner)...)
-		case m.opened:
-			add("Your browser opened this address (open it yourself if not):", "")
-			add(chunk(m.url, inner)...)
-			add("", spin+" waiting for you to finish in the browser…")
-		default:
-			add("No browser here. Open this address on any device:", "")
-			add(chunk(m.url, inner)...)
-			add("", spin+" waiting for the callback…")
+			break
 		}
+		if port := callbackPort(m.url); m.remote != nil && port > 0 {
+			say(fmt.Sprintf("You are on this machine over SSH; the browser's answer comes back to port %d here. On your own computer, run this and keep it open:", port))
+			add("")
+			add(chunk(m.remote.Forward(port), w)...)
+			add("")
+			say("then open this address in your browser there:")
+		} else {
+			switch {
+			case !m.tried:
+				say(spin + " opening your browser…")
+			case m.opened:
+				say("Your browser opened this address (open it yourself if not):")
+			default:
+				say("No browser opened here. Open this address in a browser on this computer:")
+			}
+		}
+		add("")
+		add(urlLines(st, m.url, w)...)
+		add("")
+		if m.canPaste {
+			say("No browser on this machine? Press v to paste a code instead.")
+		}
+		add(spin + " waiting for the browser…")
 	case auth.FlowDevice:
-		add(st.Title.Render("Log in to "+m.op.Provider+" · device"), "")
+		title += " · device"
 		if m.device == nil {
 			add(spin + " asking for a device code…")
 			break
@@ -98,10 +123,15 @@ func (m *loginModal) View(frame int) string {
 		if uri == "" {
 			uri = m.device.VerificationURIComplete
 		}
-		add("Open this address and enter the code:", "")
-		add(chunk(uri, inner)...)
+		say("Open this address on any device and enter the code:")
 		add("")
-		add(strings.Split(st.BigCode.Render(spaced(m.device.UserCode)), "\n")...)
+		add(urlLines(st, uri, w)...)
+		add("")
+		if m.com.Height >= 20 {
+			add(strings.Split(st.BigCode.Render(m.device.UserCode), "\n")...)
+		} else {
+			add(st.Title.Render(m.device.UserCode))
+		}
 		left := "no expiry given"
 		if !m.device.ExpiresAt.IsZero() {
 			d := m.device.ExpiresAt.Sub(m.com.Now)
@@ -110,54 +140,61 @@ func (m *loginModal) View(frame int) string {
 				left = st.Alarm.Render(left)
 			}
 		}
-		add(left, "", spin+" waiting for approval…")
+		add(left, spin+" waiting for approval…")
 	case auth.FlowPaste:
-		add(st.Title.Render("Log in to "+m.op.Provider+" · paste code"), "")
+		title += " · paste code"
 		if m.url == "" {
 			add(spin + " preparing the login…")
 			break
 		}
-		add("1. Open this address and approve:", "")
-		add(chunk(m.url, inner)...)
-		add("", "2. Paste the code the page shows:")
-		m.input.Width = max(inner-4, 8)
+		say("1. Open this address in any browser and approve:")
+		add("")
+		add(urlLines(st, m.url, w)...)
+		add("")
+		say("2. Paste the code the page shows, then press enter:")
+		m.input.Width = max(w-4, 8)
 		add(m.input.View())
 		if m.pending {
-			add("", spin+" exchanging the code…")
+			add(spin + " exchanging the code…")
 		}
 	}
-	help := "esc cancel"
-	if m.flow == auth.FlowPaste {
-		help = "enter submit · esc cancel"
+	if m.note != "" {
+		add("")
+		say(m.note)
 	}
-	add("", st.Muted.Render(help))
-	for i, l := range lines {
-		lines[i] = clip(l, inner)
-	}
-	return st.Modal.Render(strings.Join(lines, "\n"))
+	return title, lines
 }
 
-// chunk breaks a long URL into lines of w cells so all of it stays visible
-// and selectable; it is the one place text is deliberately broken.
-func chunk(s string, w int) []string {
-	if w <= 0 || len(s) <= w {
-		return []string{s}
+// target is what c copies and o opens: the address the user must visit.
+func (m *loginModal) target() string {
+	if m.device != nil {
+		if m.device.VerificationURIComplete != "" {
+			return m.device.VerificationURIComplete
+		}
+		return m.device.VerificationURI
 	}
-	var out []string
-	for len(s) > w {
-		out = append(out, s[:w])
-		s = s[w:]
-	}
-	return append(out, s)
+	return m.url
 }
 
-// spaced spreads a user code out so it reads as large type: "WDJB-MJHT" →
-// "W D J B - M J H T".
-func spaced(code string) string {
-	return strings.Join(strings.Split(code, ""), " ")
-}
-
-// centre places box in the middle of a w×h screen.
-func centre(box string, w, h int) string {
-	return lipgloss.Place(w, h, lipgloss.Center, lipgloss.Center, box)
+// callbackPort is the loopback port the authorize URL sends the browser
+// back to, or 0 when its redirect is not on this machine's loopback.
+func callbackPort(authorize string) int {
+	u, err := url.Parse(authorize)
+	if err != nil {
+		return 0
+	}
+	r, err := url.Parse(u.Query().Get("redirect_uri"))
+	if err != nil {
+		return 0
+	}
+	switch r.Hostname() {
+	case "localhost", "127.0.0.1", "::1":
+	default:
+		return 0
+	}
+	port, err := strconv.Atoi(r.Port())
+	if err != nil {
+		return 0
+	}
+	return port
 }

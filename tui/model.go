@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/jonboulle/clockwork"
 
@@ -40,7 +42,19 @@ type Model struct {
 	overlay    overlay
 	confirmFor string
 	envText    string
-	envCopied  bool
+	// copyNote says what the last copy did, in the dialog it came from.
+	copyNote string
+	// pageOff is how far the open dialog is scrolled; entry is the log
+	// line it shows whole.
+	pageOff int
+	entry   entry
+	clip    copier
+
+	// filtering is true while the user types after /; filter is what
+	// the panes were last told to match.
+	filtering bool
+	filterIn  textinput.Model
+	filter    string
 	modal      *loginModal
 	flash      string
 	flashLevel level
@@ -83,8 +97,16 @@ func New(ctx context.Context, opts Options) Model {
 		detail:    newDetail(com),
 		activity:  newActivity(com),
 		help:      newHelp(st),
+		filterIn:  newFilterInput(st),
 		refreshOp: map[string]opID{},
 	}
+	if opts.Getenv == nil {
+		m.opts.Getenv = os.Getenv
+	}
+	if opts.Tmux == nil {
+		m.opts.Tmux = tmuxLoadBuffer
+	}
+	m.clip = copier{term: opts.Clipboard, getenv: m.opts.Getenv, tmux: m.opts.Tmux}
 	if opts.Proxy != nil {
 		m.proxy = proxyState{Configured: true, Running: opts.Proxy.Running(), URL: opts.Proxy.URL(), Stats: opts.Proxy.Stats()}
 		m.proxy.Busy = opts.AutostartProxy && !m.proxy.Running
@@ -118,7 +140,7 @@ func (m *Model) next(provider string) opID {
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	nm, cmd := m.update(msg)
 	mm := nm.(Model)
-	mm.statusText = statusLine(mm.com, mm.proxy, mm.opts.Demo)
+	mm.statusText = statusLine(mm.com, mm.proxy, mm.opts.Demo, mm.filter)
 	mm.footText = mm.footer()
 	return mm, cmd
 }
@@ -189,7 +211,7 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		cmd := m.fetchStatuses()
 		return m, cmd
-	case browserStartedMsg, pasteStartedMsg, browserOpenedMsg, deviceCodeMsg, loginDoneMsg:
+	case browserStartedMsg, pasteStartedMsg, browserOpenedMsg, openedMsg, deviceCodeMsg, loginDoneMsg:
 		return m.updateLogin(msg)
 	case proxyToggledMsg:
 		m.proxy.Busy = false
@@ -205,8 +227,12 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.activity = m.activity.Add(entry{Time: m.com.Now, Provider: "proxy", Text: text})
 		return m, nil
 	case clipboardMsg:
-		if msg.Err != nil {
-			m.envCopied = false
+		if m.modal != nil {
+			mod := *m.modal
+			mod.note = msg.note()
+			m.modal = &mod
+		} else {
+			m.copyNote = msg.note()
 		}
 		return m, nil
 	case quitReadyMsg:
@@ -267,7 +293,7 @@ func (m *Model) ensureAnim() tea.Cmd {
 // typist, tmux send-keys or a slow SSH link) into single key presses, except
 // for text typed into the paste input, which takes them whole.
 func (m Model) handleKeys(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
-	typing := m.modal != nil && m.modal.flow == auth.FlowPaste
+	typing := (m.modal != nil && m.modal.flow == auth.FlowPaste) || m.filtering
 	if msg.Type != tea.KeyRunes || len(msg.Runes) < 2 || msg.Paste || typing {
 		return m.handleKey(msg)
 	}
@@ -290,21 +316,30 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	if m.modal != nil {
 		return m.modalKey(msg)
 	}
+	if m.filtering {
+		return m.filterKey(msg)
+	}
 	switch m.overlay {
-	case overlayHelp:
+	case overlayHelp, overlayEntry:
 		switch {
 		case key.Matches(msg, k.ForceQuit):
 			return m.quit()
-		case key.Matches(msg, k.Help, k.Cancel, k.Quit):
+		case key.Matches(msg, k.Close, k.Submit):
 			m.overlay = overlayNone
+		case key.Matches(msg, k.Scroll):
+			m = m.scrollPage(msg)
 		}
 		return m, nil
 	case overlayEnv:
 		switch {
 		case key.Matches(msg, k.ForceQuit):
 			return m.quit()
-		case key.Matches(msg, k.Cancel, k.Submit, k.Env, k.Quit):
+		case key.Matches(msg, k.Close, k.Submit, k.Env):
 			m.overlay = overlayNone
+		case key.Matches(msg, k.Copy):
+			return m, m.clip.copy(m.ctx, "exports", m.envText)
+		case key.Matches(msg, k.Scroll):
+			m = m.scrollPage(msg)
 		}
 		return m, nil
 	case overlayConfirmLogout:
@@ -324,12 +359,12 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, k.Quit):
 		return m.quit()
 	case key.Matches(msg, k.Help):
-		m.overlay = overlayHelp
+		m.overlay, m.pageOff = overlayHelp, 0
 	case key.Matches(msg, k.Focus):
 		m = m.cycleFocus(1)
 	case key.Matches(msg, k.FocusBack):
 		m = m.cycleFocus(-1)
-	case key.Matches(msg, k.Up, k.Down):
+	case key.Matches(msg, k.Up, k.Down, k.Top, k.Bottom):
 		return m.toPane(m.focus, msg)
 	case key.Matches(msg, k.LogUp, k.LogDown):
 		// The page keys scroll the focused stacked pane, or the log when
@@ -339,9 +374,20 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			id = paneLog
 		}
 		return m.toPane(id, msg)
+	case key.Matches(msg, k.Details) && m.focus == paneLog:
+		if e, ok := m.activity.Current(); ok {
+			m.overlay, m.entry, m.pageOff = overlayEntry, e, 0
+		}
 	case key.Matches(msg, k.Details):
 		m.showDetail = !m.showDetail
 		m = m.layout()
+	case key.Matches(msg, k.Filter):
+		m.filtering = true
+		m.filterIn.SetValue(m.filter)
+		m.filterIn.CursorEnd()
+		return m, m.filterIn.Focus()
+	case key.Matches(msg, k.Cancel) && m.filter != "":
+		return m.setFilter("")
 	case key.Matches(msg, k.Cancel):
 		if m.showDetail {
 			m.showDetail = false
@@ -434,8 +480,8 @@ func (m Model) showEnv() (tea.Model, tea.Cmd) {
 	if m.opts.Env != nil {
 		text = m.opts.Env(m.proxy.URL)
 	}
-	m.overlay, m.envText, m.envCopied = overlayEnv, text, m.opts.Clipboard != nil
-	return m, copyCmd(m.opts.Clipboard, text)
+	m.overlay, m.envText, m.copyNote, m.pageOff = overlayEnv, text, "Copying…", 0
+	return m, m.clip.copy(m.ctx, "exports", text)
 }
 
 // with returns a copy of ops with p set to op: maps are never written in

@@ -16,6 +16,8 @@ const (
 	overlayHelp
 	overlayEnv
 	overlayConfirmLogout
+	// overlayEntry shows one log line whole.
+	overlayEntry
 )
 
 // newHelp builds the help renderer with the dashboard's styles.
@@ -31,9 +33,30 @@ func newHelp(st *Styles) help.Model {
 	return h
 }
 
-// helpOverlay lays every binding of the keymap out in as many columns as
-// the screen allows, so all of them fit even at 60×15.
-func helpOverlay(com *Common) string {
+// dialog is the title and lines of the open dialog at the current width,
+// or ok false on the main screen. View draws them and the scroll keys
+// clamp against them, so the two never disagree.
+func (m Model) dialog() (title string, lines []string, ok bool) {
+	w := m.com.Width
+	switch {
+	case m.modal != nil:
+		t, l := m.modal.page(m.frame, w)
+		return t, l, true
+	case m.overlay == overlayHelp:
+		return "Keys", helpLines(m.com), true
+	case m.overlay == overlayEnv:
+		return "Environment for clients", envLines(m.com, m.envText, m.copyNote), true
+	case m.overlay == overlayConfirmLogout:
+		return "Log out of " + m.confirmFor + "?", confirmLines(m.com), true
+	case m.overlay == overlayEntry:
+		return "Log · " + m.entry.Provider, entryLines(m.com, m.entry), true
+	}
+	return "", nil, false
+}
+
+// helpLines lays every binding of the keymap out in as many columns as the
+// width allows; the dialog scrolls when they still do not fit.
+func helpLines(com *Common) []string {
 	st := com.Styles
 	var all []key.Binding
 	for _, group := range com.Keys.FullHelp() {
@@ -49,7 +72,7 @@ func helpOverlay(com *Common) string {
 		descW = max(descW, ansi.StringWidth(b.Help().Desc))
 	}
 	const gap = 3
-	inner := max(com.Width-6, 20)
+	inner := max(com.Width-2, 20)
 	colW := keyW + 2 + descW
 	cols := max(1, min(3, (inner+gap)/(colW+gap)))
 	rows := (len(all) + cols - 1) / cols
@@ -62,31 +85,50 @@ func helpOverlay(com *Common) string {
 		}
 		lines[r] += cell
 	}
-	body := st.Title.Render("Keys") + "\n\n" + strings.Join(lines, "\n") +
-		"\n\n" + st.Muted.Render("? or esc to close")
-	return st.Modal.Padding(0, 1).Render(body)
-}
-
-func confirmLogout(com *Common, provider string) string {
-	st := com.Styles
-	body := st.Title.Render("Log out of "+provider+"?") + "\n\n" +
-		"Its stored credentials are deleted; you will\nneed to log in again to use it.\n\n" +
-		st.Alarm.Render("y") + " log out · " + st.HelpKey.Render("n/esc") + " keep"
-	return st.Modal.Render(body)
-}
-
-func envOverlay(com *Common, text string, copied bool) string {
-	st := com.Styles
-	inner := max(min(com.Width-8, 100), 20)
-	head := "Sent to your clipboard (OSC 52). If your terminal does not\nsupport that, copy them from here:"
-	if !copied {
-		head = "Copy these into your shell:"
-	}
-	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
 	for i, l := range lines {
-		lines[i] = clip(l, inner)
+		lines[i] = " " + clip(l, com.Width-1)
 	}
-	body := st.Title.Render("Environment for clients") + "\n\n" + head + "\n\n" +
-		strings.Join(lines, "\n") + "\n\n" + st.Muted.Render("esc to close")
-	return st.Modal.Render(body)
+	return lines
+}
+
+func confirmLines(com *Common) []string {
+	st := com.Styles
+	lines := wrapText("Its stored credentials are deleted; you will need to log in again to use it.", com.Width)
+	return append(lines, "", st.Alarm.Render("y")+" log out · "+st.HelpKey.Render("n/esc")+" keep")
+}
+
+// envLines are the exports, each printed whole: a command longer than the
+// screen continues on the next line instead of being cut.
+func envLines(com *Common, text, note string) []string {
+	st := com.Styles
+	w := com.Width
+	var lines []string
+	if note != "" {
+		lines = append(lines, wrapText(note, w)...)
+	}
+	lines = append(lines, wrapText("Or select them here; they are printed without a frame:", w)...)
+	lines = append(lines, "")
+	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
+		if strings.HasPrefix(l, "#") {
+			for _, p := range chunk(l, w) {
+				lines = append(lines, st.Muted.Render(p))
+			}
+			continue
+		}
+		lines = append(lines, chunk(l, w)...)
+	}
+	return lines
+}
+
+// entryLines show one log entry whole, wrapped.
+func entryLines(com *Common, e entry) []string {
+	st := com.Styles
+	lines := []string{st.Label.Render(e.Time.Format("2006-01-02 15:04:05")), ""}
+	text := wrapText(e.Text, com.Width)
+	if e.Level == levelError {
+		for i, l := range text {
+			text[i] = st.Alarm.Render(l)
+		}
+	}
+	return append(lines, text...)
 }

@@ -17,7 +17,7 @@ type proxyState struct {
 }
 
 // statusLine is the top line: the program, the proxy, its counters.
-func statusLine(com *Common, p proxyState, demo bool) string {
+func statusLine(com *Common, p proxyState, demo bool, filter string) string {
 	st := com.Styles
 	s := st.Title.Render("ccproxy-tui")
 	if demo {
@@ -36,6 +36,9 @@ func statusLine(com *Common, p proxyState, demo bool) string {
 			st.Muted.Render(fmt.Sprintf(" · %d requests · %d errors", p.Stats.Requests, p.Stats.Errors))
 	default:
 		s += st.Muted.Render("○ proxy stopped · p to start")
+	}
+	if filter != "" {
+		s += st.Warning.Render("  /" + filter)
 	}
 	return clip(s, com.Width)
 }

@@ -16,7 +16,9 @@ import (
 // so that View only returns the cached text.
 type tableModel struct {
 	com      *Common
-	rows     []auth.Status
+	rows     []auth.Status // the rows shown: all, or those the filter keeps
+	all      []auth.Status
+	filter   string
 	busy     map[string]string // provider → transient state ("refreshing", "logging in")
 	cursor   int
 	offset   int
@@ -40,7 +42,14 @@ func (t tableModel) Update(msg tea.Msg) (tableModel, tea.Cmd) {
 			return t.Move(-1), nil
 		case key.Matches(msg, k.Down):
 			return t.Move(1), nil
+		case key.Matches(msg, k.Top):
+			return t.Move(-len(t.rows)), nil
+		case key.Matches(msg, k.Bottom):
+			return t.Move(len(t.rows)), nil
 		}
+	case filterMsg:
+		t.filter = msg.Text
+		return t.SetRows(t.all), nil
 	case tickMsg:
 		return t.render(), nil
 	}
@@ -56,9 +65,19 @@ func (t tableModel) SetSize(w, h int) tableModel {
 // SetRows replaces the providers, keeping the cursor on the same name.
 func (t tableModel) SetRows(rows []auth.Status) tableModel {
 	sel := t.Selected()
-	t.rows = rows
+	t.all = rows
+	t.rows = t.all
+	if t.filter != "" {
+		t.rows = nil
+		f := strings.ToLower(t.filter)
+		for _, r := range t.all {
+			if strings.Contains(strings.ToLower(r.Provider), f) {
+				t.rows = append(t.rows, r)
+			}
+		}
+	}
 	t.cursor = 0
-	for i, r := range rows {
+	for i, r := range t.rows {
 		if r.Provider == sel {
 			t.cursor = i
 		}
@@ -207,7 +226,11 @@ func (t tableModel) render() tableModel {
 	}
 	b.WriteString(st.Header.Render(clip(header, t.width)))
 	if len(t.rows) == 0 {
-		b.WriteString("\n" + st.Muted.Render(clip("  no providers configured", t.width)))
+		text := "  no providers configured"
+		if t.filter != "" {
+			text = "  no provider matches /" + t.filter
+		}
+		b.WriteString("\n" + st.Muted.Render(clip(text, t.width)))
 		t.rendered = b.String()
 		return t
 	}

@@ -57,15 +57,9 @@ func (m Model) View() string {
 	if w <= 0 || h <= 0 {
 		return ""
 	}
-	switch {
-	case m.modal != nil:
-		return m.framed(m.modal.View(m.frame))
-	case m.overlay == overlayHelp:
-		return m.framed(helpOverlay(m.com))
-	case m.overlay == overlayEnv:
-		return m.framed(envOverlay(m.com, m.envText, m.envCopied))
-	case m.overlay == overlayConfirmLogout:
-		return m.framed(confirmLogout(m.com, m.confirmFor))
+	if title, lines, ok := m.dialog(); ok {
+		page := pageView(m.com.Styles, title, lines, m.pageOff, w, h-2)
+		return block(m.statusText+"\n"+page+"\n"+m.footText, w, h)
 	}
 	var b strings.Builder
 	b.WriteString(m.statusText)
@@ -78,13 +72,6 @@ func (m Model) View() string {
 	b.WriteByte('\n')
 	b.WriteString(m.footText)
 	return b.String()
-}
-
-// framed draws a dialog centred between the status line and the footer.
-func (m Model) framed(box string) string {
-	w, h := m.com.Width, m.com.Height
-	body := centre(box, w, max(h-2, 1))
-	return block(m.statusText+"\n"+body+"\n"+m.footText, w, h)
 }
 
 // ruleFor draws the title rule over a pane, heavier when it has the focus.
@@ -140,22 +127,3 @@ func (m Model) lower() string {
 	}
 }
 
-// footer shows the last message when there is one, else the short help.
-func (m Model) footer() string {
-	st := m.com.Styles
-	if m.flash != "" {
-		switch m.flashLevel {
-		case levelError:
-			return st.Alarm.Render(clip(m.flash, m.com.Width))
-		case levelWarn:
-			return st.Warning.Render(clip(m.flash, m.com.Width))
-		}
-		return st.Calm.Render(clip(m.flash, m.com.Width))
-	}
-	h := m.help
-	h.Width = m.com.Width
-	if m.modal != nil {
-		return h.ShortHelpView(m.modalHelp())
-	}
-	return h.View(m.com.Keys)
-}
