@@ -52,9 +52,9 @@ type Model struct {
 
 	// filtering is true while the user types after /; filter is what
 	// the panes were last told to match.
-	filtering bool
-	filterIn  textinput.Model
-	filter    string
+	filtering  bool
+	filterIn   textinput.Model
+	filter     string
 	modal      *loginModal
 	flash      string
 	flashLevel level

@@ -126,4 +126,3 @@ func (m Model) lower() string {
 		return strings.Join(m.stackLines(false), "\n")
 	}
 }
-
