@@ -173,7 +173,7 @@ func stateLabel(s auth.Status) string {
 // columns picks what fits in w: provider, state and expiry always; then
 // account, access token and last refresh while room remains. The account
 // column takes what is left over.
-func (t tableModel) columns() (name, state, account, expires, token, last int) {
+func (t tableModel) columns() (name, state, account, expires, life, token, last int) {
 	name = len("PROVIDER")
 	for _, r := range t.rows {
 		if n := len(r.Provider); n > name {
@@ -187,6 +187,10 @@ func (t tableModel) columns() (name, state, account, expires, token, last int) {
 	if left >= minAccount+gap {
 		account = minAccount
 		left -= minAccount + gap
+	}
+	if account > 0 && left >= lifeWidth+gap {
+		life = lifeWidth
+		left -= life + gap
 	}
 	if account > 0 && left >= 19+gap {
 		token = 19
@@ -211,13 +215,16 @@ func (t tableModel) render() tableModel {
 		t.rendered = ""
 		return t
 	}
-	name, state, account, expires, token, last := t.columns()
+	name, state, account, expires, life, token, last := t.columns()
 	var b strings.Builder
 	header := "  " + fit("PROVIDER", name) + "  " + fit("STATE", state)
 	if account > 0 {
 		header += "  " + fit("ACCOUNT", account)
 	}
 	header += "  " + fit("EXPIRES IN", expires)
+	if life > 0 {
+		header += "  " + fit("LIFETIME", life)
+	}
 	if token > 0 {
 		header += "  " + fit("ACCESS TOKEN", token)
 	}
@@ -269,6 +276,9 @@ func (t tableModel) render() tableModel {
 			line += "  " + fit(acct, account)
 		}
 		line += "  " + expiresCell(st, r, now, expires)
+		if life > 0 {
+			line += "  " + lifeBar(st, r, now, life)
+		}
 		if token > 0 {
 			line += "  " + fit(r.AccessTokenPreview, token)
 		}
@@ -291,7 +301,14 @@ func expiresCell(st *Styles, r auth.Status, now time.Time, w int) string {
 	}
 	left := r.ExpiresAt.Sub(now)
 	cell := fit(formatLeft(left), w)
-	switch urgencyOf(left) {
+	// The countdown takes the colour of the row's state when auth gave
+	// one (it knows the refresh window), so a row never reads "logged in"
+	// beside a red countdown; the fixed thresholds are the fallback.
+	u := urgencyOf(left)
+	if r.State != "" && left > 0 {
+		u = stateUrgency(stateLabel(r))
+	}
+	switch u {
 	case urgencyAlarm:
 		return st.Alarm.Render(cell)
 	case urgencyWarning:
@@ -299,4 +316,38 @@ func expiresCell(st *Styles, r auth.Status, now time.Time, w int) string {
 	default:
 		return st.Calm.Render(cell)
 	}
+}
+
+// lifeWidth is the lifetime bar's column.
+const lifeWidth = 8
+
+// lifeBar draws how much of the token's life is left: full when it was
+// just issued, empty when it runs out, in the countdown's colour. Without
+// an issue time (or expiry) there is nothing to draw.
+func lifeBar(st *Styles, r auth.Status, now time.Time, w int) string {
+	issued := r.ObtainedAt
+	if issued.IsZero() && r.LastRefresh != nil {
+		issued = *r.LastRefresh
+	}
+	if r.ExpiresAt == nil || issued.IsZero() || !r.ExpiresAt.After(issued) || !r.Authenticated {
+		return strings.Repeat(" ", w)
+	}
+	total, left := r.ExpiresAt.Sub(issued), r.ExpiresAt.Sub(now)
+	full := int(float64(w)*float64(left)/float64(total) + 0.5)
+	full = max(min(full, w), 0)
+	if left > 0 {
+		full = max(full, 1) // a sliver while any life is left
+	}
+	bar := strings.Repeat("█", full) + strings.Repeat("░", w-full)
+	u := urgencyOf(left)
+	if r.State != "" && left > 0 {
+		u = stateUrgency(stateLabel(r))
+	}
+	switch u {
+	case urgencyAlarm:
+		return st.Alarm.Render(bar)
+	case urgencyWarning:
+		return st.Warning.Render(bar)
+	}
+	return st.Calm.Render(bar)
 }

@@ -465,3 +465,27 @@ func TestErrorsLandInLogAndFooter(t *testing.T) {
 		t.Errorf("footer message should clear on the next key:\n%s", m.View())
 	}
 }
+
+func TestLifeBar(t *testing.T) {
+	st := NoColorStyles()
+	issued := t0.Add(-time.Hour)
+	tests := []struct {
+		name string
+		s    auth.Status
+		want string
+	}{
+		{"just issued", auth.Status{Authenticated: true, ObtainedAt: t0, ExpiresAt: at(time.Hour)}, "████████"},
+		{"half gone", auth.Status{Authenticated: true, ObtainedAt: issued, ExpiresAt: at(time.Hour)}, "████░░░░"},
+		{"a sliver left", auth.Status{Authenticated: true, ObtainedAt: issued, ExpiresAt: at(time.Second)}, "█░░░░░░░"},
+		{"run out", auth.Status{Authenticated: true, ObtainedAt: issued, ExpiresAt: at(-time.Second)}, "░░░░░░░░"},
+		{"issue time unknown", auth.Status{Authenticated: true, ExpiresAt: at(time.Hour)}, "        "},
+		{"logged out", auth.Status{ObtainedAt: issued, ExpiresAt: at(time.Hour)}, "        "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := lifeBar(st, tt.s, t0, 8); got != tt.want {
+				t.Errorf("lifeBar = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

@@ -22,8 +22,10 @@ import (
 // clientID is the OAuth client every demo provider uses.
 const clientID = "ccproxy-demo"
 
-// Grace is how long before expiry the demo refreshes: short, so the 90 s
-// token is refreshed automatically a minute after the dashboard opens.
+// Grace is how long before expiry the demo refreshes. A token shows as
+// expiring in its last five minutes, so claude-demo's six-minute token is
+// green for a minute, yellow while it counts down, and is refreshed (green
+// again) 30 s before it would run out, as a real one is.
 const Grace = 30 * time.Second
 
 // browserPause is how long the pretend browser "takes", so the login modal
@@ -49,11 +51,11 @@ type provider struct {
 // Each speaks its namesake's quota headers; codex-demo is close to its
 // limit, so a few requests take it past 90 % and into refusals.
 var providers = []provider{
-	{name: "claude-demo", display: "Claude (demo)", email: "ada@claude.demo", ttl: 90 * time.Second, apiFormat: "anthropic", loggedIn: true,
+	{name: "claude-demo", display: "Claude (demo)", email: "ada@claude.demo", ttl: 6 * time.Minute, apiFormat: "anthropic", loggedIn: true,
 		quota: fake.QuotaPlan{Family: fake.QuotaAnthropic, Used: 38, PerRequest: 3}, path: "/v1/messages"},
-	{name: "codex-demo", display: "Codex (demo)", email: "ada@codex.demo", ttl: 3 * time.Minute, loggedIn: true,
+	{name: "codex-demo", display: "Codex (demo)", email: "ada@codex.demo", ttl: 20 * time.Minute, loggedIn: true,
 		quota: fake.QuotaPlan{Family: fake.QuotaCodex, Used: 84, PerRequest: 2}, path: "/responses"},
-	{name: "copilot-demo", display: "Copilot (demo)", email: "ada@copilot.demo", ttl: 3 * time.Minute, flow: "device",
+	{name: "copilot-demo", display: "Copilot (demo)", email: "ada@copilot.demo", ttl: 10 * time.Minute, flow: "device",
 		quota: fake.QuotaPlan{Family: fake.QuotaCopilot, Used: 12, PerRequest: 1}, path: "/chat/completions"},
 }
 
@@ -84,7 +86,14 @@ func App(ctx context.Context) (a *app.App, stop func(), err error) {
 	closers = append(closers, upstream.Close)
 
 	cfg := config.Default()
-	cfg.Proxy.Listen = "127.0.0.1:0" // never collide with a real proxy on 8787
+	// Never collide with a real proxy on 8787, and keep one port for the
+	// demo's life, so exports copied before a restart of the proxy (p, p)
+	// still point at it.
+	listen, err := freePort()
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo proxy port: %w", err)
+	}
+	cfg.Proxy.Listen = listen
 	cfg.Refresh.Grace = config.Duration{Duration: Grace}
 	off := false
 	for _, builtin := range []string{"claude", "codex", "copilot"} {
@@ -206,4 +215,18 @@ func OpenBrowser(rawURL string) (bool, error) {
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, resp.Body)
 	return true, nil
+}
+
+// freePort finds a loopback port nothing listens on now, for the demo proxy
+// to keep across restarts.
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		return "", err
+	}
+	return addr, nil
 }

@@ -26,7 +26,7 @@ func TestDemoStartsWithCountdownsAndALoggedOutProvider(t *testing.T) {
 	want := map[string]struct {
 		in   bool
 		life time.Duration
-	}{"claude-demo": {true, 90 * time.Second}, "codex-demo": {true, 3 * time.Minute}, "copilot-demo": {false, 0}}
+	}{"claude-demo": {true, 6 * time.Minute}, "codex-demo": {true, 20 * time.Minute}, "copilot-demo": {false, 0}}
 	if len(st) != len(want) {
 		t.Fatalf("providers %v", names(st))
 	}
@@ -40,6 +40,11 @@ func TestDemoStartsWithCountdownsAndALoggedOutProvider(t *testing.T) {
 		}
 		if w.in && (s.ExpiresIn <= 0 || s.ExpiresIn > int64(w.life/time.Second)) {
 			t.Errorf("%s expires in %ds, want at most %v", s.Provider, s.ExpiresIn, w.life)
+		}
+		// A demo that opens all yellow looks broken: the logged-in rows
+		// start calm and only later count into the expiring window.
+		if w.in && s.State != auth.StateOK {
+			t.Errorf("%s starts %q, want ok", s.Provider, s.State)
 		}
 		if w.in && !strings.Contains(s.Email, ".demo") {
 			t.Errorf("%s email %q", s.Provider, s.Email)
@@ -113,6 +118,17 @@ func TestDemoProxyServesTheFakeUpstream(t *testing.T) {
 	}
 	if strings.Contains(p.URL(), ":8787") {
 		t.Errorf("the demo proxy took the real default port: %s", p.URL())
+	}
+	// Restarting keeps the address, so exports already copied still work.
+	first := p.URL()
+	if err := p.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if p.URL() != first {
+		t.Errorf("restarted on %s, was %s", p.URL(), first)
 	}
 }
 
