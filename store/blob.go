@@ -19,22 +19,56 @@ var formatVersionJSON = strconv.Itoa(FormatVersion)
 // smallInt is how much of an unknown version number an error may quote.
 var smallInt = regexp.MustCompile(`^-?[0-9]{1,6}$`)
 
-// providerName is the whole namespace of provider keys: lower-case, short, and
+// providerPattern is the namespace of provider names: lower-case, short, and
 // unable to contain a path separator or a leading dot.
-var providerName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+const providerPattern = `[a-z0-9][a-z0-9_-]{0,63}`
 
-// checkProvider rejects names that are not valid provider keys, so that a
-// name can never become a path outside the credentials folder or collide with
-// the store's own bookkeeping entries.
-func checkProvider(provider string) error {
-	if providerName.MatchString(provider) {
+// accountPattern is the namespace of account names: like a provider name,
+// but also '.', '@' and '+', so an e-mail address is a name as it is.
+const accountPattern = `[a-z0-9][a-z0-9._@+-]{0,63}`
+
+// accountName is the account-name rule CheckAccount applies.
+var accountName = regexp.MustCompile(`^` + accountPattern + `$`)
+
+// keyName is the whole namespace of store keys: a provider's own record
+// (<provider>), one of its accounts (<provider>@<account>) or the record of
+// which account is active (<provider>.active). None can contain a path
+// separator or start with a dot, so a key never becomes a path outside the
+// credentials folder or collides with the store's bookkeeping entries.
+var keyName = regexp.MustCompile(`^` + providerPattern + `(\.active|@` + accountPattern + `)?$`)
+
+// CheckAccount is the one rule for account names, used wherever a name is
+// taken from a user, a route or an identity: lower-case letters, digits,
+// '.', '_', '-', '@' and '+', starting with a letter or digit, at most 64.
+// The rule keeps a name usable as it is in a file name, a keyring item and
+// a proxy route (/<provider>@<account>/).
+func CheckAccount(name string) error {
+	if accountName.MatchString(name) {
 		return nil
 	}
-	shown := provider
-	if len(shown) > 64 {
-		shown = shown[:64] + "…"
+	return fmt.Errorf("account name %q: want lower-case letters, digits, '.', '_', '-', '@' or '+', starting with a letter or digit (max 64): %w", shorten(name), ErrInvalid)
+}
+
+// AccountKey is the key of one account's record of a provider.
+func AccountKey(provider, account string) string { return provider + "@" + account }
+
+// ActiveKey is the key of the record that says which of a provider's
+// accounts is active.
+func ActiveKey(provider string) string { return provider + ".active" }
+
+// checkProvider rejects keys that are not valid (see keyName).
+func checkProvider(provider string) error {
+	if keyName.MatchString(provider) {
+		return nil
 	}
-	return fmt.Errorf("provider name %q: want lower-case letters, digits, '-' or '_' (max 64): %w", shown, ErrInvalid)
+	return fmt.Errorf("provider name %q: want lower-case letters, digits, '-' or '_' (max 64): %w", shorten(provider), ErrInvalid)
+}
+
+func shorten(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
 }
 
 // blobVersion is the one field every blob must carry.
@@ -81,6 +115,24 @@ func checkBlob(blob []byte) string {
 		return "unknown version " + shown + " (this build reads version " + formatVersionJSON + ")"
 	}
 	return ""
+}
+
+// newerVersion returns the version of a blob written by a newer build (a
+// JSON object whose "version" is an integer above FormatVersion). Such a
+// record is not corrupt: it is left alone for the build that wrote it.
+func newerVersion(blob []byte) (int, bool) {
+	if len(blob) > maxBlobSize {
+		return 0, false
+	}
+	var v blobVersion
+	if json.Unmarshal(bytes.TrimSpace(blob), &v) != nil || !smallInt.Match(v.Version) {
+		return 0, false
+	}
+	n, err := strconv.Atoi(string(v.Version))
+	if err != nil || n <= FormatVersion {
+		return 0, false
+	}
+	return n, true
 }
 
 // checkSave is what every backend runs before storing anything.

@@ -164,6 +164,9 @@ func (f *File) readOnce(provider, path string) ([]byte, error) {
 		return nil, fsError("load "+provider, path, err)
 	}
 	if reason := checkBlob(data); reason != "" {
+		if v, ok := newerVersion(data); ok {
+			return nil, &NewerError{Provider: provider, Path: path, Version: v}
+		}
 		return nil, f.setAside(provider, path, info, reason)
 	}
 	if info.Mode().Perm() != 0o600 {
@@ -262,8 +265,11 @@ func (f *File) reserve(ctx context.Context, provider string, size int) (*fileRes
 		return nil, fmt.Errorf("save %s: %s is a symlink; refusing to write through it, nothing was written (remove it, or set [store] dir to a real folder): %w", provider, path, ErrCorrupt)
 	case err == nil:
 		// Never replace an unreadable file silently: read moves a
-		// corrupt one aside, and the new blob then takes its place.
-		_, _ = f.read(provider, path)
+		// corrupt one aside, and the new blob then takes its place. A
+		// newer build's record is not replaced at all.
+		if _, err := f.read(provider, path); errors.Is(err, ErrNewer) {
+			return nil, fmt.Errorf("save %s: refusing to replace it, nothing was written: %w", provider, err)
+		}
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, fsError("save "+provider, path, err)
 	}
@@ -387,7 +393,7 @@ func (f *File) List(ctx context.Context) ([]string, error) {
 	var out []string
 	for _, e := range entries {
 		name, ok := strings.CutSuffix(e.Name(), blobExt)
-		if !ok || e.IsDir() || !providerName.MatchString(name) {
+		if !ok || e.IsDir() || !keyName.MatchString(name) {
 			continue
 		}
 		out = append(out, name)

@@ -88,7 +88,7 @@ func TestFileCorruptIsKeptAsideAndTyped(t *testing.T) {
 		{"array", `["sk-ant-oat01-SECRET"]`, "not a JSON object"},
 		{"null", `null`, "not a JSON object"},
 		{"no version", `{"access_token":"sk-ant-oat01-SECRET"}`, "no version"},
-		{"wrong version", `{"version":2,"access_token":"sk-ant-oat01-SECRET"}`, "unknown version 2"},
+		{"wrong version", `{"version":0,"access_token":"sk-ant-oat01-SECRET"}`, "unknown version 0"},
 		{"version holds a secret", `{"version":"sk-ant-oat01-SECRET"}`, "unknown version"},
 		{"oversized", `{"version":1,"x":"` + strings.Repeat("SECRET", maxBlobSize/6) + `"}`, "larger than"},
 	}

@@ -187,6 +187,9 @@ func (k *Keyring) Load(ctx context.Context, provider string) ([]byte, error) {
 	if reason == "" {
 		return []byte(v), nil
 	}
+	if n, ok := newerVersion([]byte(v)); ok {
+		return nil, &NewerError{Provider: provider, Path: k.Location(provider), Version: n}
+	}
 	ce := &CorruptError{Provider: provider, Path: k.Location(provider), Reason: reason}
 	kept := provider + corruptMark + k.wait.clock.Now().UTC().Format(corruptTime)
 	if err := k.set(ctx, "keep aside "+provider, kept, v); err != nil {
@@ -274,7 +277,7 @@ func (k *Keyring) readIndex(ctx context.Context) ([]string, error) {
 	if json.Unmarshal([]byte(v), &names) != nil {
 		return []string{}, nil
 	}
-	names = slices.DeleteFunc(names, func(n string) bool { return !providerName.MatchString(n) })
+	names = slices.DeleteFunc(names, func(n string) bool { return !keyName.MatchString(n) })
 	slices.Sort(names)
 	return slices.Compact(names), nil
 }

@@ -66,7 +66,7 @@ func TestKeyringUnreadableIndexListsNothingAndHeals(t *testing.T) {
 
 func TestKeyringCorruptItemIsKeptAside(t *testing.T) {
 	cases := []struct{ name, content string }{
-		{"wrong version", `{"version":9,"access_token":"sk-ant-oat01-SECRET"}`},
+		{"wrong version", `{"version":-9,"access_token":"sk-ant-oat01-SECRET"}`},
 		{"truncated", `{"version":1,"access_token":"sk-ant-oat01-SECRET`},
 		{"empty", ``},
 	}

@@ -78,6 +78,9 @@ var (
 	ErrPermission = errors.New("permission denied")
 	// ErrUnavailable means the backend itself cannot be used (no secret service).
 	ErrUnavailable = errors.New("storage backend unavailable")
+	// ErrNewer means the record was written by a newer ccproxy-tui; see
+	// NewerError.
+	ErrNewer = errors.New("credentials written by a newer ccproxy-tui")
 	// ErrInvalid means the caller passed something no backend stores: a
 	// provider name that could escape the storage location, or a blob that
 	// Load would reject as corrupt. Nothing was written.
@@ -106,3 +109,21 @@ func (e *CorruptError) Error() string {
 
 // Is makes errors.Is(err, ErrCorrupt) true for every CorruptError.
 func (e *CorruptError) Is(target error) bool { return target == ErrCorrupt }
+
+// NewerError reports a record whose format version is newer than this build
+// reads. It is left exactly where it is, never moved aside or overwritten,
+// so the newer build that wrote it still finds it. It matches ErrNewer and
+// ErrUnavailable: this build cannot use that record until it is upgraded.
+type NewerError struct {
+	Provider string
+	Path     string
+	Version  int
+}
+
+func (e *NewerError) Error() string {
+	return fmt.Sprintf("credentials for %s at %s were written by a newer ccproxy-tui (format version %d; this build reads version %d); they are left untouched: run the newer ccproxy-tui, or upgrade this one",
+		e.Provider, e.Path, e.Version, FormatVersion)
+}
+
+// Is makes errors.Is(err, ErrNewer) and errors.Is(err, ErrUnavailable) true.
+func (e *NewerError) Is(target error) bool { return target == ErrNewer || target == ErrUnavailable }

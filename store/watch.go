@@ -55,7 +55,7 @@ func watchDir(ctx context.Context, dir, ext string, clock clockwork.Clock, ready
 				continue
 			}
 			name := filepath.Base(ev.Name)
-			if p, ok := strings.CutSuffix(name, ext); ok && providerName.MatchString(p) {
+			if p, ok := strings.CutSuffix(name, ext); ok && keyName.MatchString(p) {
 				changed(p)
 			}
 		case _, ok := <-errs:
@@ -90,7 +90,7 @@ func stampDir(dir, ext string) map[string]fileStamp {
 	}
 	for _, e := range entries {
 		p, ok := strings.CutSuffix(e.Name(), ext)
-		if !ok || !providerName.MatchString(p) {
+		if !ok || !keyName.MatchString(p) {
 			continue
 		}
 		info, err := e.Info()
