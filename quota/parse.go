@@ -18,8 +18,9 @@ func number(s string) (float64, bool) {
 }
 
 // clamp keeps a percentage within 0–100 (Copilot's remaining can go
-// negative, a utilization can pass 1).
-func clamp(p float64) float64 { return math.Min(Full, math.Max(0, p)) }
+// negative, a utilization can pass 1) and rounds it to hundredths, so that
+// 100 − 88.7 reads 11.3 and not 11.299999999999997.
+func clamp(p float64) float64 { return math.Round(math.Min(Full, math.Max(0, p))*100) / 100 }
 
 // maxEpoch is the year 9999; anything later is not a time.
 const maxEpoch = 253402300799
