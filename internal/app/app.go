@@ -281,23 +281,15 @@ func (a *App) Run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			// Keep what the last responses said, so a serve stopped
-			// right after a request still leaves its quota behind.
-			for {
-				select {
-				case r := <-a.requests:
-					if r.Quota != nil {
-						quotaErr = a.observeQuota(context.WithoutCancel(ctx), *r.Quota, quotaErr)
-					}
-				default:
-					return
-				}
-			}
+			a.KeepQueuedQuota(context.WithoutCancel(ctx))
+			return
 		case e := <-events:
 			a.logEvent(e)
 		case r := <-a.requests:
 			if r.Quota != nil {
-				quotaErr = a.observeQuota(ctx, *r.Quota, quotaErr)
+				// Not cut by a stop: a write half done when SIGTERM
+				// comes must still land.
+				quotaErr = a.observeQuota(context.WithoutCancel(ctx), *r.Quota, quotaErr)
 			}
 		}
 	}

@@ -43,3 +43,21 @@ func (a *App) quotasForStatus(ctx context.Context) []quota.Snapshot {
 	}
 	return list
 }
+
+// KeepQueuedQuota keeps the quota of the responses that ended but that Run
+// has not read yet. Run calls it when it stops; serve calls it again once
+// the proxy has drained, so the last responses' quota outlives the process.
+// Call it only while Run is not running.
+func (a *App) KeepQueuedQuota(ctx context.Context) {
+	last := ""
+	for {
+		select {
+		case r := <-a.requests:
+			if r.Quota != nil {
+				last = a.observeQuota(ctx, *r.Quota, last)
+			}
+		default:
+			return
+		}
+	}
+}

@@ -116,8 +116,10 @@ func serveRun(opts *ServeOptions) error {
 	log.Info("stopping: draining in-flight requests", "timeout", DrainTimeout.String())
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DrainTimeout)
 	defer cancel()
-	if err := px.Stop(sctx); err != nil {
-		return fmt.Errorf("stop proxy: %w", err)
+	stopErr := px.Stop(sctx)
+	a.KeepQueuedQuota(sctx) // the quota of responses that ended while draining
+	if stopErr != nil {
+		return fmt.Errorf("stop proxy: %w", stopErr)
 	}
 	st := px.Stats()
 	log.Info("stopped", "requests", st.Requests, "errors", st.Errors)
