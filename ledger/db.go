@@ -30,6 +30,7 @@ func DefaultPath() string { return filepath.Join(xdg.StateHome, "ccproxy-tui", F
 type DB struct {
 	sql  *sql.DB
 	path string
+	loc  *time.Location // whose calendar days records are filed under
 }
 
 // Open opens (creating when missing) the ledger at path and migrates its
@@ -43,7 +44,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open usage ledger %s: %w", path, err)
 	}
-	d := &DB{sql: db, path: path}
+	d := &DB{sql: db, path: path, loc: time.Local}
 	if err := d.migrate(ctx); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("usage ledger %s: %w", path, err)
@@ -57,6 +58,7 @@ func dsn(path string) string {
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds()))
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(ON)")
 	q.Set("_txlock", "immediate")
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }
@@ -81,6 +83,10 @@ func prepareFile(path string) error {
 	}
 	return nil
 }
+
+// SetLocation files new records under the calendar days of loc rather
+// than the local zone's (tests pin it).
+func (d *DB) SetLocation(loc *time.Location) { d.loc = loc }
 
 // Path is the file the ledger was opened from.
 func (d *DB) Path() string { return d.path }

@@ -30,6 +30,40 @@ var migrations = []string{
 		observed_at    TEXT NOT NULL,
 		PRIMARY KEY (provider, account, name)
 	) WITHOUT ROWID;`,
+	// 2: one row per proxied request, and (only with [ledger] bodies = true)
+	// its masked headers and bodies beside it. Times are Unix milliseconds
+	// and durations microseconds: integers keep 100 000 rows small and
+	// their range scans fast. day is the writer's local calendar day.
+	`CREATE TABLE request (
+		id                    INTEGER PRIMARY KEY,
+		ts                    INTEGER NOT NULL,
+		day                   TEXT NOT NULL,
+		provider              TEXT NOT NULL,
+		account               TEXT NOT NULL,
+		method                TEXT NOT NULL,
+		path                  TEXT NOT NULL,
+		model                 TEXT NOT NULL,
+		status                INTEGER NOT NULL,
+		duration_us           INTEGER NOT NULL,
+		ttfb_us               INTEGER NOT NULL,
+		bytes_in              INTEGER NOT NULL,
+		bytes_out             INTEGER NOT NULL,
+		retried               INTEGER NOT NULL,
+		error_kind            TEXT NOT NULL,
+		usage_seen            INTEGER NOT NULL,
+		input_tokens          INTEGER NOT NULL,
+		output_tokens         INTEGER NOT NULL,
+		cache_read_tokens     INTEGER NOT NULL,
+		cache_creation_tokens INTEGER NOT NULL
+	);
+	CREATE INDEX request_ts ON request (ts);
+	CREATE TABLE request_detail (
+		request_id       INTEGER PRIMARY KEY REFERENCES request (id) ON DELETE CASCADE,
+		request_headers  TEXT NOT NULL,
+		request_body     BLOB,
+		response_headers TEXT NOT NULL,
+		response_body    BLOB
+	);`,
 }
 
 // SchemaVersion is the version Open migrates every file to.

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"testing"
+	"time"
 )
 
 // seeds[v] writes rows with the SQL of schema version v (not with today's
@@ -17,6 +19,13 @@ var seeds = map[int]func(*sql.DB) error{
 	1: func(db *sql.DB) error {
 		_, err := db.Exec(`INSERT INTO quota_snapshot VALUES ('claude', 'default', 'allowed', '5h', 'headers', '2026-12-01T18:00:00Z');
 			INSERT INTO quota_window VALUES ('claude', 'default', '5h', 12.5, '2026-12-01T20:00:00Z', 300, 'allowed', 'headers', '2026-12-01T18:00:00Z')`)
+		return err
+	},
+	2: func(db *sql.DB) error {
+		_, err := db.Exec(`INSERT INTO request (ts, day, provider, account, method, path, model, status, duration_us, ttfb_us,
+			bytes_in, bytes_out, retried, error_kind, usage_seen, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens)
+			VALUES (1764612000000, '2025-12-01', 'claude', 'default', 'POST', '/claude/v1/messages', 'claude-sonnet-4-5', 200,
+			1500000, 300000, 120, 4000, 0, '', 1, 10, 20, 30, 40)`)
 		return err
 	},
 }
@@ -29,6 +38,17 @@ var checks = map[int]func(*DB) error{
 		}
 		if len(got) != 1 || len(got[0].Windows) != 1 || got[0].Windows[0].UsedPercent != 12.5 {
 			return fmt.Errorf("quota written at version 1 reads back as %#v", got)
+		}
+		return nil
+	},
+	2: func(d *DB) error {
+		got, err := d.Summary(context.Background(), time.Unix(0, 0), ByModel)
+		if err != nil {
+			return err
+		}
+		want := []Row{{Model: "claude-sonnet-4-5", Requests: 1, InputTokens: 10, OutputTokens: 20, CacheReadTokens: 30, CacheCreationTokens: 40}}
+		if !reflect.DeepEqual(got, want) {
+			return fmt.Errorf("requests written at version 2 read back as %#v", got)
 		}
 		return nil
 	},

@@ -1,0 +1,78 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Insert writes records in one transaction: all of them or, on error, none.
+// It sets each record's ID. Writers use it through a Writer; tests and
+// imports call it directly.
+func (d *DB) Insert(ctx context.Context, recs []Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("write %d usage records: %w", len(recs), err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO request (ts, day, provider, account, method, path, model, status,
+		duration_us, ttfb_us, bytes_in, bytes_out, retried, error_kind, usage_seen,
+		input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return fmt.Errorf("write %d usage records: %w", len(recs), err)
+	}
+	defer ins.Close()
+	for i := range recs {
+		r := &recs[i]
+		account := r.Account
+		if account == "" {
+			account = DefaultAccount
+		}
+		res, err := ins.ExecContext(ctx, r.Time.UnixMilli(), r.Time.In(d.loc).Format(time.DateOnly), r.Provider, account,
+			r.Method, r.Path, r.Model, r.Status, r.Duration.Microseconds(), r.TTFB.Microseconds(), r.BytesIn, r.BytesOut,
+			r.Retried, r.ErrorKind, r.UsageSeen, r.Tokens.Input, r.Tokens.Output, r.Tokens.CacheRead, r.Tokens.CacheCreation)
+		if err != nil {
+			return fmt.Errorf("write %d usage records: %w", len(recs), err)
+		}
+		if r.ID, err = res.LastInsertId(); err != nil {
+			return fmt.Errorf("write %d usage records: %w", len(recs), err)
+		}
+		if r.Detail != nil {
+			dt := r.Detail
+			if _, err := tx.ExecContext(ctx, `INSERT INTO request_detail (request_id, request_headers, request_body, response_headers, response_body)
+				VALUES (?, ?, ?, ?, ?)`, r.ID, maskHeader(dt.RequestHeader), dt.RequestBody, maskHeader(dt.ResponseHeader), dt.ResponseBody); err != nil {
+				return fmt.Errorf("write %d usage records: %w", len(recs), err)
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("write %d usage records: %w", len(recs), err)
+	}
+	return nil
+}
+
+// Prune deletes the records older than before, a few thousand per
+// transaction so that other writers are never held up for long. It returns
+// how many went.
+func (d *DB) Prune(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for {
+		res, err := d.sql.ExecContext(ctx, `DELETE FROM request WHERE id IN
+			(SELECT id FROM request WHERE ts < ? ORDER BY ts LIMIT 5000)`, before.UnixMilli())
+		if err != nil {
+			return total, fmt.Errorf("prune usage records: %w", err)
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, fmt.Errorf("prune usage records: %w", err)
+		}
+		total += n
+		if n == 0 {
+			return total, nil
+		}
+	}
+}
