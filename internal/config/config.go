@@ -5,6 +5,8 @@ package config
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -13,7 +15,21 @@ type Config struct {
 	Proxy     Proxy               `toml:"proxy"`
 	Refresh   Refresh             `toml:"refresh"`
 	Store     Store               `toml:"store"`
+	Ledger    Ledger              `toml:"ledger"`
 	Providers map[string]Provider `toml:"providers"`
+}
+
+// Ledger configures the usage ledger, the SQLite file of every proxied
+// request's counts.
+type Ledger struct {
+	// Enabled false records nothing and never opens the file.
+	Enabled bool `toml:"enabled"`
+	// Retention is how long records are kept ("90d"); 0 keeps them all.
+	Retention Duration `toml:"retention"`
+	// Bodies keeps each request's masked headers and its request and
+	// response bodies beside its counts. Off by default: prompts and
+	// answers are the user's, and large.
+	Bodies bool `toml:"bodies"`
 }
 
 // Proxy configures the embedded HTTP server.
@@ -76,6 +92,8 @@ const (
 	DefaultCache   = 30 * time.Second
 	DefaultMaxBody = 32 << 20
 	DefaultBackend = "file"
+	// DefaultRetention keeps a quarter of usage history.
+	DefaultRetention = 90 * 24 * time.Hour
 )
 
 // Default returns the configuration used when no file exists.
@@ -84,24 +102,42 @@ func Default() Config {
 		Proxy:     Proxy{Listen: DefaultListen, MaxBody: DefaultMaxBody},
 		Refresh:   Refresh{Grace: Duration{DefaultGrace}, Cache: Duration{DefaultCache}},
 		Store:     Store{Backend: DefaultBackend},
+		Ledger:    Ledger{Enabled: true, Retention: Duration{DefaultRetention}},
 		Providers: map[string]Provider{},
 	}
 }
 
-// Duration reads "2m" or "90s" from TOML.
+// Duration reads "2m", "90s" or "90d" from TOML.
 type Duration struct{ time.Duration }
 
-// UnmarshalText parses a Go duration string.
+// UnmarshalText parses a Go duration string, or a whole number of days
+// ("90d").
 func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
+	v, err := ParseDuration(string(b))
 	if err != nil {
-		return fmt.Errorf("not a duration (like \"2m\" or \"90s\"): %q", b)
-	}
-	if v < 0 {
-		return fmt.Errorf("duration must not be negative: %q", b)
+		return err
 	}
 	d.Duration = v
 	return nil
+}
+
+// ParseDuration reads a Go duration ("36h", "90s") or a whole number of
+// days ("7d"), the unit time.ParseDuration lacks.
+func ParseDuration(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err == nil && days >= 0 && days <= 100*365 {
+			return time.Duration(days) * 24 * time.Hour, nil
+		}
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("not a duration (like \"2m\", \"90s\" or \"90d\"): %q", s)
+	}
+	if v < 0 {
+		return 0, fmt.Errorf("duration must not be negative: %q", s)
+	}
+	return v, nil
 }
 
 // MarshalText writes the duration back in Go syntax.
