@@ -436,6 +436,9 @@ func (s *Server) finish(x *exchange, r *http.Request, start time.Time, completed
 	if x.retried {
 		s.stats.retries.Add(1)
 	}
+	if s.opts.Record != nil {
+		s.opts.Record(ev)
+	}
 	s.events.Publish(ev)
 	if s.log.Enabled(r.Context(), slog.LevelDebug) {
 		s.log.LogAttrs(r.Context(), slog.LevelDebug, "proxy request",

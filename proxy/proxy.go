@@ -75,6 +75,13 @@ type Options struct {
 	// AuthDropped counts the credential events the rest of the program
 	// missed, so /status shows every lost event, not only the proxy's own.
 	AuthDropped func() uint64
+	// Record, when set, is handed every request's Event as it ends, before
+	// any subscriber, on the request's goroutine: it must not block (the
+	// usage ledger queues it).
+	Record func(Event)
+	// Ledger, when set, feeds the "ledger" object of GET /status: what the
+	// usage ledger wrote and dropped.
+	Ledger func() any
 	// Clock stamps events and measures durations and uptime.
 	Clock clockwork.Clock
 	// Logger receives request and error logs; tokens and client

@@ -17,6 +17,8 @@ type statusBody struct {
 	// AuthDropped counts credential events a slow reader missed; the
 	// proxy's own are Proxy.Dropped.
 	AuthDropped uint64 `json:"auth_dropped_events"`
+	// Ledger is the usage ledger's state (Options.Ledger), absent without one.
+	Ledger any `json:"ledger,omitempty"`
 }
 
 // serveHealth answers GET /healthz with 200 to anyone the door lets in, key
@@ -56,6 +58,9 @@ func (s *Server) serveStatus(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.opts.AuthDropped != nil {
 		body.AuthDropped = s.opts.AuthDropped()
+	}
+	if s.opts.Ledger != nil {
+		body.Ledger = s.opts.Ledger()
 	}
 	if s.opts.Status != nil {
 		if st := s.opts.Status(r.Context()); st != nil {
