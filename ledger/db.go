@@ -52,6 +52,25 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return d, nil
 }
 
+// OpenMemory opens a ledger that lives in memory and is gone when closed:
+// the demo fills it without touching a file.
+func OpenMemory(ctx context.Context) (*DB, error) {
+	db, err := sql.Open("sqlite", "file::memory:?_pragma=foreign_keys(ON)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open in-memory usage ledger: %w", err)
+	}
+	// One connection is the one database: a second would be another, empty one.
+	db.SetMaxOpenConns(1)
+	db.SetConnMaxIdleTime(0)
+	db.SetConnMaxLifetime(0)
+	d := &DB{sql: db, path: ":memory:", loc: time.Local}
+	if err := d.migrate(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("in-memory usage ledger: %w", err)
+	}
+	return d, nil
+}
+
 // dsn names the file and the settings every pooled connection starts with.
 func dsn(path string) string {
 	q := url.Values{}

@@ -124,3 +124,23 @@ func TestDefaultPathIsUnderTheStateHome(t *testing.T) {
 		t.Errorf("DefaultPath() = %q, want %q", got, want)
 	}
 }
+
+func TestOpenMemoryKeepsRecordsAcrossCalls(t *testing.T) {
+	ctx := context.Background()
+	d, err := OpenMemory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	w := NewWriter(d, WriterOptions{})
+	for range 10 {
+		w.Add(Record{Time: time.Now(), Provider: "claude-demo", Status: 200})
+	}
+	if err := w.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.Recent(ctx, time.Time{}, 100)
+	if err != nil || len(got) != 10 {
+		t.Errorf("Recent = %d records, %v; want 10", len(got), err)
+	}
+}

@@ -103,13 +103,14 @@ func scanRecord(sc interface{ Scan(...any) error }) (Record, error) {
 	return r, err
 }
 
-// Recent returns the latest limit records, newest first, without their
-// Detail.
-func (d *DB) Recent(ctx context.Context, limit int) ([]Record, error) {
+// Recent returns the latest limit records made since since, newest first,
+// without their Detail.
+func (d *DB) Recent(ctx context.Context, since time.Time, limit int) ([]Record, error) {
 	if limit <= 0 {
 		limit = 50
 	}
-	rows, err := d.sql.QueryContext(ctx, `SELECT `+recordCols+` FROM request ORDER BY ts DESC, id DESC LIMIT ?`, limit)
+	rows, err := d.sql.QueryContext(ctx, `SELECT `+recordCols+` FROM request WHERE ts >= ? ORDER BY ts DESC, id DESC LIMIT ?`,
+		since.UnixMilli(), limit)
 	if err != nil {
 		return nil, fmt.Errorf("recent requests: %w", err)
 	}

@@ -81,7 +81,7 @@ func TestSummary(t *testing.T) {
 func TestRecentAndGet(t *testing.T) {
 	d := seeded(t)
 	ctx := context.Background()
-	got, err := d.Recent(ctx, 2)
+	got, err := d.Recent(ctx, time.Time{}, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +140,7 @@ func TestPrune(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("Prune = %d, %v; want 1", n, err)
 	}
-	left, _ := d.Recent(ctx, 10)
+	left, _ := d.Recent(ctx, time.Time{}, 10)
 	if len(left) != 3 {
 		t.Errorf("%d records left, want 3", len(left))
 	}
