@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
@@ -26,6 +27,14 @@ func runDashboard(ctx context.Context, opts cmd.DashboardOptions) error {
 		// The demo's pretend browser approves the fake login by itself.
 		openBrowser = demo.OpenBrowser
 	}
+
+	// Without a ledger the dashboard still runs; its status says so.
+	stopRecording, _ := a.StartLedger(ctx)
+	defer func() {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = stopRecording(lctx)
+	}()
 
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup

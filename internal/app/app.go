@@ -13,12 +13,14 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/quotawatch"
+	"github.com/ccproxy-tui/ccproxy-tui/ledger"
 	"github.com/ccproxy-tui/ccproxy-tui/providers"
 	"github.com/ccproxy-tui/ccproxy-tui/proxy"
 	"github.com/ccproxy-tui/ccproxy-tui/store"
@@ -45,6 +47,12 @@ type Options struct {
 	// QuotaStore keeps the latest quota observations across processes
 	// (the usage ledger); nil keeps them in memory only.
 	QuotaStore quotawatch.Store
+	// Ledger is the usage ledger StartLedger records into instead of
+	// opening the file (the demo passes one in memory); the caller closes it.
+	Ledger *ledger.DB
+	// LedgerPath is the usage ledger StartLedger opens when Ledger is nil;
+	// "" records nothing (tests).
+	LedgerPath string
 }
 
 // App is the wired program. Its methods are safe for concurrent use.
@@ -62,11 +70,16 @@ type App struct {
 	// requests are the proxy's events, subscribed in New so that Run
 	// misses none; Run reads them.
 	requests <-chan proxy.Event
+
+	ledgerDB   *ledger.DB
+	ledgerPath string
+	ledger     atomic.Pointer[usageLedger] // nil until StartLedger
 }
 
 // New builds the graph. It does no network I/O and binds no socket.
 func New(opts Options) (*App, error) {
-	a := &App{cfg: opts.Config, store: opts.Store, clock: opts.Clock, log: opts.Logger}
+	a := &App{cfg: opts.Config, store: opts.Store, clock: opts.Clock, log: opts.Logger,
+		ledgerDB: opts.Ledger, ledgerPath: opts.LedgerPath}
 	if a.clock == nil {
 		a.clock = clockwork.NewRealClock()
 	}
@@ -116,6 +129,8 @@ func New(opts Options) (*App, error) {
 		Status:      a.Statuses,
 		Quota:       a.quotasForStatus,
 		AuthDropped: a.bus.Dropped,
+		Record:      a.record,
+		Ledger:      a.ledgerStatus,
 		Clock:       a.clock,
 		Logger:      a.log,
 	})

@@ -52,9 +52,10 @@ type Factory struct {
 	// releases them. Nil when the demo is not built in.
 	DemoApp func(ctx context.Context) (a *app.App, stop func(), err error)
 
-	// LedgerPath is the usage ledger (usage.db) where quota observations
-	// are shared between processes; "" keeps them in memory only (tests).
-	// main.go sets ledger.DefaultPath().
+	// LedgerPath is the usage ledger (usage.db): where serve and the
+	// dashboard record requests and share quota observations, and what
+	// usage reads. "" records nothing and keeps quota in memory only
+	// (tests). main.go sets ledger.DefaultPath().
 	LedgerPath string
 
 	// configFlag is the root's --config value.
@@ -115,6 +116,8 @@ func (f *Factory) App(override func(*config.Config) error) (*app.App, error) {
 		Logger:          f.Logger,
 		ProviderOptions: f.ProviderOptions,
 		QuotaStore:      f.quotaStore(),
+		Ledger:          f.ledger,
+		LedgerPath:      f.LedgerPath,
 	})
 }
 

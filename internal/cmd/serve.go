@@ -94,6 +94,18 @@ func serveRun(opts *ServeOptions) error {
 		return err
 	}
 	defer release()
+	stopRecording, err := a.StartLedger(ctx)
+	if err != nil {
+		log.Warn("usage ledger unavailable", "err", err.Error())
+	}
+	defer func() {
+		// After the proxy has drained: its last requests are in the queue.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := stopRecording(lctx); err != nil {
+			log.Warn("usage ledger", "err", err.Error())
+		}
+	}()
 	px := a.Proxy()
 	events, unsubscribe := px.Subscribe(256)
 	quit, logged := make(chan struct{}), make(chan struct{})

@@ -16,6 +16,7 @@ import (
 	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/fake"
+	"github.com/ccproxy-tui/ccproxy-tui/ledger"
 	"github.com/ccproxy-tui/ccproxy-tui/store"
 )
 
@@ -122,7 +123,15 @@ func App(ctx context.Context) (a *app.App, stop func(), err error) {
 		}
 	}
 
-	a, err = app.New(app.Options{Config: cfg, Store: store.NewMemory()})
+	// The demo's requests fill a ledger in memory: the dashboard shows
+	// them, and no file of the user's is touched.
+	usage, err := ledger.OpenMemory(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo: %w", err)
+	}
+	closers = append(closers, func() { _ = usage.Close() })
+
+	a, err = app.New(app.Options{Config: cfg, Store: store.NewMemory(), Ledger: usage})
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo app: %w", err)
 	}

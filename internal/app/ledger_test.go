@@ -1,0 +1,120 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/fake"
+	"github.com/ccproxy-tui/ccproxy-tui/ledger"
+	"github.com/ccproxy-tui/ccproxy-tui/store"
+)
+
+func ledgerApp(t *testing.T, enabled bool, apiBase, path string) *App {
+	t.Helper()
+	cfg := config.Default()
+	cfg.Ledger.Enabled = enabled
+	cfg.Providers["corp"] = config.Provider{Type: "oidc", Issuer: "http://127.0.0.1:9/", ClientID: "ccproxy", APIBase: apiBase}
+	a, err := New(Options{Config: cfg, Store: store.NewMemory(), LedgerPath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := auth.Credentials{Version: 1, Provider: "corp", AccessToken: "corp-access-token-abcdefghijklmnop",
+		RefreshToken: "corp-refresh", ExpiresAt: time.Now().Add(time.Hour), ObtainedAt: time.Now()}
+	if err := a.Adopt(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func TestProxiedRequestsLandInTheLedger(t *testing.T) {
+	up := fake.NewUpstream(fake.UpstreamOptions{})
+	srv := httptest.NewServer(up)
+	defer srv.Close()
+	path := filepath.Join(t.TempDir(), "usage.db")
+	a := ledgerApp(t, true, srv.URL, path)
+	ctx := context.Background()
+	release, err := a.StartLedger(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{`{"model":"a","stream":true}`, `{"model":"b"}`} {
+		rec := httptest.NewRecorder()
+		a.Proxy().Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8787/corp/v1/messages", strings.NewReader(body)))
+		if rec.Code != 200 {
+			t.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+	}
+	rec := httptest.NewRecorder()
+	a.Proxy().Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://127.0.0.1:8787/status", nil))
+	var status struct {
+		Ledger *LedgerStatus `json:"ledger"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &status); err != nil || status.Ledger == nil || !status.Ledger.Enabled || status.Ledger.Path != path {
+		t.Errorf("/status ledger = %+v (%v): %s", status.Ledger, err, rec.Body)
+	}
+	if err := release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a.Ledger() != nil || a.LedgerStatus().Enabled {
+		t.Error("the ledger is still in use after release")
+	}
+	d, err := ledger.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	rows, err := d.Summary(ctx, time.Time{}, ledger.ByModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := up.Reported()
+	var in, out int64
+	for _, r := range rows {
+		in += r.InputTokens
+		out += r.OutputTokens
+	}
+	if len(rows) != 2 || in != want.Input || out != want.Output {
+		t.Errorf("ledger rows %+v, upstream reported %+v", rows, want)
+	}
+}
+
+func TestDisabledLedgerOpensNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state", "usage.db")
+	a := ledgerApp(t, false, "http://127.0.0.1:9", path)
+	release, err := a.StartLedger(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release(context.Background())
+	if a.Ledger() != nil || a.LedgerStatus().Enabled {
+		t.Error("a disabled ledger is open")
+	}
+	if _, err := os.Stat(filepath.Dir(path)); !os.IsNotExist(err) {
+		t.Errorf("a disabled ledger created its folder: %v", err)
+	}
+}
+
+func TestAnUnopenableLedgerLeavesTheProxyServing(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "state")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil { // a file where the folder should be
+		t.Fatal(err)
+	}
+	a := ledgerApp(t, true, "http://127.0.0.1:9", filepath.Join(blocker, "usage.db"))
+	release, err := a.StartLedger(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "requests are served but not recorded") {
+		t.Fatalf("StartLedger = %v, want an error that says the proxy goes on", err)
+	}
+	if release(context.Background()) != nil || a.Ledger() != nil {
+		t.Error("a failed ledger left something open")
+	}
+}
