@@ -61,6 +61,7 @@ Exit status: 0 success, 1 failure, 2 usage error.`,
 	cmd.AddCommand(NewCmdServe(f, nil))
 	cmd.AddCommand(NewCmdEnv(f, nil))
 	cmd.AddCommand(NewCmdProviders(f, nil))
+	cmd.AddCommand(NewCmdUsage(f, nil))
 	cmd.AddCommand(NewCmdVersion(f, nil))
 	cmd.AddCommand(NewCmdQuota(f, nil))
 	cmd.AddCommand(NewCmdStatusline(f, nil))
