@@ -7,7 +7,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
-	"unicode"
+
+	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
 )
 
 // configError is a local misconfiguration found before any request: a bad
@@ -89,11 +90,15 @@ func (c *Config) classify(ctx context.Context, op string, err error, secrets ...
 	e := &Error{Provider: c.Provider, Op: op}
 	var ee *endpointError
 	var ce *configError
+	var re *RedirectError
 	switch {
+	case errors.As(err, &re):
+		e.Kind, e.Err, e.causeHints = ErrMisconfigured, re, true
 	case errors.As(err, &ee):
-		e.Code = ee.Code
+		e.Code = cleanCode(ee.Code)
 		e.RetryAfter = ee.RetryAfter
 		clean := *ee
+		clean.Code = e.Code
 		clean.Description = scrub(ee.Description, secrets...)
 		e.Err = &clean
 		e.Kind = kindOf(ee)
@@ -172,22 +177,31 @@ func redactURL(raw string) string {
 // maxServerText caps what a server's description may add to a message.
 const maxServerText = 200
 
-// scrub removes every secret from s, drops control characters and caps the
-// length, so a server that echoes a token cannot leak it through us.
+// maxCode caps an OAuth error code; real ones are a few words long.
+const maxCode = 64
+
+// scrub removes every secret from s, shows control characters and escape
+// sequences escaped (termsafe.Line) and caps the length, so a server that
+// echoes a token cannot leak it through us, nor drive the terminal.
 func scrub(s string, secrets ...string) string {
 	for _, sec := range secrets {
 		if len(sec) >= 4 {
 			s = strings.ReplaceAll(s, sec, "[redacted]")
 		}
 	}
-	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
-			return ' '
-		}
-		return r
-	}, s)
+	s = strings.TrimSpace(s)
 	if len(s) > maxServerText {
 		s = strings.ToValidUTF8(s[:maxServerText], "") + "…"
 	}
-	return strings.TrimSpace(s)
+	return termsafe.Line(s)
+}
+
+// cleanCode is an OAuth error code as it may be shown and compared: a
+// server's code is text like any other, so it is capped and escaped.
+func cleanCode(code string) string {
+	code = strings.TrimSpace(code)
+	if len(code) > maxCode {
+		code = strings.ToValidUTF8(code[:maxCode], "") + "…"
+	}
+	return termsafe.Line(code)
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
 )
 
 // Kinds of failure callers branch on with errors.Is.
@@ -43,8 +45,12 @@ type Error struct {
 	causeHints bool
 }
 
-// Error reads "<op> <provider>: <code>: <cause> (<next step>)".
-func (e *Error) Error() string {
+// Error reads "<op> <provider>: <code>: <cause> (<next step>)", as one
+// line a terminal cannot be made to interpret: parts of it came from a
+// server, a file or a URL.
+func (e *Error) Error() string { return termsafe.Line(e.text()) }
+
+func (e *Error) text() string {
 	msg := e.Op + " " + e.Provider
 	if e.Code != "" {
 		msg += ": " + e.Code

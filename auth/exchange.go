@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -85,7 +86,7 @@ func (c *Config) oauth2Context(ctx context.Context) (_ context.Context, _ *recor
 	rec := &recorded{}
 	client := &http.Client{
 		Transport:     &recordingTransport{base: rt, rec: rec},
-		CheckRedirect: base.CheckRedirect,
+		CheckRedirect: c.refuseRedirect("token_url"),
 		Jar:           base.Jar,
 	}
 	cancel = func() {}
@@ -95,9 +96,44 @@ func (c *Config) oauth2Context(ctx context.Context) (_ context.Context, _ *recor
 	return context.WithValue(ctx, oauth2.HTTPClient, client), rec, cancel
 }
 
+// RedirectError is a provider endpoint answering with a redirect. Token,
+// device and revocation calls never follow one: a 307 would re-send the
+// code, refresh token or client secret to wherever it points, and its answer
+// would be stored as ours.
+type RedirectError struct {
+	// Target is where the endpoint pointed, without query or fragment.
+	Target string
+	// Key is the config key that sets the endpoint
+	// ("providers.claude.token_url").
+	Key string
+}
+
+func (e *RedirectError) Error() string {
+	return fmt.Sprintf("the endpoint redirected to %s; redirects are not followed, so nothing was sent there "+
+		"(if the endpoint really moved, set %s to the new address)", e.Target, e.Key)
+}
+
+// refuseRedirect is a CheckRedirect that stops at the first redirect with a
+// *RedirectError naming key.
+func (c *Config) refuseRedirect(key string) func(*http.Request, []*http.Request) error {
+	full := "providers." + c.Provider + "." + key
+	return func(req *http.Request, _ []*http.Request) error {
+		return &RedirectError{Target: redactURL(req.URL.String()), Key: full}
+	}
+}
+
+// endpointClient is c's HTTP client with redirects refused (see
+// RedirectError); key names the endpoint's config key in the error.
+func (c *Config) endpointClient(key string) *http.Client {
+	cl := *c.httpClient()
+	cl.CheckRedirect = c.refuseRedirect(key)
+	return &cl
+}
+
 // explain replaces an x/oauth2 error with what the recorded response shows.
 func (c *Config) explain(err error, rec *recorded) error {
-	if rec.status == 0 {
+	var redirect *RedirectError
+	if rec.status == 0 || errors.As(err, &redirect) {
 		return err
 	}
 	if _, perr := parseTokenResponse(c.clock().Now(), rec.status, rec.header, rec.body.Bytes()); perr != nil {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
 )
 
 // State is a provider's place in the credential lifecycle, as the dashboard
@@ -65,7 +67,24 @@ const expiringWithin = 5 * time.Minute
 // States are decided in this order: needs_login, refreshing, retrying,
 // expired, expiring, ok; so a refused refresh token is never shown as a
 // retry, and a retry is never shown as needing a login.
-func (m *Manager) Status(ctx context.Context) Status {
+//
+// Every text field is safe to print: account names, plans and error texts
+// came from a server or a file, and are shown escaped (termsafe.Line).
+func (m *Manager) Status(ctx context.Context) Status { return m.status(ctx).safe() }
+
+// safe escapes every field that holds outside text.
+func (st Status) safe() Status {
+	for _, f := range []*string{&st.Reason, &st.AccountID, &st.Email, &st.Plan, &st.Storage, &st.LastError} {
+		*f = termsafe.Line(*f)
+	}
+	st.Scopes = append([]string{}, st.Scopes...)
+	for i, s := range st.Scopes {
+		st.Scopes[i] = termsafe.Line(s)
+	}
+	return st
+}
+
+func (m *Manager) status(ctx context.Context) Status {
 	now := m.clock.Now()
 	// Scopes is never null in JSON, so `jq '.[].scopes[]'` works for every provider.
 	st := Status{Provider: m.provider, Storage: m.store.Location(m.provider), Scopes: []string{}}

@@ -86,7 +86,7 @@ func (c *Config) postToken(ctx context.Context, body any) (*oauth2.Token, error)
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Accept", "application/json")
-	resp, err := c.httpClient().Do(req)
+	resp, err := c.endpointClient("token_url").Do(req)
 	if err != nil {
 		return nil, err
 	}
