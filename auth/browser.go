@@ -8,6 +8,20 @@ import (
 	"sync"
 )
 
+// contextDone is a context cancelled when done closes (or cancel is
+// called).
+func contextDone(done <-chan struct{}) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
 // BrowserLogin is a browser login in progress: the callback server is
 // listening, and URL is ready to open or print.
 type BrowserLogin struct {
@@ -21,9 +35,11 @@ type BrowserLogin struct {
 
 // StartBrowser binds the loopback callback now (so a busy port is reported
 // before the user is sent anywhere) and prepares a PKCE S256 authorization
-// with a fresh 256-bit state. The callback listens on 127.0.0.1 at the port
-// and path of RedirectURL (0 = any free port; FallbackPorts when the fixed
-// one is busy). A busy port yields an *Error wrapping ErrPortInUse.
+// with a fresh 256-bit state. The callback listens at the port and path of
+// RedirectURL (0 = any free port; FallbackPorts when the fixed one is busy)
+// on the address its host names: 127.0.0.1, [::1], or both for localhost.
+// A port another program holds yields an *Error wrapping ErrPortInUse; the
+// redirect is never kept pointing at it.
 // Cancelling ctx or calling Close frees the port at once.
 func (c *Config) StartBrowser(ctx context.Context) (*BrowserLogin, error) {
 	u, port, err := c.loopback()
@@ -33,19 +49,21 @@ func (c *Config) StartBrowser(ctx context.Context) (*BrowserLogin, error) {
 	if err := checkURL("token URL", c.TokenURL); err != nil && c.Hooks.Exchange == nil {
 		return nil, c.classify(ctx, "login", err)
 	}
-	ln, err := listenLoopback(c.Provider, port, c.FallbackPorts)
+	lns, err := c.listenLoopback(u.Hostname(), port, c.FallbackPorts)
 	if err != nil {
 		return nil, err
 	}
-	bound := ln.Addr().(*net.TCPAddr).Port
+	bound := lns[0].Addr().(*net.TCPAddr).Port
 	redirect := withPort(u, bound)
 	a, err := c.authorize(redirect)
 	if err != nil {
-		_ = ln.Close()
+		for _, ln := range lns {
+			_ = ln.Close()
+		}
 		return nil, c.classify(ctx, "login", err)
 	}
 	l := &BrowserLogin{cfg: c, auth: a, port: bound}
-	l.cb = startCallback(c.Provider, ln, u.Path, a.state)
+	l.cb = c.startCallback(lns, u.Path, a.state)
 	l.stop = context.AfterFunc(ctx, l.cb.close)
 	return l, nil
 }
@@ -67,11 +85,19 @@ func (l *BrowserLogin) Close() error {
 	return nil
 }
 
-// Wait blocks until the provider redirects back, then exchanges the code
-// and returns complete credentials. It gives up with ErrCancelled when ctx
-// ends, Close is called, or Config.LoginTimeout (default 5 minutes) passes;
-// the port is freed in every case.
+// Wait blocks until the provider redirects back with this login's state,
+// then exchanges the code and returns complete credentials. Callbacks with
+// another state are answered and ignored. It gives up with ErrCancelled
+// when ctx ends, Close is called, or Config.LoginTimeout (default 5
+// minutes) passes; the port is freed in every case.
 func (l *BrowserLogin) Wait(ctx context.Context) (Credentials, error) {
+	return l.WaitSave(ctx, nil)
+}
+
+// WaitSave is Wait that also runs save (storing the credentials) before the
+// browser is told how the login ended: its page says "Logged in" only once
+// the exchange and the save succeeded, and shows the failure otherwise.
+func (l *BrowserLogin) WaitSave(ctx context.Context, save func(context.Context, Credentials) error) (Credentials, error) {
 	l.waitMu.Lock()
 	defer l.waitMu.Unlock()
 	defer l.Close()
@@ -102,11 +128,20 @@ func (l *BrowserLogin) Wait(ctx context.Context) (Credentials, error) {
 			Err:  fmt.Errorf("no answer from the browser within %s", timeout),
 			Hint: "run the login again, or use --paste or --device"}
 	}
-	// The browser has its page; nothing else may arrive on this port.
-	l.Close()
+	// The login is decided: nothing else may arrive on this port, but the
+	// browser waits for its page until the outcome is known.
+	l.cb.stopAccepting()
+	cr, err := l.finishLogin(ctx, res, save)
+	res.outcome <- err
+	l.cb.finish()
+	return cr, err
+}
+
+func (l *BrowserLogin) finishLogin(ctx context.Context, res callbackResult, save func(context.Context, Credentials) error) (Credentials, error) {
 	if res.err != nil {
 		return Credentials{}, res.err
 	}
+	c := l.cfg
 	tok, err := c.exchange(ctx, CodeExchange{
 		Code:        res.params.Code,
 		Verifier:    l.auth.verifier,
@@ -116,5 +151,14 @@ func (l *BrowserLogin) Wait(ctx context.Context) (Credentials, error) {
 	if err != nil {
 		return Credentials{}, err
 	}
-	return c.login(ctx, tok)
+	cr, err := c.login(ctx, tok)
+	if err != nil {
+		return Credentials{}, err
+	}
+	if save != nil {
+		if err := save(ctx, cr); err != nil {
+			return Credentials{}, err
+		}
+	}
+	return cr, nil
 }

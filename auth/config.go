@@ -51,6 +51,16 @@ type Config struct {
 	// (Claude shows CODE#STATE there). Empty means FlowPaste uses RedirectURL
 	// and the user pastes the address the browser failed to load.
 	PasteRedirectURL string
+	// Issuer is the authorization server's issuer identifier: an
+	// authorization response carrying iss (RFC 9207) must name it.
+	Issuer string
+	// IssuerInResponse is set when the server advertises
+	// authorization_response_iss_parameter_supported: a response without
+	// iss is then refused.
+	IssuerInResponse bool
+	// RevocationURL is the RFC 7009 endpoint logout revokes the refresh
+	// token at; empty means the provider has none.
+	RevocationURL string
 	// Scopes are requested at authorize time and reported when the token
 	// response does not list any.
 	Scopes []string

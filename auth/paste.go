@@ -22,27 +22,36 @@ type callbackParams struct {
 	State            string
 	Error            string
 	ErrorDescription string
+	// Iss is the RFC 9207 issuer identifier, when the server sent one.
+	Iss string
+	// query is set when the response came as a query (a callback or a
+	// pasted address), where a server that promises iss must send it.
+	query bool
 }
 
 // errNoCode means the text holds neither a code nor an OAuth error.
 var errNoCode = errors.New("no authorization code found")
 
-// parseCallbackQuery reads code, state, error and error_description.
+// parseCallbackQuery reads code, state, iss, error and error_description.
+// On a failure the state is still returned, so the caller can tell a
+// malformed answer to this login from one to some other login.
 func parseCallbackQuery(q url.Values) (callbackParams, error) {
 	p := callbackParams{
 		Code:             strings.TrimSpace(q.Get("code")),
 		State:            strings.TrimSpace(q.Get("state")),
 		Error:            strings.TrimSpace(q.Get("error")),
 		ErrorDescription: strings.TrimSpace(q.Get("error_description")),
+		Iss:              strings.TrimSpace(q.Get("iss")),
+		query:            true,
 	}
 	if p.Error != "" {
 		return p, nil
 	}
 	if p.Code == "" {
-		return callbackParams{}, errNoCode
+		return callbackParams{State: p.State}, errNoCode
 	}
 	if !plausibleCode(p.Code) {
-		return callbackParams{}, errors.New("the code contains spaces or control characters")
+		return callbackParams{State: p.State}, errors.New("the code contains spaces or control characters")
 	}
 	return p, nil
 }
@@ -139,17 +148,21 @@ func (c *Config) StartPaste(ctx context.Context) (*PasteLogin, error) {
 	return &PasteLogin{cfg: c, auth: a}, nil
 }
 
+// pasteLoopback is the loopback redirect of a paste login. Nothing listens
+// there, so the browser fails to load it and the user pastes the address;
+// but a port another program holds would receive the code first, so a busy
+// fixed port is refused as StartBrowser refuses it.
 func (c *Config) pasteLoopback() (string, error) {
 	u, port, err := c.loopback()
 	if err != nil {
 		return "", err
 	}
-	if port == 0 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return "", fmt.Errorf("pick a free port: %w", err)
-		}
-		port = ln.Addr().(*net.TCPAddr).Port
+	lns, err := c.listenLoopback(u.Hostname(), port, nil)
+	if err != nil {
+		return "", err
+	}
+	port = lns[0].Addr().(*net.TCPAddr).Port
+	for _, ln := range lns {
 		_ = ln.Close()
 	}
 	return withPort(u, port), nil
@@ -171,6 +184,9 @@ func (p *PasteLogin) Complete(ctx context.Context, pasted string) (Credentials, 
 	}
 	if res.State != "" && res.State != p.auth.state {
 		return Credentials{}, stateMismatch(c.Provider)
+	}
+	if err := c.checkIssuer(res); err != nil {
+		return Credentials{}, err
 	}
 	if res.Error != "" {
 		return Credentials{}, providerError(c.Provider, res)
@@ -195,11 +211,31 @@ func stateMismatch(provider string) *Error {
 		Hint: "start a new login: ccproxy-tui auth login " + provider}
 }
 
+// checkIssuer applies RFC 9207: an authorization response that names an
+// issuer must name this provider's, and a server that advertises
+// authorization_response_iss_parameter_supported must name one. A response
+// from another issuer is a mix-up attack's signature; its code is never
+// exchanged.
+func (c *Config) checkIssuer(p callbackParams) *Error {
+	switch {
+	case p.Iss != "" && c.Issuer != "" && strings.TrimRight(p.Iss, "/") != strings.TrimRight(c.Issuer, "/"):
+		return &Error{Provider: c.Provider, Op: "login", Kind: ErrLoginRequired, Code: "issuer_mismatch",
+			Err: fmt.Errorf("the response names issuer %q, not %q, so its code was not used (RFC 9207)",
+				cleanCode(p.Iss), c.Issuer),
+			Hint: "start a new login: ccproxy-tui auth login " + c.Provider}
+	case p.Iss == "" && p.query && c.IssuerInResponse:
+		return &Error{Provider: c.Provider, Op: "login", Kind: ErrLoginRequired, Code: "issuer_missing",
+			Err:  fmt.Errorf("the response names no issuer, though %s promises one (RFC 9207), so its code was not used", c.Issuer),
+			Hint: "start a new login: ccproxy-tui auth login " + c.Provider}
+	}
+	return nil
+}
+
 // providerError turns an authorization error response (access_denied …)
 // into an *Error.
 func providerError(provider string, res callbackParams) *Error {
-	ee := &endpointError{Code: res.Error, Description: scrub(res.ErrorDescription)}
-	e := &Error{Provider: provider, Op: "login", Code: res.Error, Kind: kindOf(ee)}
+	ee := &endpointError{Code: cleanCode(res.Error), Description: scrub(res.ErrorDescription)}
+	e := &Error{Provider: provider, Op: "login", Code: ee.Code, Kind: kindOf(ee)}
 	msg := "the provider refused the login"
 	if ee.Description != "" {
 		msg += ": " + ee.Description
@@ -225,7 +261,7 @@ func (c *Config) loopback() (*url.URL, int, error) {
 	switch u.Hostname() {
 	case "127.0.0.1", "localhost", "::1":
 	default:
-		return nil, 0, &configError{msg: fmt.Sprintf("redirect URL %q must be on localhost or 127.0.0.1", raw)}
+		return nil, 0, &configError{msg: fmt.Sprintf("redirect URL %q must be on localhost, 127.0.0.1 or [::1]", raw)}
 	}
 	port := 0
 	if ps := u.Port(); ps != "" {

@@ -70,12 +70,13 @@ func TestCodexBrowserExchangeAndRefresh(t *testing.T) {
 	defer login.Close()
 	u, _ := url.Parse(login.URL())
 	state := u.Query().Get("state")
+	wait := waitLogin(ctx, login)
 	resp, err := http.Get(login.RedirectURL() + "?code=synthetic-code&state=" + url.QueryEscape(state))
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	creds, err := login.Wait(ctx)
+	creds, err := wait()
 	if err != nil {
 		t.Fatalf("login: %v", err)
 	}

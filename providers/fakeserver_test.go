@@ -73,12 +73,13 @@ func TestBuiltinsAgainstFakeServer(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer login.Close()
+		wait := waitLogin(ctx, login)
 		resp, err := http.Get(login.URL())
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		creds, err := login.Wait(ctx)
+		creds, err := wait()
 		if err != nil {
 			t.Fatalf("login: %v", err)
 		}
@@ -108,4 +109,23 @@ func followAuthorize(t *testing.T, authorize string) (code, state string) {
 		t.Fatalf("authorize answered %d without a code redirect", resp.StatusCode)
 	}
 	return loc.Query().Get("code"), loc.Query().Get("state")
+}
+
+// waitLogin runs l.Wait in the background, as a CLI does while the user is
+// in the browser (the callback page waits for the outcome), and returns the
+// func that collects the result.
+func waitLogin(ctx context.Context, l *auth.BrowserLogin) func() (auth.Credentials, error) {
+	type result struct {
+		c   auth.Credentials
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		c, err := l.Wait(ctx)
+		ch <- result{c, err}
+	}()
+	return func() (auth.Credentials, error) {
+		r := <-ch
+		return r.c, r.err
+	}
 }

@@ -29,6 +29,9 @@ const oidcRedirect = "http://127.0.0.1:0/callback"
 type oidcState struct {
 	issuer string
 	base   *auth.Config
+	// device says whether the provider offers the device flow; a device
+	// endpoint discovery finds is not used (nor offered) otherwise.
+	device bool
 
 	mu sync.Mutex // guards resolved and verifier
 	// resolved is base with the discovered endpoints filled in where the
@@ -115,7 +118,7 @@ func newOIDC(name string, pc config.Provider, o options) (*Provider, error) {
 	if err := validateURLs(p); err != nil {
 		return nil, err
 	}
-	st := &oidcState{issuer: strings.TrimRight(pc.Issuer, "/")}
+	st := &oidcState{issuer: strings.TrimRight(pc.Issuer, "/"), device: p.Supports(auth.FlowDevice)}
 	p.oidc = st
 	p.OAuth.Hooks = auth.Hooks{Complete: st.complete}
 	st.base = &p.OAuth
@@ -168,7 +171,9 @@ func (s *oidcState) resolve(ctx context.Context) (*auth.Config, error) {
 	}
 	fill(&cfg.AuthURL, ep.AuthURL)
 	fill(&cfg.TokenURL, ep.TokenURL)
-	fill(&cfg.DeviceURL, ep.DeviceAuthURL)
+	if s.device {
+		fill(&cfg.DeviceURL, ep.DeviceAuthURL)
+	}
 	oc := &oidc.Config{ClientID: cfg.ClientID}
 	if cfg.Clock != nil {
 		oc.Now = cfg.Clock.Now

@@ -40,7 +40,9 @@ func TestOIDCNoNetworkUntilUsed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cfg.AuthURL != srv.AuthURL() || cfg.TokenURL != srv.TokenURL() || cfg.DeviceURL != srv.DeviceURL() {
+		// Device login is not offered without device_url in the config, so
+		// the discovered endpoint is not used (nor suggested) either.
+		if cfg.AuthURL != srv.AuthURL() || cfg.TokenURL != srv.TokenURL() || cfg.DeviceURL != "" {
 			t.Errorf("discovered auth=%s token=%s device=%s", cfg.AuthURL, cfg.TokenURL, cfg.DeviceURL)
 		}
 	}
@@ -91,12 +93,13 @@ func TestOIDCBrowserLogin(t *testing.T) {
 		}
 	}
 	// The fake approves at once and redirects the "browser" to the callback.
+	wait := waitLogin(ctx, login)
 	resp, err := http.Get(login.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	creds, err := login.Wait(ctx)
+	creds, err := wait()
 	if err != nil {
 		t.Fatalf("login: %v", err)
 	}

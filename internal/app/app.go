@@ -406,14 +406,8 @@ func (l *BrowserLogin) Close() error { return l.login.Close() }
 // Wait blocks until the callback arrives, then saves and returns the
 // credentials.
 func (l *BrowserLogin) Wait(ctx context.Context) (auth.Credentials, error) {
-	c, err := l.login.Wait(ctx)
-	if err != nil {
-		return auth.Credentials{}, err
-	}
-	if err := l.m.Save(ctx, c); err != nil {
-		return auth.Credentials{}, err
-	}
-	return c, nil
+	// Saved before the browser's page says "Logged in".
+	return l.login.WaitSave(ctx, l.m.Save)
 }
 
 // PasteLogin is a login finished by a pasted code; credentials are saved

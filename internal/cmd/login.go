@@ -15,6 +15,7 @@ import (
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
 	"github.com/ccproxy-tui/ccproxy-tui/providers"
 )
 
@@ -124,15 +125,18 @@ func browserLogin(ctx context.Context, a *app.App, p *providers.Provider, opts *
 	f := opts.Factory
 	w := f.IO.ErrOut
 	l, err := a.StartBrowserLogin(ctx, p.Name)
-	if errors.Is(err, auth.ErrPortInUse) && p.Supports(auth.FlowPaste) {
-		fmt.Fprintf(w, "! The callback port is busy (%v); switching to a pasted-code login.\n", err)
+	if errors.Is(err, auth.ErrPortInUse) && p.Supports(auth.FlowPaste) && p.OAuth.PasteRedirectURL != "" {
+		// The provider's own page shows the code, so nothing is redirected
+		// to the port another program holds.
+		fmt.Fprintf(w, "! %s\n  Switching to a pasted-code login through %s's own code page; nothing is sent to that port.\n",
+			termsafe.Line(err.Error()), p.Name)
 		return pasteLogin(ctx, a, p, opts)
 	}
 	if err != nil {
 		return auth.Credentials{}, err
 	}
 	defer l.Close()
-	fmt.Fprintf(w, "Open this URL to log in to %s:\n\n  %s\n\n", p.Name, l.URL())
+	fmt.Fprintf(w, "Open this URL to log in to %s:\n\n  %s\n\n", p.Name, termsafe.Line(l.URL()))
 	if hint := sshHint(f.getenv, l.Port()); hint != "" {
 		fmt.Fprintln(w, hint)
 	}
@@ -180,7 +184,7 @@ func pasteLogin(ctx context.Context, a *app.App, p *providers.Provider, opts *Lo
 	if err != nil {
 		return auth.Credentials{}, err
 	}
-	fmt.Fprintf(w, "Open this URL to log in to %s:\n\n  %s\n\n", p.Name, l.URL())
+	fmt.Fprintf(w, "Open this URL to log in to %s:\n\n  %s\n\n", p.Name, termsafe.Line(l.URL()))
 	openURL(f, opts.NoBrowser, l.URL())
 	in := bufio.NewReader(f.IO.In)
 	for attempt := 1; ; attempt++ {
@@ -200,7 +204,7 @@ func pasteLogin(ctx context.Context, a *app.App, p *providers.Provider, opts *Lo
 		if !f.IO.CanPrompt() || attempt == 3 {
 			return auth.Credentials{}, err
 		}
-		fmt.Fprintf(w, "! %v\n", err)
+		fmt.Fprintf(w, "! %s\n", termsafe.Line(err.Error()))
 	}
 }
 
@@ -234,8 +238,9 @@ func deviceLogin(ctx context.Context, a *app.App, p *providers.Provider, opts *L
 	f := opts.Factory
 	w := f.IO.ErrOut
 	return a.DeviceLogin(ctx, p.Name, func(dc auth.DeviceCode) {
-		fmt.Fprintf(w, "First copy your one-time code: %s\n", dc.UserCode)
-		fmt.Fprintf(w, "Then open %s and enter it", dc.VerificationURI)
+		// Both come from the provider's server.
+		fmt.Fprintf(w, "First copy your one-time code: %s\n", termsafe.Line(dc.UserCode))
+		fmt.Fprintf(w, "Then open %s and enter it", termsafe.Line(dc.VerificationURI))
 		if !dc.ExpiresAt.IsZero() {
 			fmt.Fprintf(w, " within %s", human(dc.ExpiresAt.Sub(f.now())))
 		}
@@ -257,7 +262,7 @@ func openURL(f *Factory, noBrowser bool, url string) {
 	opened, err := f.OpenBrowser(url)
 	switch {
 	case err != nil:
-		fmt.Fprintf(f.IO.ErrOut, "! Could not open a browser (%v); open the URL above yourself.\n", err)
+		fmt.Fprintf(f.IO.ErrOut, "! Could not open a browser (%s); open the URL above yourself.\n", termsafe.Line(err.Error()))
 	case opened:
 		fmt.Fprintln(f.IO.ErrOut, "Opened your browser.")
 	default:
@@ -265,12 +270,14 @@ func openURL(f *Factory, noBrowser bool, url string) {
 	}
 }
 
+// account names the account for a message; the name came from a token or
+// a file, so it is escaped.
 func account(c auth.Credentials) string {
 	switch {
 	case c.Email != "":
-		return c.Email
+		return termsafe.Line(c.Email)
 	case c.AccountID != "":
-		return c.AccountID
+		return termsafe.Line(c.AccountID)
 	}
 	return "an unnamed account"
 }

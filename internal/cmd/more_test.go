@@ -44,8 +44,13 @@ redirect_url = "http://127.0.0.1:%d/callback"
 	h.stdin = r
 	done := h.runAsync(ctx, "auth", "login", "claude", "--no-browser")
 
-	h.errOut.waitFor(ctx, t, regexp.MustCompile(`callback port is busy.*switching to a pasted-code login`))
+	h.errOut.waitFor(ctx, t, regexp.MustCompile(`held by another program(?s:.*)Switching to a pasted-code login through claude's own code page`))
 	authorize := h.errOut.waitFor(ctx, t, urlRE)
+	// The program holding the port must never be sent the code.
+	au, _ := url.Parse(authorize)
+	if got := au.Query().Get("redirect_uri"); strings.Contains(got, "127.0.0.1") || !strings.HasPrefix(got, "https://") {
+		t.Fatalf("paste fallback redirects to %q; the squatter on the busy port would receive the code", got)
+	}
 	h.errOut.waitFor(ctx, t, regexp.MustCompile(`Paste the code`))
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := client.Get(authorize)
