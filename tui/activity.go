@@ -10,6 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
 	"github.com/ccproxy-tui/ccproxy-tui/proxy"
 )
 
@@ -121,6 +122,8 @@ func (a activityModel) SetSize(w, h int) activityModel {
 // Add puts e at the top of the log. The slice is rebuilt, not shifted in
 // place, so an older copy of the model keeps its own log.
 func (a activityModel) Add(e entry) activityModel {
+	// Entries quote servers, files and request paths: shown escaped.
+	e.Text, e.Provider = termsafe.Line(e.Text), termsafe.Line(e.Provider)
 	keep := a.entries[:min(len(a.entries), maxEntries-1)]
 	a.entries = append([]entry{e}, keep...)
 	// Keep the reader's place when scrolled down into older entries.

@@ -15,6 +15,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
 )
 
 // animEvery is the spinner's frame interval.
@@ -243,6 +244,7 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 // report puts an error in the log and in the footer.
 func (m Model) report(provider, text string) Model {
+	text = termsafe.Line(text)
 	m.activity = m.activity.Add(entry{Time: m.com.Now, Provider: provider, Text: text, Level: levelError})
 	m.flash, m.flashLevel = text, levelError
 	return m

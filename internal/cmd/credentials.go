@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
 	"github.com/ccproxy-tui/ccproxy-tui/providers"
 )
 
@@ -216,13 +217,13 @@ func importRun(opts *ImportOptions) error {
 	}
 	for _, p := range plans {
 		if p.Warning != "" {
-			fmt.Fprintf(f.IO.ErrOut, "! %s\n", p.Warning)
+			fmt.Fprintf(f.IO.ErrOut, "! %s\n", termsafe.Line(p.Warning))
 		}
 		if err := a.Adopt(contextOr(opts.Context), p.Credentials); err != nil {
 			return fmt.Errorf("import %s: %w", p.Provider, err)
 		}
 		f.logger().Info("imported", "provider", p.Provider, "source", p.Source)
-		fmt.Fprintf(f.IO.ErrOut, "✓ Imported %s from %s as %s%s\n", p.Provider, p.Source, account(p.Credentials), expiresIn(p.Credentials, f.now()))
+		fmt.Fprintf(f.IO.ErrOut, "✓ Imported %s from %s as %s%s\n", p.Provider, termsafe.Line(p.Source), account(p.Credentials), expiresIn(p.Credentials, f.now()))
 	}
 	return planErr
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
 )
 
 // Exit codes of DESIGN.md.
@@ -81,7 +83,10 @@ func isCobraUsageError(err error) bool {
 		strings.HasPrefix(msg, "unknown shorthand flag") || strings.Contains(msg, "flag needs an argument")
 }
 
+// oneLine is an error message as one terminal-safe line: messages quote
+// servers, files and URLs, so what is left after joining the lines is
+// escaped (termsafe.Line).
 func oneLine(s string) string {
 	s = strings.TrimSpace(s)
-	return strings.ReplaceAll(s, "\n", "; ")
+	return termsafe.Line(strings.ReplaceAll(s, "\n", "; "))
 }

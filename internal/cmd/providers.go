@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
 )
 
 // ProvidersOptions are the inputs of `providers`.
@@ -75,7 +76,9 @@ func providersRun(opts *ProvidersOptions) error {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROVIDER\tNAME\tFLOWS\tROUTE\tAPI")
 	for _, i := range infos {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", i.Name, i.DisplayName, strings.Join(i.Flows, ", "), i.Route, orDash(i.APIBase))
+		// Display names and URLs come from the config file.
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", i.Name, termsafe.Line(i.DisplayName), strings.Join(i.Flows, ", "),
+			termsafe.Line(i.Route), orDash(termsafe.Line(i.APIBase)))
 	}
 	return tw.Flush()
 }

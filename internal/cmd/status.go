@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
 )
 
 // StatusOptions are the inputs of `auth status`.
@@ -111,12 +112,13 @@ func printStatus(f *Factory, list []auth.Status) {
 		} else if st.AccessTokenPreview != "" {
 			exp = "never"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", st.Provider, stateLabel(st.State), orDash(acct), exp, orDash(st.AccessTokenPreview))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", termsafe.Line(st.Provider), stateLabel(st.State),
+			orDash(termsafe.Line(acct)), exp, orDash(termsafe.Line(st.AccessTokenPreview)))
 	}
 	tw.Flush()
 	for _, st := range list {
 		if st.Reason != "" && (!st.Authenticated || st.State != auth.StateOK) {
-			fmt.Fprintf(f.IO.ErrOut, "%s: %s\n", st.Provider, st.Reason)
+			fmt.Fprintf(f.IO.ErrOut, "%s: %s\n", termsafe.Line(st.Provider), termsafe.Line(st.Reason))
 		}
 	}
 }
