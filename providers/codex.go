@@ -3,6 +3,7 @@ package providers
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"golang.org/x/oauth2"
@@ -159,4 +160,35 @@ func codexIdentityOf(idToken, accessToken string) codexIdentity {
 		}
 	}
 	return id
+}
+
+// Reroute sends the Codex CLI's backend calls beside the Codex API to
+// where they live: with the CLI's chatgpt_base_url set to
+// <proxy>/codex/backend-api, its /status reads
+// /codex/backend-api/wham/usage, which goes to
+// https://chatgpt.com/backend-api/wham/usage; /codex/wham/… goes there too,
+// and the CLI's other style, /codex/api/codex/usage, reaches the same
+// endpoint (openai/codex backend-client). Anything else keeps the base.
+// Only a base ending in /codex (the built-in one, or a gateway shaped like
+// it) has a parent to go to.
+func (p *Provider) Reroute(base *url.URL, rest string) (*url.URL, string) {
+	if p.Name != Codex {
+		return base, rest
+	}
+	parent, ok := strings.CutSuffix(strings.TrimRight(base.Path, "/"), "/codex")
+	if !ok {
+		return base, rest
+	}
+	switch {
+	case strings.HasPrefix(rest, "/backend-api/"):
+		rest = strings.TrimPrefix(rest, "/backend-api")
+	case strings.HasPrefix(rest, "/wham/"):
+	case rest == "/api/codex/usage":
+		rest = "/wham/usage"
+	default:
+		return base, rest
+	}
+	b := *base
+	b.Path, b.RawPath = parent, ""
+	return &b, rest
 }

@@ -276,9 +276,13 @@ func (s *Server) rewrite(pr *httputil.ProxyRequest) {
 
 // point sets out's URL to base + the client's path after the route prefix.
 func (x *exchange) point(out *http.Request, base *url.URL) {
-	out.URL.Path, out.URL.RawPath = x.rest, x.restRaw
+	rest, raw := x.rest, x.restRaw
+	if rr, ok := x.route.target.(Rerouter); ok {
+		base, rest, raw = reroute(rr, base, rest, raw)
+	}
+	out.URL.Path, out.URL.RawPath = rest, raw
 	(&httputil.ProxyRequest{Out: out}).SetURL(base)
-	if x.rest == "" {
+	if rest == "" {
 		// SetURL would append a slash to the base path for an empty rest.
 		out.URL.Path, out.URL.RawPath = base.Path, base.RawPath
 	}

@@ -48,6 +48,15 @@ type Target interface {
 	ErrorFormat() string
 }
 
+// Rerouter is a Target whose API has paths outside its base: Codex's
+// usage endpoint lives at /backend-api/wham/usage, beside the
+// /backend-api/codex base its requests go to. Reroute returns the base and
+// path a client path after the route prefix goes to; it sees every request
+// of the route, so it must be cheap.
+type Rerouter interface {
+	Reroute(base *url.URL, rest string) (*url.URL, string)
+}
+
 // Upstream binds a route name (/<Name>/…) to a provider's API and token source.
 type Upstream struct {
 	Name   string

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/ccproxy-tui/ccproxy-tui/quota"
@@ -32,4 +33,15 @@ func (s *Server) readQuota(x *exchange, at time.Time) *quota.Snapshot {
 	out := q // declared here, so only a response with quota pays for the heap copy
 	out.Provider = x.route.name
 	return &out
+}
+
+// reroute applies rr to the path and, when the client sent an escaped form
+// of it, to that form alike (the rerouted prefixes are plain ASCII, so the
+// same cut fits both).
+func reroute(rr Rerouter, base *url.URL, rest, raw string) (*url.URL, string, string) {
+	nb, nrest := rr.Reroute(base, rest)
+	if nrest != rest && raw != "" {
+		_, raw = rr.Reroute(base, raw)
+	}
+	return nb, nrest, raw
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -139,5 +140,39 @@ func TestStatusIncludesQuota(t *testing.T) {
 				t.Errorf("/status = %d %s", rec.Code, compact.String())
 			}
 		})
+	}
+}
+
+// rerouteTarget sends /usage beside its base, like Codex's wham/usage.
+type rerouteTarget struct{ codexTarget }
+
+func (rerouteTarget) Reroute(base *url.URL, rest string) (*url.URL, string) {
+	if rest != "/usage" {
+		return base, rest
+	}
+	b := *base
+	b.Path = strings.TrimSuffix(b.Path, "/codex")
+	return &b, "/wham/usage"
+}
+
+func TestRerouterMovesPathsBesideTheBase(t *testing.T) {
+	paths := make(chan string, 4)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths <- r.URL.Path
+		w.Header().Set("x-codex-primary-used-percent", "12")
+		w.Header().Set("x-codex-primary-window-minutes", "300")
+		_, _ = io.WriteString(w, `{}`)
+	}))
+	t.Cleanup(up.Close)
+	s := newTestServer(t, Options{Upstreams: []Upstream{{Name: "codex", Target: rerouteTarget{codexTarget{base: up.URL + "/backend-api/codex"}}, Tokens: newTokens("tok")}}})
+	for path, want := range map[string]string{"/codex/usage": "/backend-api/wham/usage", "/codex/responses": "/backend-api/codex/responses"} {
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://127.0.0.1:8787"+path, nil))
+		if rec.Code != 200 {
+			t.Fatalf("%s: %d", path, rec.Code)
+		}
+		if got := <-paths; got != want {
+			t.Errorf("%s reached the upstream as %s, want %s", path, got, want)
+		}
 	}
 }
