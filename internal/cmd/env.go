@@ -166,6 +166,8 @@ func codexBlock(w io.Writer, url string) {
 		"The Codex CLI ignores OPENAI_BASE_URL. Add to ~/.codex/config.toml:",
 		"",
 		`model_provider = "ccproxy"`,
+		"# so that /status reads its limits through the proxy too:",
+		fmt.Sprintf("chatgpt_base_url = %q", url+"/backend-api"),
 		"",
 		"[model_providers.ccproxy]",
 		`name = "ccproxy-tui"`,
@@ -174,7 +176,7 @@ func codexBlock(w io.Writer, url string) {
 		`wire_api = "responses"`,
 		"",
 		"or run it once with:",
-		fmt.Sprintf(`codex -c model_provider=ccproxy -c 'model_providers.ccproxy={name="ccproxy-tui",base_url="%s",env_key="OPENAI_API_KEY",wire_api="responses"}'`, url),
+		fmt.Sprintf(`codex -c model_provider=ccproxy -c chatgpt_base_url='"%s/backend-api"' -c 'model_providers.ccproxy={name="ccproxy-tui",base_url="%s",env_key="OPENAI_API_KEY",wire_api="responses"}'`, url, url),
 	}
 	for _, l := range lines {
 		if l == "" {

@@ -131,7 +131,8 @@ func TestEnvPointsAtRoutesTheProxyServes(t *testing.T) {
 			`#   wire_api = "responses"`,
 			`#   env_key = "OPENAI_API_KEY"`,
 			`#   model_provider = "ccproxy"`,
-			`codex -c model_provider=ccproxy -c 'model_providers.ccproxy={name="ccproxy-tui",base_url="http://127.0.0.1:9911/codex",env_key="OPENAI_API_KEY",wire_api="responses"}'`,
+			`#   chatgpt_base_url = "http://127.0.0.1:9911/codex/backend-api"`,
+			`codex -c model_provider=ccproxy -c chatgpt_base_url='"http://127.0.0.1:9911/codex/backend-api"' -c 'model_providers.ccproxy={name="ccproxy-tui",base_url="http://127.0.0.1:9911/codex",env_key="OPENAI_API_KEY",wire_api="responses"}'`,
 		}},
 		{[]string{"env", "corp", "--shell", "powershell"}, []string{"$env:OPENAI_BASE_URL = 'http://127.0.0.1:9911/corp'"}},
 	}
