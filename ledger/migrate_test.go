@@ -28,6 +28,14 @@ var seeds = map[int]func(*sql.DB) error{
 			1500000, 300000, 120, 4000, 0, '', 1, 10, 20, 30, 40)`)
 		return err
 	},
+	3: func(db *sql.DB) error {
+		_, err := db.Exec(`INSERT INTO request (ts, day, provider, account, method, path, model, status, duration_us, ttfb_us,
+			bytes_in, bytes_out, retried, error_kind, usage_seen, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens)
+			VALUES (1764615600000, '2025-12-01', 'codex', 'work', 'POST', '/codex/responses', 'gpt-5-codex', 429,
+			80000, 0, 50, 120, 0, 'upstream', 0, 0, 0, 0, 0);
+			INSERT INTO usage_day VALUES ('2025-12-01', 'codex', 'work', 'gpt-5-codex', 1, 1, 0, 0, 0, 0)`)
+		return err
+	},
 }
 
 var checks = map[int]func(*DB) error{
@@ -46,9 +54,24 @@ var checks = map[int]func(*DB) error{
 		if err != nil {
 			return err
 		}
-		want := []Row{{Model: "claude-sonnet-4-5", Requests: 1, InputTokens: 10, OutputTokens: 20, CacheReadTokens: 30, CacheCreationTokens: 40}}
-		if !reflect.DeepEqual(got, want) {
+		// From version 2, migration 3 fills the per-day totals from the request.
+		want := Row{Model: "claude-sonnet-4-5", Requests: 1, InputTokens: 10, OutputTokens: 20, CacheReadTokens: 30, CacheCreationTokens: 40}
+		if len(got) == 0 || !reflect.DeepEqual(got[0], want) {
 			return fmt.Errorf("requests written at version 2 read back as %#v", got)
+		}
+		return nil
+	},
+	3: func(d *DB) error {
+		got, err := d.Summary(context.Background(), time.Unix(0, 0), ByAccount)
+		if err != nil {
+			return err
+		}
+		want := []Row{
+			{Account: "default", Requests: 1, InputTokens: 10, OutputTokens: 20, CacheReadTokens: 30, CacheCreationTokens: 40},
+			{Account: "work", Requests: 1, Errors: 1},
+		}
+		if !reflect.DeepEqual(got, want) {
+			return fmt.Errorf("totals written at version 3 read back as %#v", got)
 		}
 		return nil
 	},

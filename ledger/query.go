@@ -48,7 +48,8 @@ func (r Row) Tokens() usage.Tokens {
 const errorCond = `(status >= 400 OR error_kind != '')`
 
 // Summary adds up the requests made since since, grouped by by, ordered by
-// the group's value (days oldest first).
+// the group's value (days oldest first). Whole days come from the per-day
+// totals; only the day since falls in is read record by record.
 func (d *DB) Summary(ctx context.Context, since time.Time, by Group) ([]Row, error) {
 	var col string
 	switch by {
@@ -57,9 +58,21 @@ func (d *DB) Summary(ctx context.Context, since time.Time, by Group) ([]Row, err
 	default:
 		return nil, fmt.Errorf("usage summary: unknown grouping %q", by)
 	}
-	rows, err := d.sql.QueryContext(ctx, `SELECT `+col+`, COUNT(*), SUM(`+errorCond+`),
-		SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens), SUM(cache_creation_tokens)
-		FROM request WHERE ts >= ? GROUP BY `+col+` ORDER BY `+col, since.UnixMilli())
+	firstDay := ""
+	if !since.IsZero() {
+		firstDay = since.In(d.loc).Format(time.DateOnly)
+	}
+	rows, err := d.sql.QueryContext(ctx, `SELECT `+col+`, SUM(requests), SUM(errors),
+		SUM(input_tokens), SUM(output_tokens), SUM(cache_read_tokens), SUM(cache_creation_tokens) FROM (
+			SELECT day, provider, account, model, requests, errors,
+				input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens
+			FROM usage_day WHERE day > ?1
+			UNION ALL
+			SELECT day, provider, account, model, 1, `+errorCond+`,
+				input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens
+			FROM request WHERE ts >= ?2 AND ts < ?3 AND day = ?1
+		) GROUP BY `+col+` ORDER BY `+col,
+		firstDay, since.UnixMilli(), since.Add(48*time.Hour).UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("usage summary: %w", err)
 	}

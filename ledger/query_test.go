@@ -61,6 +61,10 @@ func TestSummary(t *testing.T) {
 			{Account: "default", Requests: 3, Errors: 2, InputTokens: 11, OutputTokens: 22, CacheReadTokens: 33, CacheCreationTokens: 44},
 			{Account: "work", Requests: 1, InputTokens: 100, OutputTokens: 200, CacheReadTokens: 300},
 		}},
+		{"since the middle of a day", t0.Add(-90 * time.Minute), ByProvider, []Row{
+			{Provider: "claude", Requests: 1, Errors: 1},
+			{Provider: "codex", Requests: 1, InputTokens: 100, OutputTokens: 200, CacheReadTokens: 300},
+		}},
 		{"nothing since", t0.Add(time.Hour), ByProvider, []Row{}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -143,6 +147,10 @@ func TestPrune(t *testing.T) {
 	left, _ := d.Recent(ctx, time.Time{}, 10)
 	if len(left) != 3 {
 		t.Errorf("%d records left, want 3", len(left))
+	}
+	days, err := d.Summary(ctx, time.Time{}, ByDay)
+	if err != nil || len(days) != 1 || days[0].Day != "2026-12-01" || days[0].Requests != 3 {
+		t.Errorf("per-day totals after pruning: %+v, %v", days, err)
 	}
 }
 

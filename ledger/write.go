@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -49,8 +50,55 @@ func (d *DB) Insert(ctx context.Context, recs []Record) error {
 			}
 		}
 	}
+	if err := addDays(ctx, tx, d.loc, recs); err != nil {
+		return fmt.Errorf("write %d usage records: %w", len(recs), err)
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("write %d usage records: %w", len(recs), err)
+	}
+	return nil
+}
+
+type dayKey struct{ day, provider, account, model string }
+
+// addDays adds the records to the per-day totals, one upsert per day,
+// provider, account and model of the batch.
+func addDays(ctx context.Context, tx *sql.Tx, loc *time.Location, recs []Record) error {
+	sums := map[dayKey]*Row{}
+	var order []dayKey
+	for _, r := range recs {
+		account := r.Account
+		if account == "" {
+			account = DefaultAccount
+		}
+		k := dayKey{r.Time.In(loc).Format(time.DateOnly), r.Provider, account, r.Model}
+		s := sums[k]
+		if s == nil {
+			s = &Row{}
+			sums[k] = s
+			order = append(order, k)
+		}
+		s.Requests++
+		if r.Failed() {
+			s.Errors++
+		}
+		s.InputTokens += r.Tokens.Input
+		s.OutputTokens += r.Tokens.Output
+		s.CacheReadTokens += r.Tokens.CacheRead
+		s.CacheCreationTokens += r.Tokens.CacheCreation
+	}
+	for _, k := range order {
+		s := sums[k]
+		if _, err := tx.ExecContext(ctx, `INSERT INTO usage_day VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (day, provider, account, model) DO UPDATE SET
+				requests = requests + excluded.requests, errors = errors + excluded.errors,
+				input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
+				cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+				cache_creation_tokens = cache_creation_tokens + excluded.cache_creation_tokens`,
+			k.day, k.provider, k.account, k.model, s.Requests, s.Errors,
+			s.InputTokens, s.OutputTokens, s.CacheReadTokens, s.CacheCreationTokens); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -72,7 +120,13 @@ func (d *DB) Prune(ctx context.Context, before time.Time) (int64, error) {
 		}
 		total += n
 		if n == 0 {
-			return total, nil
+			break
 		}
 	}
+	// Whole days before the cut-off leave the per-day totals too; the
+	// cut-off's own day keeps its total.
+	if _, err := d.sql.ExecContext(ctx, `DELETE FROM usage_day WHERE day < ?`, before.In(d.loc).Format(time.DateOnly)); err != nil {
+		return total, fmt.Errorf("prune usage totals: %w", err)
+	}
+	return total, nil
 }

@@ -203,7 +203,7 @@ func requestRows(recs []ledger.Record) []RequestRow {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 func printSummary(w io.Writer, by ledger.Group, rows []ledger.Row) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "%s\tREQUESTS\tERRORS\tINPUT\tOUTPUT\tCACHE READ\tCACHE WRITE\t\n", strings.ToUpper(string(by)))
 	var total ledger.Row
 	for _, r := range rows {
