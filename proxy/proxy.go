@@ -18,6 +18,7 @@ import (
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/hub"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/provname"
 	"github.com/ccproxy-tui/ccproxy-tui/quota"
 )
 
@@ -164,8 +165,8 @@ func New(opts Options) (*Server, error) {
 	}
 	for _, u := range opts.Upstreams {
 		switch {
-		case u.Name == "" || strings.ContainsAny(u.Name, "/?#%"):
-			return nil, fmt.Errorf("proxy upstream %q: name must be a plain path segment", u.Name)
+		case !provname.Valid(u.Name):
+			return nil, fmt.Errorf("proxy upstream: %w", provname.Check(u.Name))
 		case reserved[u.Name]:
 			return nil, fmt.Errorf("proxy upstream %q: name is reserved for the proxy's own endpoint", u.Name)
 		case u.Target == nil || u.Tokens == nil:

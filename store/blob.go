@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+
+	"github.com/ccproxy-tui/ccproxy-tui/internal/provname"
 )
 
 // maxBlobSize bounds what Load reads and Save accepts; a credential blob is a
@@ -19,9 +21,10 @@ var formatVersionJSON = strconv.Itoa(FormatVersion)
 // smallInt is how much of an unknown version number an error may quote.
 var smallInt = regexp.MustCompile(`^-?[0-9]{1,6}$`)
 
-// providerPattern is the namespace of provider names: lower-case, short, and
-// unable to contain a path separator or a leading dot.
-const providerPattern = `[a-z0-9][a-z0-9_-]{0,63}`
+// providerPattern is the namespace of provider names, the one rule of
+// provname: lower-case, short, and unable to contain a path separator or a
+// leading dot.
+const providerPattern = provname.Pattern
 
 // accountPattern is the namespace of account names: like a provider name,
 // but also '.', '@' and '+', so an e-mail address is a name as it is.
@@ -61,7 +64,7 @@ func checkProvider(provider string) error {
 	if keyName.MatchString(provider) {
 		return nil
 	}
-	return fmt.Errorf("provider name %q: want lower-case letters, digits, '-' or '_' (max 64): %w", shorten(provider), ErrInvalid)
+	return fmt.Errorf("store key %q: want a provider name (%s), optionally with @<account>: %w", shorten(provider), provname.Rule, ErrInvalid)
 }
 
 func shorten(s string) string {

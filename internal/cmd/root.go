@@ -8,6 +8,9 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ccproxy-tui/ccproxy-tui/internal/provname"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
 )
 
 // RootOptions are the dashboard's inputs.
@@ -126,8 +129,8 @@ func completeProviders(f *Factory) cobra.CompletionFunc {
 		}
 		var out []cobra.Completion
 		for _, p := range ap.Providers() {
-			if strings.HasPrefix(p.Name, prefix) {
-				out = append(out, cobra.CompletionWithDesc(p.Name, p.DisplayName))
+			if provname.Valid(p.Name) && strings.HasPrefix(p.Name, prefix) {
+				out = append(out, cobra.CompletionWithDesc(p.Name, termsafe.Line(p.DisplayName)))
 			}
 		}
 		return out, cobra.ShellCompDirectiveNoFileComp
