@@ -48,11 +48,13 @@ func newCodex(issuer string) *Provider {
 		errorFormat: ErrorFormatOpenAI,
 		decorate:    decorateCodex,
 		OAuth: auth.Config{
-			Provider:      Codex,
-			ClientID:      codexClientID,
-			AuthURL:       issuer + "/oauth/authorize",
-			TokenURL:      issuer + "/oauth/token",
-			DeviceURL:     issuer + "/api/accounts/deviceauth/usercode",
+			Provider:  Codex,
+			ClientID:  codexClientID,
+			AuthURL:   issuer + "/oauth/authorize",
+			TokenURL:  issuer + "/oauth/token",
+			DeviceURL: issuer + "/api/accounts/deviceauth/usercode",
+			// The official CLI revokes tokens here (PROVIDERS.md §2.1).
+			RevocationURL: issuer + "/oauth/revoke",
 			RedirectURL:   codexRedirect,
 			FallbackPorts: []int{codexFallbackPort},
 			Scopes:        append([]string(nil), codexScopes...),

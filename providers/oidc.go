@@ -29,6 +29,10 @@ const oidcRedirect = "http://127.0.0.1:0/callback"
 type oidcState struct {
 	issuer string
 	base   *auth.Config
+	// insecure is the config's allow_insecure_http: without it, a
+	// discovered endpoint that is cleartext http to another machine is
+	// refused, as the config's own URLs are.
+	insecure bool
 	// device says whether the provider offers the device flow; a device
 	// endpoint discovery finds is not used (nor offered) otherwise.
 	device bool
@@ -76,16 +80,17 @@ func newOIDC(name string, pc config.Provider, o options) (*Provider, error) {
 		DisplayName: display,
 		errorFormat: format,
 		OAuth: auth.Config{
-			Provider:     name,
-			ClientID:     pc.ClientID,
-			ClientSecret: pc.ClientSecret,
-			AuthURL:      pc.AuthorizeURL,
-			TokenURL:     pc.TokenURL,
-			DeviceURL:    pc.DeviceURL,
-			RedirectURL:  pc.RedirectURL,
-			Scopes:       scopes,
-			HTTPClient:   o.client,
-			Clock:        o.clock,
+			Provider:      name,
+			ClientID:      pc.ClientID,
+			ClientSecret:  pc.ClientSecret,
+			AuthURL:       pc.AuthorizeURL,
+			TokenURL:      pc.TokenURL,
+			DeviceURL:     pc.DeviceURL,
+			RedirectURL:   pc.RedirectURL,
+			RevocationURL: pc.RevocationURL,
+			Scopes:        scopes,
+			HTTPClient:    o.client,
+			Clock:         o.clock,
 		},
 	}
 	if p.OAuth.RedirectURL == "" {
@@ -118,7 +123,7 @@ func newOIDC(name string, pc config.Provider, o options) (*Provider, error) {
 	if err := validateURLs(p); err != nil {
 		return nil, err
 	}
-	st := &oidcState{issuer: strings.TrimRight(pc.Issuer, "/"), device: p.Supports(auth.FlowDevice)}
+	st := &oidcState{issuer: strings.TrimRight(pc.Issuer, "/"), device: p.Supports(auth.FlowDevice), insecure: pc.AllowInsecureHTTP}
 	p.oidc = st
 	p.OAuth.Hooks = auth.Hooks{Complete: st.complete}
 	st.base = &p.OAuth
@@ -173,6 +178,28 @@ func (s *oidcState) resolve(ctx context.Context) (*auth.Config, error) {
 	fill(&cfg.TokenURL, ep.TokenURL)
 	if s.device {
 		fill(&cfg.DeviceURL, ep.DeviceAuthURL)
+	}
+	var extra struct {
+		IssParam   bool   `json:"authorization_response_iss_parameter_supported"`
+		Revocation string `json:"revocation_endpoint"`
+	}
+	if err := disc.Claims(&extra); err == nil {
+		cfg.IssuerInResponse = extra.IssParam
+		fill(&cfg.RevocationURL, extra.Revocation)
+	}
+	cfg.Issuer = s.issuer
+	if !s.insecure {
+		for _, ep := range []struct{ key, v string }{
+			{"authorization_endpoint", cfg.AuthURL}, {"token_endpoint", cfg.TokenURL},
+			{"device_authorization_endpoint", cfg.DeviceURL}, {"revocation_endpoint", cfg.RevocationURL},
+		} {
+			if config.CleartextRemote(ep.v) {
+				return nil, &auth.Error{Provider: cfg.Provider, Op: "discovery", Kind: auth.ErrMisconfigured,
+					Err: fmt.Errorf("discovery at %s names %s %s, plain http:// to another machine; nothing was sent there "+
+						"(use an https:// issuer, or set allow_insecure_http = true in [providers.%s] on a network you trust)",
+						s.issuer, ep.key, ep.v, cfg.Provider)}
+			}
+		}
 	}
 	oc := &oidc.Config{ClientID: cfg.ClientID}
 	if cfg.Clock != nil {

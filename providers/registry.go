@@ -191,6 +191,7 @@ func applyOverrides(p *Provider, ov config.Provider) error {
 	set(&p.OAuth.TokenURL, ov.TokenURL)
 	set(&p.OAuth.DeviceURL, ov.DeviceURL)
 	set(&p.OAuth.RedirectURL, ov.RedirectURL)
+	set(&p.OAuth.RevocationURL, ov.RevocationURL)
 	if ov.Scopes != nil {
 		p.OAuth.Scopes = slices.Clone(ov.Scopes)
 	}

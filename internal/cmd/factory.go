@@ -17,6 +17,7 @@ import (
 	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/iostreams"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/quotawatch"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
 	"github.com/ccproxy-tui/ccproxy-tui/ledger"
 	"github.com/ccproxy-tui/ccproxy-tui/providers"
 	"github.com/ccproxy-tui/ccproxy-tui/store"
@@ -107,6 +108,10 @@ func (f *Factory) App(override func(*config.Config) error) (*app.App, error) {
 		if err := override(&cfg); err != nil {
 			return nil, err
 		}
+	}
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(f.IO.ErrOut, "! %s\n", termsafe.Line(w))
+		f.logger().Warn("config", "warning", w)
 	}
 	return app.New(app.Options{
 		Config:          cfg,

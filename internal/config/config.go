@@ -17,6 +17,9 @@ type Config struct {
 	Store     Store               `toml:"store"`
 	Ledger    Ledger              `toml:"ledger"`
 	Providers map[string]Provider `toml:"providers"`
+
+	// notes are Load's findings about the file itself (see Warnings).
+	notes []string
 }
 
 // Ledger configures the usage ledger, the SQLite file of every proxied
@@ -80,6 +83,13 @@ type Provider struct {
 	// proxy's error bodies and the variables `env` prints.
 	APIFormat string            `toml:"api_format"`
 	Headers   map[string]string `toml:"headers"`
+	// RevocationURL is the RFC 7009 endpoint `auth logout` revokes the
+	// refresh token at (generic providers find it by discovery).
+	RevocationURL string `toml:"revocation_url"`
+	// AllowInsecureHTTP lets this provider's endpoints be plain http:// on
+	// another machine. Off, such a URL is refused when the config loads;
+	// on, every start warns about it.
+	AllowInsecureHTTP bool `toml:"allow_insecure_http"`
 }
 
 // Defaults of DESIGN.md.

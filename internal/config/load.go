@@ -7,14 +7,18 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
 	"github.com/adrg/xdg"
+
+	"github.com/ccproxy-tui/ccproxy-tui/internal/provname"
 )
 
 // EnvConfig names the variable that points at a config file when --config is
@@ -93,7 +97,31 @@ func Load(path string) (Config, error) {
 	if err := Parse(path, data, &cfg); err != nil {
 		return cfg, err
 	}
+	if info, err := os.Stat(path); err == nil && info.Mode().Perm()&0o077 != 0 {
+		if key := cfg.secretKey(); key != "" {
+			cfg.notes = append(cfg.notes, fmt.Sprintf("%s holds a secret (%s) but others may read it (mode %04o); run: chmod 600 %s",
+				path, key, info.Mode().Perm(), path))
+		}
+	}
 	return cfg, nil
+}
+
+// secretKey names the first key of c that holds a secret, or "".
+func (c *Config) secretKey() string {
+	if c.Proxy.APIKey != "" {
+		return "proxy.api_key"
+	}
+	names := make([]string, 0, len(c.Providers))
+	for name, p := range c.Providers {
+		if p.ClientSecret != "" {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	slices.Sort(names)
+	return "providers." + names[0] + ".client_secret"
 }
 
 // Parse decodes data (the contents of file, named in errors) onto cfg and
@@ -174,8 +202,9 @@ func (c *Config) Validate() error {
 	}
 	for name, p := range c.Providers {
 		key := "providers." + name
-		if name == "" || strings.ContainsAny(name, "/ ?#%") {
-			return &Error{Key: key, Msg: "provider names are used in URLs: letters, digits, - and _ only"}
+		if !provname.Valid(name) {
+			// The name becomes a route, a file name and a command argument.
+			return &Error{Key: key, Msg: "provider names are used in routes and file names: want " + provname.Rule}
 		}
 		switch p.Type {
 		case "", "oidc":
@@ -195,7 +224,7 @@ func (c *Config) Validate() error {
 		urls := []struct{ k, v string }{
 			{"issuer", p.Issuer}, {"authorize_url", p.AuthorizeURL}, {"token_url", p.TokenURL},
 			{"device_url", p.DeviceURL}, {"redirect_url", p.RedirectURL}, {"api_base", p.APIBase},
-			{"copilot_token_url", p.CopilotTokenURL},
+			{"copilot_token_url", p.CopilotTokenURL}, {"revocation_url", p.RevocationURL},
 		}
 		if p.CopilotTokenURL != "" && name != "copilot" {
 			return &Error{Key: key + ".copilot_token_url", Msg: "only the copilot provider trades its token for a second one; remove the key"}
@@ -204,9 +233,47 @@ func (c *Config) Validate() error {
 			if u.v != "" && !strings.HasPrefix(u.v, "https://") && !strings.HasPrefix(u.v, "http://") {
 				return &Error{Key: key + "." + u.k, Msg: fmt.Sprintf("not an http(s) URL: %q", u.v)}
 			}
+			if u.k != "redirect_url" && !p.AllowInsecureHTTP && CleartextRemote(u.v) {
+				return &Error{Key: key + "." + u.k, Msg: fmt.Sprintf("%q is plain http:// to another machine: codes, "+
+					"refresh tokens and bearer tokens would cross the network in clear; use https://, or, on a "+
+					"network you trust, set allow_insecure_http = true in [%s]", u.v, key)}
+			}
 		}
 	}
 	return nil
+}
+
+// CleartextRemote reports whether raw is an http:// URL whose host is not
+// this machine's loopback: anything sent there can be read on the way.
+func CleartextRemote(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || !strings.EqualFold(u.Scheme, "http") {
+		return false
+	}
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip == nil || !ip.IsLoopback()
+}
+
+// Warnings are what a start should say about the config before anything
+// else: providers allowed to use cleartext http, and a file holding a
+// secret that others can read. They are not errors: the program runs.
+func (c *Config) Warnings() []string {
+	out := append([]string(nil), c.notes...)
+	names := make([]string, 0, len(c.Providers))
+	for name := range c.Providers {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if c.Providers[name].AllowInsecureHTTP {
+			out = append(out, fmt.Sprintf("[providers.%s] allow_insecure_http = true: its tokens may cross the network in clear", name))
+		}
+	}
+	return out
 }
 
 // ValidateListen checks a host:port listen address.
