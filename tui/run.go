@@ -11,6 +11,13 @@ import (
 	"github.com/charmbracelet/lipgloss"
 )
 
+// frameRate caps how often the renderer wakes to paint. bubbletea's
+// renderer wakes on every frame even when nothing changed; at its default
+// 60 fps an idle dashboard used 8.5 ms of CPU a second, at 10 fps it uses
+// 2 ms (measured over 30 s in tmux from /proc/<pid>/stat), and a key is
+// still drawn within 100 ms.
+const frameRate = 10
+
 // Run shows the dashboard on the terminal until the user quits. It restores
 // the terminal and stops the proxy before returning.
 func Run(ctx context.Context, opts Options) error {
@@ -33,7 +40,7 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	p := tea.NewProgram(New(ctx, opts), tea.WithAltScreen(), tea.WithContext(ctx))
+	p := tea.NewProgram(New(ctx, opts), tea.WithAltScreen(), tea.WithContext(ctx), tea.WithFPS(frameRate))
 	_, err := p.Run()
 	cancel()
 	if opts.Proxy != nil && opts.Proxy.Running() {
