@@ -64,6 +64,7 @@ func runDashboard(ctx context.Context, opts cmd.DashboardOptions) error {
 			return p.Flows
 		},
 		OpenBrowser:    openBrowser,
+		Log:            opts.Logger,
 		Demo:           opts.Demo,
 		AutostartProxy: a.Config().Proxy.Autostart,
 	})

@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"io"
+	"log/slog"
 
 	"github.com/jonboulle/clockwork"
 
@@ -85,6 +86,9 @@ type Options struct {
 	// Tmux loads text into tmux's paste buffer when $TMUX is set; nil
 	// runs tmux load-buffer.
 	Tmux func(ctx context.Context, text string) error
+	// Log receives every failure the dashboard reports (the log file);
+	// nil logs nothing.
+	Log *slog.Logger
 	// NoColor selects the colourless styles (Run sets it from NO_COLOR).
 	NoColor bool
 	// Styles, when set, overrides the styles chosen from NoColor.

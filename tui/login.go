@@ -226,8 +226,8 @@ func (m Model) loginFailed(err error) (tea.Model, tea.Cmd) {
 	closeCmd := closeBrowser(m.modal.Close())
 	m.modal = nil
 	m.table = m.table.SetBusy(p, "")
-	text := fmt.Sprintf("login %s failed: %v", p, err)
-	if errors.Is(err, context.Canceled) || errors.Is(err, auth.ErrCancelled) {
+	text := m.describe("login", p, err)
+	if errors.Is(err, context.Canceled) {
 		text = fmt.Sprintf("login %s cancelled", p)
 	}
 	m = m.report(p, text)

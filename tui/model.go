@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -159,12 +160,17 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.statusOp = opID{}
-		m.table = m.table.SetRows(msg.List)
+		m.table = m.table.SetRows(m.present(msg.List))
 		m = m.layout().syncDetail()
 		cmd := m.ensureTick()
 		return m, cmd
 	case authEventMsg:
-		m, cmd := m.broadcast(msg)
+		ev := msg.Event
+		ev.Message = m.keyAdvice(ev.Provider, ev.Message)
+		if ev.Err != nil {
+			ev.Err = errors.New(m.eventCause(ev.Provider, ev.Err))
+		}
+		m, cmd := m.broadcast(authEventMsg{Event: ev})
 		return m, tea.Batch(cmd, m.fetchStatuses(), waitAuth(m.ctx, m.opts.AuthEvents))
 	case proxyEventMsg:
 		m, cmd := m.broadcast(msg)
@@ -197,7 +203,7 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.refreshOp = without(m.refreshOp, msg.Op.Provider)
 		m.table = m.table.SetBusy(msg.Op.Provider, "")
 		if msg.Err != nil {
-			m = m.report(msg.Op.Provider, fmt.Sprintf("refresh %s: %v", msg.Op.Provider, msg.Err))
+			m = m.report(msg.Op.Provider, m.describe("refresh", msg.Op.Provider, msg.Err))
 		}
 		cmd := m.fetchStatuses()
 		return m, cmd
@@ -208,7 +214,7 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.logoutOp = opID{}
 		m.table = m.table.SetBusy(msg.Op.Provider, "")
 		if msg.Err != nil {
-			m = m.report(msg.Op.Provider, fmt.Sprintf("logout %s: %v", msg.Op.Provider, msg.Err))
+			m = m.report(msg.Op.Provider, m.describe("logout", msg.Op.Provider, msg.Err))
 		}
 		cmd := m.fetchStatuses()
 		return m, cmd
@@ -242,9 +248,24 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
-// report puts an error in the log and in the footer.
+// present rewrites the command-line advice in statuses into the
+// dashboard's keys before any pane shows them.
+func (m Model) present(list []auth.Status) []auth.Status {
+	out := make([]auth.Status, len(list))
+	for i, s := range list {
+		s.Reason = m.keyAdvice(s.Provider, s.Reason)
+		s.LastError = m.keyAdvice(s.Provider, s.LastError)
+		out[i] = s
+	}
+	return out
+}
+
+// report puts an error in the log, the footer and the log file.
 func (m Model) report(provider, text string) Model {
 	text = termsafe.Line(text)
+	if m.opts.Log != nil {
+		m.opts.Log.Warn("dashboard", "provider", provider, "err", text)
+	}
 	m.activity = m.activity.Add(entry{Time: m.com.Now, Provider: provider, Text: text, Level: levelError})
 	m.flash, m.flashLevel = text, levelError
 	return m

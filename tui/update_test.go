@@ -457,11 +457,11 @@ func TestErrorsLandInLogAndFooter(t *testing.T) {
 	m, cmd := send(t, m, keyPress("r"))
 	m = step(t, m, find[refreshDoneMsg](t, results(t, cmd, 1)))
 	v := m.View()
-	if strings.Count(v, "refresh claude: invalid_grant") != 2 {
+	if strings.Count(v, "refresh claude failed: invalid_grant") != 2 {
 		t.Errorf("error should be in the log and the footer:\n%s", v)
 	}
 	m = step(t, m, keyPress("j"))
-	if strings.Count(m.View(), "refresh claude: invalid_grant") != 1 {
+	if strings.Count(m.View(), "refresh claude failed: invalid_grant") != 1 {
 		t.Errorf("footer message should clear on the next key:\n%s", m.View())
 	}
 }

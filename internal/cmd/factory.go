@@ -71,6 +71,8 @@ type DashboardOptions struct {
 	App  *app.App
 	Demo bool
 	IO   *iostreams.IO
+	// Logger is the log file, where the dashboard's failures go too.
+	Logger *slog.Logger
 }
 
 // ConfigPath is the config file in effect: --config, CCPROXY_TUI_CONFIG, or

@@ -94,7 +94,7 @@ func rootRun(opts *RootOptions) error {
 		return err
 	}
 	defer release()
-	return f.RunDashboard(ctx, DashboardOptions{App: a, Demo: opts.Demo, IO: f.IO})
+	return f.RunDashboard(ctx, DashboardOptions{App: a, Demo: opts.Demo, IO: f.IO, Logger: f.logger()})
 }
 
 // NewCmdAuth groups the credential commands.
