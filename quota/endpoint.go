@@ -27,6 +27,24 @@ func endpointSnapshot(ws []Window, now time.Time, claim string, server Status) (
 	return s, nil
 }
 
+// ParseUsage reads a usage endpoint's body in whichever provider's shape it
+// is (Claude's, Codex's, Copilot's), so a gateway that forwards one of them
+// needs no setting to say which.
+func ParseUsage(body []byte, now time.Time) (Snapshot, error) {
+	var errs []error
+	for _, parse := range []func([]byte, time.Time) (Snapshot, error){ParseClaudeUsage, ParseCodexUsage, ParseCopilotUser} {
+		s, err := parse(body, now)
+		if err == nil {
+			return s, nil
+		}
+		errs = append(errs, err)
+	}
+	if errors.Is(errs[0], ErrNoWindows) {
+		return Snapshot{}, ErrNoWindows
+	}
+	return Snapshot{}, errs[0]
+}
+
 // claudeBucket is one window of GET /api/oauth/usage: utilization is a
 // percentage (0–100, unlike the headers' fraction), resets_at ISO 8601 or
 // null.

@@ -94,3 +94,19 @@ func FuzzParseEndpoint(f *testing.F) {
 		}
 	})
 }
+
+// ParseUsage recognises each provider's body by its shape.
+func TestParseUsageAnyShape(t *testing.T) {
+	for file, first := range map[string]string{"claude_usage.json": "5h", "codex_wham_usage.json": "primary", "copilot_user.json": "premium_interactions"} {
+		s, err := ParseUsage(endpointFixture(t, file), fixtureNow)
+		if err != nil || len(s.Windows) == 0 || s.Windows[0].Name != first {
+			t.Errorf("%s: %v, %v", file, names(s), err)
+		}
+	}
+	if _, err := ParseUsage([]byte(`{"something":"else"}`), fixtureNow); !errors.Is(err, ErrNoWindows) {
+		t.Errorf("unknown shape: %v", err)
+	}
+	if _, err := ParseUsage([]byte(`<html>`), fixtureNow); err == nil || errors.Is(err, ErrNoWindows) {
+		t.Errorf("not JSON: %v", err)
+	}
+}
