@@ -120,6 +120,10 @@ func newOIDC(name string, pc config.Provider, o options) (*Provider, error) {
 			p.Headers[k] = v
 		}
 	}
+	p.Usage = Usage{URL: pc.UsageURL, Poll: pc.UsageURL != ""}
+	if pc.QuotaPoll != nil {
+		p.Usage.Poll = p.Usage.Poll && *pc.QuotaPoll
+	}
 	if err := validateURLs(p); err != nil {
 		return nil, err
 	}

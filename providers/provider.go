@@ -36,6 +36,9 @@ type Provider struct {
 	// defaults (from the config's headers table); they cannot replace the
 	// token.
 	Headers map[string]string
+	// Usage is the provider's usage endpoint, asked for the quota when no
+	// response has carried it lately.
+	Usage Usage
 
 	errorFormat string
 	// apiBaseFromConfig is set when the user chose APIBase, which then wins

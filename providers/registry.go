@@ -159,6 +159,14 @@ func newBuiltin(name string, o options) *Provider {
 	}
 	p.OAuth.HTTPClient = o.client
 	p.OAuth.Clock = o.clock
+	switch name {
+	case Claude:
+		p.Usage = Usage{URL: claudeUsageURL, Poll: true, Scope: claudeUsageScope}
+	case Codex:
+		p.Usage = Usage{URL: codexUsageURL, Poll: true}
+	case Copilot:
+		p.Usage = Usage{URL: copilotUsageURL, Poll: true, authorize: copilotUsageAuth}
+	}
 	return p
 }
 
@@ -192,6 +200,10 @@ func applyOverrides(p *Provider, ov config.Provider) error {
 	set(&p.OAuth.DeviceURL, ov.DeviceURL)
 	set(&p.OAuth.RedirectURL, ov.RedirectURL)
 	set(&p.OAuth.RevocationURL, ov.RevocationURL)
+	set(&p.Usage.URL, ov.UsageURL)
+	if ov.QuotaPoll != nil {
+		p.Usage.Poll = *ov.QuotaPoll
+	}
 	if ov.Scopes != nil {
 		p.OAuth.Scopes = slices.Clone(ov.Scopes)
 	}
@@ -222,6 +234,7 @@ func validateURLs(p *Provider) error {
 		{"device_url", p.OAuth.DeviceURL},
 		{"redirect_url", p.OAuth.RedirectURL},
 		{"api_base", p.APIBase},
+		{"usage_url", p.Usage.URL},
 	} {
 		if u.v == "" {
 			continue

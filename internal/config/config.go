@@ -81,7 +81,14 @@ type Provider struct {
 	// APIFormat says which API a generic provider's gateway speaks,
 	// "openai" (the default) or "anthropic": it picks the shape of the
 	// proxy's error bodies and the variables `env` prints.
-	APIFormat string            `toml:"api_format"`
+	APIFormat string `toml:"api_format"`
+	// UsageURL replaces the provider's usage endpoint (the quota asked for
+	// when no response carried it lately); a generic provider has none
+	// until it is set.
+	UsageURL string `toml:"usage_url"`
+	// QuotaPoll = false never asks the usage endpoint: the quota then
+	// comes from proxied responses only.
+	QuotaPoll *bool             `toml:"quota_poll"`
 	Headers   map[string]string `toml:"headers"`
 	// RevocationURL is the RFC 7009 endpoint `auth logout` revokes the
 	// refresh token at (generic providers find it by discovery).
