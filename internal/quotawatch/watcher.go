@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sort"
 	"sync"
 
@@ -34,9 +35,11 @@ type Watcher struct {
 	clock clockwork.Clock
 	log   *slog.Logger
 
-	mu     sync.Mutex // guards latest and orders Observe's read-merge-save
+	mu     sync.Mutex // guards latest, loaded, client, polls; orders Observe's read-merge-save
 	latest map[key]quota.Snapshot
 	loaded bool // latest was filled from the store once
+	client *http.Client
+	polls  pollState // nil until EnablePolling
 }
 
 type key struct{ provider, account string }
