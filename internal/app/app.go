@@ -47,6 +47,9 @@ type Options struct {
 	// QuotaStore keeps the latest quota observations across processes
 	// (the usage ledger); nil keeps them in memory only.
 	QuotaStore quotawatch.Store
+	// QuotaPollDir keeps the usage endpoints' shared schedule (beside the
+	// ledger); "" keeps it in this process.
+	QuotaPollDir string
 	// Ledger is the usage ledger StartLedger records into instead of
 	// opening the file (the demo passes one in memory); the caller closes it.
 	Ledger *ledger.DB
@@ -121,6 +124,7 @@ func New(opts Options) (*App, error) {
 		ups = append(ups, proxy.Upstream{Name: p.Name, Target: p, Tokens: m})
 	}
 	a.quota = quotawatch.New(quotawatch.Options{Store: opts.QuotaStore, Clock: a.clock, Logger: a.log})
+	a.quota.EnablePolling(quotawatch.PollOptions{Client: opts.HTTPClient, StateDir: opts.QuotaPollDir})
 	srv, err := proxy.New(proxy.Options{
 		Listen:      opts.Config.Proxy.Listen,
 		APIKey:      opts.Config.Proxy.APIKey,

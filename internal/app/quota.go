@@ -2,7 +2,10 @@ package app
 
 import (
 	"context"
+	"net/http"
+	"sync"
 
+	"github.com/ccproxy-tui/ccproxy-tui/internal/quotawatch"
 	"github.com/ccproxy-tui/ccproxy-tui/quota"
 )
 
@@ -60,4 +63,65 @@ func (a *App) KeepQueuedQuota(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// QuotaPoll is what PollQuota did for one provider: a notice to show once
+// (the quota comes from traffic only), or the error that kept the endpoint
+// from answering; both empty when it answered or was not due.
+type QuotaPoll struct {
+	Provider string
+	Notice   string
+	Err      error
+}
+
+// PollQuota asks the usage endpoint of each named provider (all when none)
+// that has one, is logged in and has polling on, when the rules allow:
+// nothing passive fresher than 10 minutes, at most once per 5 minutes per
+// account, the server's Retry-After honoured, a login without the needed
+// scope reported once and then left alone. The dashboard calls it while it
+// is open, `quota` once per run. Endpoints are asked in parallel.
+func (a *App) PollQuota(ctx context.Context, names ...string) []QuotaPoll {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	var targets []quotawatch.Target
+	for _, p := range a.registry.All() {
+		if (len(want) > 0 && !want[p.Name]) || !p.Usage.Polls() {
+			continue
+		}
+		m := a.managers[p.Name]
+		c, err := m.Credentials(ctx)
+		if err != nil || c.AccessToken == "" {
+			continue // not logged in: nothing to ask with
+		}
+		p := p
+		targets = append(targets, quotawatch.Target{
+			Provider:     p.Name,
+			MissingScope: p.Usage.MissingScope(c),
+			Scope:        p.Usage.Scope,
+			Request: func(ctx context.Context) (*http.Request, error) {
+				c, err := m.Credentials(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return p.UsageRequest(ctx, c)
+			},
+		})
+	}
+	out := make([]QuotaPoll, len(targets))
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := a.quota.Poll(ctx, t)
+			out[i] = QuotaPoll{Provider: t.Provider, Notice: res.Notice, Err: err}
+			if err != nil {
+				a.log.Warn("quota: usage endpoint", "provider", t.Provider, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 
 	"github.com/jonboulle/clockwork"
 
@@ -123,6 +124,7 @@ func (f *Factory) App(override func(*config.Config) error) (*app.App, error) {
 		Logger:          f.Logger,
 		ProviderOptions: f.ProviderOptions,
 		QuotaStore:      f.quotaStore(),
+		QuotaPollDir:    f.quotaPollDir(),
 		Ledger:          f.ledger,
 		LedgerPath:      f.LedgerPath,
 	})
@@ -177,4 +179,13 @@ func (f *Factory) quotaStore() quotawatch.Store {
 		return nil
 	}
 	return f.ledger
+}
+
+// quotaPollDir is where the usage endpoints' schedule is shared: beside
+// the ledger, or nowhere (this process only) without one.
+func (f *Factory) quotaPollDir() string {
+	if f.LedgerPath == "" {
+		return ""
+	}
+	return filepath.Dir(f.LedgerPath)
 }

@@ -69,6 +69,19 @@ func quotaRun(opts *QuotaOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.Provider != "" {
+		if _, err := a.Provider(opts.Provider); err != nil {
+			return err
+		}
+	}
+	for _, p := range a.PollQuota(ctx, optional(opts.Provider)...) {
+		switch {
+		case p.Notice != "":
+			fmt.Fprintln(f.IO.ErrOut, termsafe.Line(p.Notice))
+		case p.Err != nil:
+			fmt.Fprintf(f.IO.ErrOut, "%s; showing what traffic said\n", termsafe.Line(p.Err.Error()))
+		}
+	}
 	list, err := quotaList(ctx, a, optional(opts.Provider))
 	if err != nil {
 		return err
