@@ -78,6 +78,10 @@ func dsn(path string) string {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(ON)")
+	// A small page cache: serve only appends, and the dashboard reads
+	// per-day totals; the default 2 MB per connection is most of the
+	// proxy's memory budget.
+	q.Add("_pragma", "cache_size(-512)")
 	q.Set("_txlock", "immediate")
 	return "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + q.Encode()
 }

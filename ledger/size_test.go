@@ -93,3 +93,28 @@ func BenchmarkSummary100k(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkInsert is the writer's cost per record, in batches of 256 and
+// of one (a quiet proxy's batch).
+func BenchmarkInsert(b *testing.B) {
+	for _, n := range []int{1, 256} {
+		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
+			d, err := Open(context.Background(), filepath.Join(b.TempDir(), FileName))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer d.Close()
+			batch := make([]Record, n)
+			for i := range batch {
+				batch[i] = rec(t0, "claude", "claude-sonnet-4-5", 200, usage.Tokens{Input: 10, Output: 20})
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := d.Insert(context.Background(), batch); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -19,42 +20,68 @@ func (d *DB) Insert(ctx context.Context, recs []Record) error {
 		return fmt.Errorf("write %d usage records: %w", len(recs), err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO request (ts, day, provider, account, method, path, model, status,
-		duration_us, ttfb_us, bytes_in, bytes_out, retried, error_kind, usage_seen,
-		input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("write %d usage records: %w", len(recs), err)
-	}
-	defer ins.Close()
-	for i := range recs {
-		r := &recs[i]
-		account := r.Account
-		if account == "" {
-			account = DefaultAccount
-		}
-		res, err := ins.ExecContext(ctx, r.Time.UnixMilli(), r.Time.In(d.loc).Format(time.DateOnly), r.Provider, account,
-			r.Method, r.Path, r.Model, r.Status, r.Duration.Microseconds(), r.TTFB.Microseconds(), r.BytesIn, r.BytesOut,
-			r.Retried, r.ErrorKind, r.UsageSeen, r.Tokens.Input, r.Tokens.Output, r.Tokens.CacheRead, r.Tokens.CacheCreation)
-		if err != nil {
+	for chunk := recs; len(chunk) > 0; {
+		n := min(len(chunk), insertChunk)
+		if err := d.insertRows(ctx, tx, chunk[:n]); err != nil {
 			return fmt.Errorf("write %d usage records: %w", len(recs), err)
 		}
-		if r.ID, err = res.LastInsertId(); err != nil {
-			return fmt.Errorf("write %d usage records: %w", len(recs), err)
-		}
-		if r.Detail != nil {
-			dt := r.Detail
-			if _, err := tx.ExecContext(ctx, `INSERT INTO request_detail (request_id, request_headers, request_body, response_headers, response_body)
-				VALUES (?, ?, ?, ?, ?)`, r.ID, maskHeader(dt.RequestHeader), dt.RequestBody, maskHeader(dt.ResponseHeader), dt.ResponseBody); err != nil {
-				return fmt.Errorf("write %d usage records: %w", len(recs), err)
-			}
-		}
+		chunk = chunk[n:]
 	}
 	if err := addDays(ctx, tx, d.loc, recs); err != nil {
 		return fmt.Errorf("write %d usage records: %w", len(recs), err)
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("write %d usage records: %w", len(recs), err)
+	}
+	return nil
+}
+
+// insertChunk is how many records share one INSERT statement: one
+// statement per record costs the driver more than the rows themselves.
+const insertChunk = 64
+
+const requestCols = `(ts, day, provider, account, method, path, model, status,
+	duration_us, ttfb_us, bytes_in, bytes_out, retried, error_kind, usage_seen,
+	input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens)`
+
+// insertRows writes recs with one statement and sets their IDs, which are
+// consecutive: the transaction holds the write lock.
+func (d *DB) insertRows(ctx context.Context, tx *sql.Tx, recs []Record) error {
+	var q strings.Builder
+	q.WriteString("INSERT INTO request " + requestCols + " VALUES ")
+	args := make([]any, 0, 19*len(recs))
+	for i := range recs {
+		r := &recs[i]
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+		account := r.Account
+		if account == "" {
+			account = DefaultAccount
+		}
+		args = append(args, r.Time.UnixMilli(), r.Time.In(d.loc).Format(time.DateOnly), r.Provider, account,
+			r.Method, r.Path, r.Model, r.Status, r.Duration.Microseconds(), r.TTFB.Microseconds(), r.BytesIn, r.BytesOut,
+			r.Retried, r.ErrorKind, r.UsageSeen, r.Tokens.Input, r.Tokens.Output, r.Tokens.CacheRead, r.Tokens.CacheCreation)
+	}
+	res, err := tx.ExecContext(ctx, q.String(), args...)
+	if err != nil {
+		return err
+	}
+	last, err := res.LastInsertId()
+	if err != nil {
+		return err
+	}
+	for i := range recs {
+		r := &recs[i]
+		r.ID = last - int64(len(recs)-1-i)
+		if r.Detail != nil {
+			dt := r.Detail
+			if _, err := tx.ExecContext(ctx, `INSERT INTO request_detail (request_id, request_headers, request_body, response_headers, response_body)
+				VALUES (?, ?, ?, ?, ?)`, r.ID, maskHeader(dt.RequestHeader), dt.RequestBody, maskHeader(dt.ResponseHeader), dt.ResponseBody); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

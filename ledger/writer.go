@@ -18,6 +18,11 @@ type WriterOptions struct {
 	Queue int
 	// Batch is the most records written in one transaction (default 256).
 	Batch int
+	// Linger is how long the first record of a batch waits for company
+	// before the batch is written: one transaction per record costs ten
+	// times what a shared one does. 0 writes at once; serve uses
+	// DefaultLinger. Close writes what lingers.
+	Linger time.Duration
 	// Retention deletes records older than this, at start and hourly;
 	// 0 keeps them all.
 	Retention time.Duration
@@ -31,6 +36,7 @@ type WriterOptions struct {
 const (
 	DefaultQueue     = 4096
 	DefaultBatch     = 256
+	DefaultLinger    = 250 * time.Millisecond
 	DefaultRetention = 90 * 24 * time.Hour
 	pruneEvery       = time.Hour
 )
@@ -152,7 +158,7 @@ func (w *Writer) run() {
 	for {
 		select {
 		case r := <-w.queue:
-			batch = w.fill(append(batch[:0], r))
+			batch = w.gather(append(batch[:0], r))
 			w.write(ctx, batch)
 		case <-tick.Chan():
 			w.prune(ctx)
@@ -161,6 +167,27 @@ func (w *Writer) run() {
 			return
 		}
 	}
+}
+
+// gather waits up to Linger for the batch to fill, then tops it up with
+// whatever else is queued.
+func (w *Writer) gather(batch []Record) []Record {
+	if w.opts.Linger <= 0 {
+		return w.fill(batch)
+	}
+	t := w.opts.Clock.NewTimer(w.opts.Linger)
+	defer t.Stop()
+	for len(batch) < cap(batch) {
+		select {
+		case r := <-w.queue:
+			batch = append(batch, r)
+		case <-t.Chan():
+			return w.fill(batch)
+		case <-w.stop:
+			return w.fill(batch)
+		}
+	}
+	return batch
 }
 
 // fill tops batch up with whatever else is queued, without waiting.

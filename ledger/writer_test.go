@@ -187,3 +187,40 @@ func TestNoRetentionNeverPrunes(t *testing.T) {
 	default:
 	}
 }
+
+// TestLingerGathersOneBatch: records that arrive within Linger of the
+// first share its transaction; the batch goes when Linger is up.
+func TestLingerGathersOneBatch(t *testing.T) {
+	clock := clockwork.NewFakeClock()
+	sink := newFakeSink()
+	w := newWriter(sink, WriterOptions{Linger: time.Second, Clock: clock})
+	w.Add(Record{})
+	if err := clock.BlockUntilContext(context.Background(), 2); err != nil { // the retention ticker and the linger timer
+		t.Fatal(err)
+	}
+	for range 4 {
+		w.Add(Record{})
+	}
+	select {
+	case n := <-sink.entered:
+		t.Fatalf("a batch of %d went before Linger was up", n)
+	default:
+	}
+	clock.Advance(time.Second)
+	if n := <-sink.entered; n != 5 {
+		t.Errorf("batch of %d, want the 5 that lingered together", n)
+	}
+	closeWriter(t, w)
+}
+
+func TestCloseWritesWhatLingers(t *testing.T) {
+	d := openTemp(t)
+	w := NewWriter(d, WriterOptions{Linger: time.Hour})
+	for range 3 {
+		w.Add(rec(t0, "claude", "m", 200, usage.Tokens{Input: 1}))
+	}
+	closeWriter(t, w)
+	if st := w.Stats(); st.Written != 3 {
+		t.Errorf("Stats = %+v, want the 3 lingering records written at Close", st)
+	}
+}
