@@ -28,10 +28,11 @@ func main() {
 	dur := flag.Duration("d", 600*time.Millisecond, "load duration per cell and round")
 	rounds := flag.Int("rounds", 5, "interleaved rounds per cell")
 	streams := flag.Int("streams", 500, "concurrent open streams for the RSS and goroutine check")
+	flag.BoolVar(&withLedger, "ledger", true, "ccproxy records every request in a usage ledger (a temporary usage.db), as serve does")
 	serve := flag.Bool("serve", false, "only start upstream, bare and ccproxy, print their URLs, and wait for SIGTERM (for an external load tool)")
 	flag.Parse()
 	if *role != "" {
-		if err := serveRole(*role, *upstream); err != nil {
+		if err := serveRole(*role, *upstream, withLedger); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
@@ -50,6 +51,9 @@ func main() {
 	}
 }
 
+// withLedger is the -ledger flag, passed on to the ccproxy child.
+var withLedger bool
+
 // child is one spawned role.
 type child struct {
 	cmd      *exec.Cmd
@@ -57,7 +61,7 @@ type child struct {
 }
 
 func spawn(role, upstream string) (*child, error) {
-	cmd := exec.Command(os.Args[0], "-role", role, "-upstream", upstream)
+	cmd := exec.Command(os.Args[0], "-role", role, "-upstream", upstream, "-ledger="+strconv.FormatBool(withLedger))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

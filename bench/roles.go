@@ -8,12 +8,15 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/fake"
+	"github.com/ccproxy-tui/ccproxy-tui/ledger"
 	"github.com/ccproxy-tui/ccproxy-tui/proxy"
 )
 
@@ -23,7 +26,7 @@ const benchToken = "bench-access-token-0123456789abcdef"
 // serveRole runs one child process role until SIGTERM/stdin EOF. It prints
 // "<service URL> <control URL>" on stdout; the control URL answers
 // /goroutines with runtime.NumGoroutine().
-func serveRole(role, upstream string) error {
+func serveRole(role, upstream string, withLedger bool) error {
 	var h http.Handler
 	switch role {
 	case "upstream":
@@ -39,10 +42,21 @@ func serveRole(role, upstream string) error {
 		if err != nil {
 			return err
 		}
-		s, err := proxy.New(proxy.Options{
+		opts := proxy.Options{
 			Listen:    "127.0.0.1:0",
 			Upstreams: []proxy.Upstream{{Name: "claude", Target: benchTarget{base: u}, Tokens: memTokens{}}},
-		})
+		}
+		if withLedger {
+			// As serve records: every request through a Writer into a
+			// usage.db (here a temporary one).
+			w, closeLedger, err := benchLedger()
+			if err != nil {
+				return err
+			}
+			defer closeLedger()
+			opts.Record = func(ev proxy.Event) { w.Add(app.LedgerRecord(ev)) }
+		}
+		s, err := proxy.New(opts)
 		if err != nil {
 			return err
 		}
@@ -70,6 +84,25 @@ func serveRole(role, upstream string) error {
 	<-ctx.Done()
 	_ = ctlSrv.Close()
 	return srv.Close()
+}
+
+// benchLedger opens a usage ledger in a temporary folder, removed by close.
+func benchLedger() (*ledger.Writer, func(), error) {
+	dir, err := os.MkdirTemp("", "ccproxy-bench-ledger")
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := ledger.Open(context.Background(), filepath.Join(dir, ledger.FileName))
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, nil, err
+	}
+	w := ledger.NewWriter(db, ledger.WriterOptions{Linger: ledger.DefaultLinger})
+	return w, func() {
+		_ = w.Close(context.Background())
+		_ = db.Close()
+		_ = os.RemoveAll(dir)
+	}, nil
 }
 
 // benchTarget decorates like the Claude provider does.

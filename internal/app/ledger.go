@@ -47,6 +47,7 @@ func (a *App) StartLedger(ctx context.Context) (release func(context.Context) er
 	}
 	l.writer = ledger.NewWriter(l.db, ledger.WriterOptions{
 		Retention: a.cfg.Ledger.Retention.Duration,
+		Linger:    ledger.DefaultLinger,
 		Clock:     a.clock,
 		Logger:    a.log,
 	})
@@ -85,11 +86,14 @@ func (a *App) LedgerStatus() LedgerStatus {
 // record is the proxy's Record hook: it queues the request's record, never
 // waiting for the disk.
 func (a *App) record(ev proxy.Event) {
-	l := a.ledger.Load()
-	if l == nil {
-		return
+	if l := a.ledger.Load(); l != nil {
+		l.writer.Add(LedgerRecord(ev))
 	}
-	l.writer.Add(ledger.Record{
+}
+
+// LedgerRecord is the usage ledger's record of a proxy Event.
+func LedgerRecord(ev proxy.Event) ledger.Record {
+	return ledger.Record{
 		Time:      ev.Time,
 		Provider:  ev.Provider,
 		Account:   ev.Account,
@@ -105,7 +109,7 @@ func (a *App) record(ev proxy.Event) {
 		ErrorKind: ev.ErrorKind,
 		UsageSeen: ev.UsageSeen,
 		Tokens:    ev.Usage,
-	})
+	}
 }
 
 // ledgerStatus feeds the proxy's /status.
