@@ -10,8 +10,12 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"github.com/jonboulle/clockwork"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 	"github.com/ccproxy-tui/ccproxy-tui/usage"
@@ -44,6 +48,8 @@ type exchange struct {
 	bytes   int64
 	retried bool
 	aborted bool // the client went away before the response ended
+	// idleCut is set when the upstream's body was cut for silence.
+	idleCut atomic.Bool
 
 	// upstream is the final upstream response's header, kept (not
 	// copied) so its quota can be read once the response has ended.
@@ -99,7 +105,7 @@ func (s *Server) newReverseProxy(tr http.RoundTripper) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite:        s.rewrite,
 		ModifyResponse: s.modifyResponse,
-		Transport:      &retrier{next: tr},
+		Transport:      &retrier{next: tr, idle: s.opts.IdleTimeout, clock: s.clock},
 		ErrorHandler:   s.proxyError,
 		BufferPool:     make(bufferPool, 256),
 		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
@@ -197,10 +203,23 @@ func (s *Server) forward(x *exchange, r *http.Request, rest string) {
 		return
 	}
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+		clear := readDeadline(x, s.opts.BodyTimeout)
 		body, err := readBody(r.Body, r.ContentLength, s.opts.MaxBody)
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			// Past the deadline it stays: the server's attempt to drain
+			// the rest of the body must fail at once, not wait for it.
+			clear()
+		}
 		switch {
 		case errors.Is(err, errTooLarge):
 			s.tooLarge(x)
+			return
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			// Checked first: the server cancels the request's context
+			// when a read fails, a deadline included.
+			x.Header().Set("Connection", "close")
+			writeError(x, rt.format, apiError{status: http.StatusRequestTimeout, kind: "invalid_request_error", code: "body_timeout",
+				msg: fmt.Sprintf("the request body did not arrive within %s", s.opts.BodyTimeout)})
 			return
 		case err != nil && ctx.Err() != nil:
 			x.aborted = true // the client left while sending; nobody to answer
@@ -300,7 +319,11 @@ func (x *exchange) decorate(h http.Header) {
 // the rejected token (a refresh only when nobody has replaced it yet) and
 // sending the buffered request once more with the new one. A second 401
 // goes back to the client as it is; it never loops.
-type retrier struct{ next http.RoundTripper }
+type retrier struct {
+	next  http.RoundTripper
+	idle  time.Duration // cut an attempt silent this long; 0: never
+	clock clockwork.Clock
+}
 
 // refreshError carries a failed forced refresh to the ErrorHandler.
 type refreshError struct{ err error }
@@ -309,7 +332,7 @@ func (e *refreshError) Error() string { return "forced refresh: " + e.err.Error(
 func (e *refreshError) Unwrap() error { return e.err }
 
 func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.next.RoundTrip(req)
+	resp, err := t.send(req)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
@@ -343,7 +366,7 @@ func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 		again.Body = io.NopCloser(bytes.NewReader(x.body))
 		again.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(x.body)), nil }
 	}
-	return t.next.RoundTrip(again)
+	return t.send(again)
 }
 
 // proxyError is the ReverseProxy's one error path: the client left, a forced
@@ -357,6 +380,13 @@ func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	var rerr *refreshError
 	if errors.As(err, &rerr) {
 		s.tokenError(x, r, rerr.err)
+		return
+	}
+	var ierr *idleError
+	if errors.As(err, &ierr) {
+		s.log.Warn("proxy: upstream timed out", "provider", x.route.name, "host", x.base.Host, "err", ierr)
+		writeError(x, x.route.format, apiError{status: http.StatusGatewayTimeout, kind: "api_error", code: "upstream_timeout",
+			msg: fmt.Sprintf("%s API at %s: %v; the proxy gave up ([proxy] idle_timeout)", x.route.name, x.base.Host, ierr)})
 		return
 	}
 	s.log.Warn("proxy: upstream unreachable", "provider", x.route.name, "host", x.base.Host, "err", scrubURLError(err))
@@ -404,6 +434,10 @@ func (s *Server) finish(x *exchange, r *http.Request, start time.Time, completed
 	s.stats.inFlight.Add(-1)
 	status := x.status
 	switch {
+	case x.idleCut.Load():
+		status = http.StatusGatewayTimeout // the stream was cut for silence
+	case x.upstreamCut(r):
+		status = http.StatusBadGateway // the upstream broke off, the client did not
 	case !completed || x.aborted:
 		status = StatusClientClosed
 	case status == 0:
@@ -452,13 +486,21 @@ func (s *Server) finish(x *exchange, r *http.Request, start time.Time, completed
 	}
 }
 
+// upstreamCut reports whether the upstream's body broke off while the
+// client was still there to read it.
+func (x *exchange) upstreamCut(r *http.Request) bool {
+	return x.respBody != nil && x.respBody.Err() != nil && r.Context().Err() == nil
+}
+
 // errorKind names why a request failed, for the ledger: the code of the
 // proxy's own answer, "upstream_cut" when the upstream's body broke off
 // while the client was still reading, "client_closed" when the client left,
 // "upstream" for an error status the upstream sent; "" for success.
 func (x *exchange) errorKind(r *http.Request, status int) string {
 	switch {
-	case x.respBody != nil && x.respBody.Err() != nil && r.Context().Err() == nil:
+	case x.idleCut.Load():
+		return "upstream_timeout"
+	case x.upstreamCut(r):
 		return "upstream_cut"
 	case status == StatusClientClosed:
 		return "client_closed"

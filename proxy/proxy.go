@@ -75,6 +75,13 @@ type Options struct {
 	APIKey string
 	// MaxBody limits request bodies; larger ones get 413.
 	MaxBody int64
+	// IdleTimeout cuts an upstream that sends nothing this long, before
+	// its headers (the client gets a 504) or within its body (the stream
+	// ends). DefaultIdleTimeout when 0; negative: never.
+	IdleTimeout time.Duration
+	// BodyTimeout is how long a client may take to send its request body
+	// (408 after). DefaultBodyTimeout when 0; negative: no limit.
+	BodyTimeout time.Duration
 	// Upstreams are the routes, one per provider.
 	Upstreams []Upstream
 	// Status feeds GET /status; nil serves an empty provider list.
@@ -137,6 +144,12 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.MaxBody <= 0 {
 		opts.MaxBody = DefaultMaxBody
+	}
+	if opts.IdleTimeout == 0 {
+		opts.IdleTimeout = DefaultIdleTimeout
+	}
+	if opts.BodyTimeout == 0 {
+		opts.BodyTimeout = DefaultBodyTimeout
 	}
 	if opts.Clock == nil {
 		opts.Clock = clockwork.NewRealClock()

@@ -42,6 +42,9 @@ type Proxy struct {
 	Autostart bool   `toml:"autostart"`
 	// MaxBody caps a request body in bytes (413 beyond it).
 	MaxBody int64 `toml:"max_body"`
+	// IdleTimeout cuts an upstream that sends nothing this long: a 504
+	// before its headers, the end of the stream after them.
+	IdleTimeout Duration `toml:"idle_timeout"`
 }
 
 // Refresh configures the token lifecycle.
@@ -103,12 +106,16 @@ type Provider struct {
 const (
 	DefaultListen = "127.0.0.1:8787"
 	DefaultGrace  = 2 * time.Minute
-	// DefaultCache bounds how long a running serve or dashboard keeps using
-	// credentials after another process logged them out; a login made
-	// elsewhere is seen at once, because "not logged in" is never cached.
-	DefaultCache   = 30 * time.Second
-	DefaultMaxBody = 32 << 20
-	DefaultBackend = "file"
+	// DefaultCache is how long credentials read from the store are reused
+	// by a process that cannot watch it. serve and the dashboard watch the
+	// store and see another process's changes within a second whatever
+	// this says; a login made elsewhere is seen at once by every process,
+	// because "not logged in" is never cached.
+	DefaultCache = 30 * time.Second
+	// DefaultIdleTimeout is [proxy] idle_timeout when unset.
+	DefaultIdleTimeout = 5 * time.Minute
+	DefaultMaxBody     = 32 << 20
+	DefaultBackend     = "file"
 	// DefaultRetention keeps a quarter of usage history.
 	DefaultRetention = 90 * 24 * time.Hour
 )
@@ -116,7 +123,7 @@ const (
 // Default returns the configuration used when no file exists.
 func Default() Config {
 	return Config{
-		Proxy:     Proxy{Listen: DefaultListen, MaxBody: DefaultMaxBody},
+		Proxy:     Proxy{Listen: DefaultListen, MaxBody: DefaultMaxBody, IdleTimeout: Duration{DefaultIdleTimeout}},
 		Refresh:   Refresh{Grace: Duration{DefaultGrace}, Cache: Duration{DefaultCache}},
 		Store:     Store{Backend: DefaultBackend},
 		Ledger:    Ledger{Enabled: true, Retention: Duration{DefaultRetention}},

@@ -59,7 +59,7 @@ api_base = "https://llm.example.com"
 	if cfg.Proxy.Listen != "127.0.0.1:9999" || !cfg.Proxy.Autostart || cfg.Refresh.Grace.Duration != 5*time.Minute {
 		t.Fatalf("proxy/refresh not read: %+v", cfg)
 	}
-	if cfg.Refresh.Cache.Duration != DefaultCache || cfg.Proxy.MaxBody != DefaultMaxBody {
+	if cfg.Refresh.Cache.Duration != DefaultCache || cfg.Proxy.MaxBody != DefaultMaxBody || cfg.Proxy.IdleTimeout.Duration != DefaultIdleTimeout {
 		t.Fatalf("unset keys lost their defaults: %+v", cfg)
 	}
 	if e := cfg.Providers["claude"].Enabled; e == nil || *e {
@@ -173,5 +173,15 @@ func TestCopilotTokenURLOnlyForCopilot(t *testing.T) {
 	_, err = Load(write("[providers.claude]\ncopilot_token_url = \"https://api.ghe.example.com/x\"\n"))
 	if err == nil || !strings.Contains(err.Error(), "providers.claude.copilot_token_url") {
 		t.Errorf("claude with copilot_token_url: err = %v, want one naming the key", err)
+	}
+}
+
+func TestLoadIdleTimeout(t *testing.T) {
+	cfg, err := Load(write(t, "[proxy]\nidle_timeout = \"90s\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Proxy.IdleTimeout.Duration != 90*time.Second {
+		t.Errorf("idle_timeout = %v, want 90s", cfg.Proxy.IdleTimeout)
 	}
 }

@@ -1,0 +1,221 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+)
+
+// stallRig is a proxy on a fake clock in front of an upstream handler the
+// test writes, for the slow answer, the silent stream and the reset.
+type stallRig struct {
+	clock  *clockwork.FakeClock
+	srv    *Server
+	proxy  *httptest.Server
+	events <-chan Event
+}
+
+func newStallRig(t *testing.T, opts Options, upstream http.HandlerFunc) *stallRig {
+	t.Helper()
+	up := httptest.NewServer(upstream)
+	t.Cleanup(up.Close)
+	r := &stallRig{clock: clockwork.NewFakeClock()}
+	opts.Clock = r.clock
+	opts.Upstreams = []Upstream{{Name: "claude", Target: claudeTarget{base: up.URL}, Tokens: newTokens("tok-A")}}
+	r.srv = newTestServer(t, opts)
+	var cancel func()
+	r.events, cancel = r.srv.Subscribe(8)
+	t.Cleanup(cancel)
+	r.proxy = httptest.NewServer(r.srv.Handler())
+	t.Cleanup(func() { r.proxy.CloseClientConnections(); r.proxy.Close() })
+	return r
+}
+
+func (r *stallRig) post(t *testing.T, body string) (*http.Response, error) {
+	t.Helper()
+	return r.proxy.Client().Post(r.proxy.URL+"/claude/v1/messages", "application/json", strings.NewReader(body))
+}
+
+func (r *stallRig) event(t *testing.T) Event {
+	t.Helper()
+	select {
+	case ev := <-r.events:
+		return ev
+	case <-time.After(10 * time.Second):
+		t.Fatal("no request event")
+	}
+	return Event{}
+}
+
+// An upstream that sends no headers within the idle timeout is cut and
+// the client gets a 504 in the provider's error shape.
+func TestIdleUpstreamBeforeHeadersIs504(t *testing.T) {
+	released := make(chan struct{})
+	r := newStallRig(t, Options{IdleTimeout: time.Minute}, func(w http.ResponseWriter, req *http.Request) {
+		select {
+		case <-req.Context().Done():
+		case <-released:
+		}
+	})
+	defer close(released)
+	type answer struct {
+		resp *http.Response
+		err  error
+	}
+	got := make(chan answer, 1)
+	go func() {
+		resp, err := r.post(t, `{"model":"m"}`)
+		got <- answer{resp, err}
+	}()
+	// The watchdog is armed once the attempt is under way.
+	if err := r.clock.BlockUntilContext(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(59 * time.Second)
+	select {
+	case a := <-got:
+		t.Fatalf("cut before the idle timeout: %v %v", a.resp, a.err)
+	default:
+	}
+	r.clock.Advance(time.Second)
+	a := <-got
+	if a.err != nil {
+		t.Fatal(a.err)
+	}
+	body, _ := io.ReadAll(a.resp.Body)
+	a.resp.Body.Close()
+	kind, msg := parseErrorShape(t, FormatAnthropic, body)
+	if a.resp.StatusCode != http.StatusGatewayTimeout || kind != "api_error" || !strings.Contains(msg, "idle_timeout") {
+		t.Errorf("answer %d %s: %q", a.resp.StatusCode, kind, msg)
+	}
+	if ev := r.event(t); ev.Status != http.StatusGatewayTimeout {
+		t.Errorf("event status %d, want 504", ev.Status)
+	}
+}
+
+// A stream that falls silent for the idle timeout after its headers ends,
+// and is recorded as a 504, not as a client that left.
+func TestIdleStreamIsCut(t *testing.T) {
+	r := newStallRig(t, Options{IdleTimeout: time.Minute}, func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, "event: message_start\ndata: {}\n\n")
+		w.(http.Flusher).Flush()
+		<-req.Context().Done()
+	})
+	resp, err := r.post(t, `{"model":"m","stream":true}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	br := bufio.NewReader(resp.Body)
+	if line, _ := br.ReadString('\n'); !strings.HasPrefix(line, "event: message_start") {
+		t.Fatalf("first line %q", line)
+	}
+	if err := r.clock.BlockUntilContext(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Advance(time.Minute)
+	// The stream ends (the proxy aborts it) instead of hanging.
+	io.ReadAll(br)
+	if ev := r.event(t); ev.Status != http.StatusGatewayTimeout || ev.ErrorKind != "upstream_timeout" {
+		t.Errorf("event status %d kind %q, want 504 upstream_timeout", ev.Status, ev.ErrorKind)
+	}
+}
+
+// A stream that keeps sending is never cut, however long it lasts.
+func TestBusyStreamIsNotCut(t *testing.T) {
+	next := make(chan struct{})
+	r := newStallRig(t, Options{IdleTimeout: time.Minute}, func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		for range next {
+			io.WriteString(w, "data: {}\n\n")
+			w.(http.Flusher).Flush()
+		}
+	})
+	resp, err := r.post(t, `{"model":"m","stream":true}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(resp.Body)
+	for range 5 {
+		if err := r.clock.BlockUntilContext(context.Background(), 1); err != nil {
+			t.Fatal(err)
+		}
+		r.clock.Advance(50 * time.Second) // 4m10s in all, never a minute of silence
+		next <- struct{}{}
+		if line, err := br.ReadString('\n'); err != nil || line != "data: {}\n" {
+			t.Fatalf("stream cut while busy: %q %v", line, err)
+		}
+		br.ReadString('\n')
+	}
+	close(next)
+	io.ReadAll(br)
+	resp.Body.Close()
+	if ev := r.event(t); ev.Status != http.StatusOK {
+		t.Errorf("event status %d, want 200", ev.Status)
+	}
+}
+
+// An upstream that resets the connection mid-stream is a 502 in the
+// record, not a 499: the client did not leave.
+func TestUpstreamResetIs502(t *testing.T) {
+	r := newStallRig(t, Options{}, func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, "data: {}\n\n")
+		w.(http.Flusher).Flush()
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			return
+		}
+		if tc, ok := conn.(*net.TCPConn); ok {
+			tc.SetLinger(0)
+		}
+		conn.Close()
+	})
+	resp, err := r.post(t, `{"model":"m","stream":true}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if ev := r.event(t); ev.Status != http.StatusBadGateway || ev.ErrorKind != "upstream_cut" {
+		t.Errorf("event status %d kind %q, want 502 upstream_cut", ev.Status, ev.ErrorKind)
+	}
+}
+
+// A request body that does not arrive within the body timeout is a 408;
+// the trickling client cannot hold the connection open.
+func TestTrickledBodyTimesOut(t *testing.T) {
+	r := newStallRig(t, Options{BodyTimeout: 200 * time.Millisecond}, func(w http.ResponseWriter, req *http.Request) {
+		t.Error("a body that never arrived was forwarded")
+	})
+	conn, err := net.Dial("tcp", r.proxy.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Headers promise 100 bytes; only a few ever come.
+	io.WriteString(conn, "POST /claude/v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"mo")
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer to a trickled body: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Errorf("status %d %s, want 408", resp.StatusCode, body)
+	}
+}
