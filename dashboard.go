@@ -98,7 +98,9 @@ func (b dashboardBackend) DeviceLogin(ctx context.Context, provider string, show
 }
 
 func (b dashboardBackend) Logout(ctx context.Context, provider string) error {
-	return b.a.Logout(ctx, provider)
+	// The revocation's outcome reaches the activity log as an auth event.
+	_, err := b.a.Logout(ctx, provider)
+	return err
 }
 
 func (b dashboardBackend) Refresh(ctx context.Context, provider string) error {

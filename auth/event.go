@@ -19,6 +19,9 @@ const (
 	RefreshFailed    EventKind = "refresh_failed"
 	LoggedOut        EventKind = "logout"
 	NeedsLogin       EventKind = "needs_login"
+	// Revoked reports a logout's revocation at the provider: Err is set
+	// when it failed.
+	Revoked EventKind = "revoked"
 )
 
 // Event reports one step of a provider's credential lifecycle. It carries

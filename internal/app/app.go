@@ -239,12 +239,23 @@ func (a *App) Refresh(ctx context.Context, name string) (auth.Credentials, error
 }
 
 // Logout forgets the provider's stored credentials.
-func (a *App) Logout(ctx context.Context, name string) error {
-	_, m, err := a.manager(name)
+//
+// It first revokes the refresh token (RFC 7009) where the provider has a
+// revocation endpoint (config revocation_url, discovery, or the built-in's
+// own), then deletes the local credentials whatever the server answered;
+// the Revocation says which happened.
+func (a *App) Logout(ctx context.Context, name string) (auth.Revocation, error) {
+	p, m, err := a.manager(name)
 	if err != nil {
-		return err
+		return auth.Revocation{}, err
 	}
-	return m.Logout(ctx)
+	return m.LogoutRevoking(ctx, func(ctx context.Context, c auth.Credentials) auth.Revocation {
+		cfg, err := p.OAuthConfig(ctx)
+		if err != nil {
+			return auth.Revocation{Endpoint: p.OAuth.RevocationURL, Err: err}
+		}
+		return cfg.Revoke(ctx, c)
+	})
 }
 
 // Adopt saves credentials imported from an official CLI, as a login would.

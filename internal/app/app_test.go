@@ -80,7 +80,7 @@ func TestProxyServesAdoptedCredentialsThroughTheManager(t *testing.T) {
 	if err != nil || tok != c.AccessToken {
 		t.Errorf("token: %v", err)
 	}
-	if err := a.Logout(ctx, "corp"); err != nil {
+	if _, err := a.Logout(ctx, "corp"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.Token(ctx, "corp"); !errors.Is(err, auth.ErrLoginRequired) {

@@ -139,11 +139,20 @@ func logoutRun(opts *LogoutOptions) error {
 			return ErrCancelled
 		}
 	}
-	if err := a.Logout(contextOr(opts.Context), opts.Provider); err != nil {
+	rev, err := a.Logout(contextOr(opts.Context), opts.Provider)
+	if err != nil {
 		return err
 	}
-	f.logger().Info("logged out", "provider", opts.Provider)
-	fmt.Fprintf(f.IO.ErrOut, "✓ Logged out of %s\n", opts.Provider)
+	f.logger().Info("logged out", "provider", opts.Provider, "revocation", rev.String())
+	switch {
+	case rev.Revoked:
+		fmt.Fprintf(f.IO.ErrOut, "✓ Logged out of %s: %s, and the local credentials were deleted\n", opts.Provider, termsafe.Line(rev.String()))
+	case rev.Err != nil:
+		fmt.Fprintf(f.IO.ErrOut, "! %s: %s\n", opts.Provider, termsafe.Line(rev.String()))
+		fmt.Fprintf(f.IO.ErrOut, "✓ Logged out of %s: the local credentials were deleted anyway\n", opts.Provider)
+	default:
+		fmt.Fprintf(f.IO.ErrOut, "✓ Logged out of %s: the local credentials were deleted; %s\n", opts.Provider, termsafe.Line(rev.String()))
+	}
 	return nil
 }
 

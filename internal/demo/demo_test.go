@@ -59,7 +59,7 @@ func TestDemoBrowserLoginApprovesItself(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stop()
-	if err := a.Logout(ctx, "codex-demo"); err != nil {
+	if _, err := a.Logout(ctx, "codex-demo"); err != nil {
 		t.Fatal(err)
 	}
 	l, err := a.StartBrowserLogin(ctx, "codex-demo")

@@ -49,6 +49,7 @@ type Counts struct {
 	DevicePoll int
 	Discovery  int
 	JWKS       int
+	Revoke     int // every POST to the revocation endpoint
 }
 
 // Fault is a canned bad answer from the token endpoint.
@@ -278,6 +279,7 @@ func NewOAuthServer(opts ...Option) *OAuthServer {
 	mux.HandleFunc("GET /device", s.handleDevicePage)
 	mux.HandleFunc("GET /.well-known/openid-configuration", s.handleDiscovery)
 	mux.HandleFunc("GET /jwks", s.handleJWKS)
+	mux.HandleFunc("POST /revoke", s.handleRevoke)
 	s.srv = httptest.NewServer(mux)
 	return s
 }
@@ -305,6 +307,9 @@ func (s *OAuthServer) DeviceURL() string { return s.srv.URL + "/device/code" }
 
 // JWKSURL is where the id_token signing key is published.
 func (s *OAuthServer) JWKSURL() string { return s.srv.URL + "/jwks" }
+
+// RevocationURL is the RFC 7009 revocation endpoint.
+func (s *OAuthServer) RevocationURL() string { return s.srv.URL + "/revoke" }
 
 // Counts returns the call counters so far.
 func (s *OAuthServer) Counts() Counts {
@@ -449,6 +454,7 @@ func (s *OAuthServer) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	back := func(params url.Values) {
 		params.Set("state", q.Get("state"))
+		params.Set("iss", s.Issuer()) // RFC 9207, as discovery advertises
 		u := *redirect
 		u.RawQuery = params.Encode()
 		http.Redirect(w, r, u.String(), http.StatusFound)
@@ -873,17 +879,19 @@ func (s *OAuthServer) handleDiscovery(w http.ResponseWriter, _ *http.Request) {
 	s.counts.Discovery++
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{
-		"issuer":                                s.Issuer(),
-		"authorization_endpoint":                s.AuthURL(),
-		"token_endpoint":                        s.TokenURL(),
-		"device_authorization_endpoint":         s.DeviceURL(),
-		"jwks_uri":                              s.JWKSURL(),
-		"response_types_supported":              []string{"code"},
-		"subject_types_supported":               []string{"public"},
-		"id_token_signing_alg_values_supported": []string{"RS256"},
-		"code_challenge_methods_supported":      []string{"S256"},
-		"grant_types_supported":                 []string{"authorization_code", "refresh_token", deviceGrant},
-		"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
+		"issuer":                                         s.Issuer(),
+		"authorization_endpoint":                         s.AuthURL(),
+		"token_endpoint":                                 s.TokenURL(),
+		"device_authorization_endpoint":                  s.DeviceURL(),
+		"jwks_uri":                                       s.JWKSURL(),
+		"response_types_supported":                       []string{"code"},
+		"subject_types_supported":                        []string{"public"},
+		"id_token_signing_alg_values_supported":          []string{"RS256"},
+		"code_challenge_methods_supported":               []string{"S256"},
+		"revocation_endpoint":                            s.RevocationURL(),
+		"authorization_response_iss_parameter_supported": true,
+		"grant_types_supported":                          []string{"authorization_code", "refresh_token", deviceGrant},
+		"scopes_supported":                               []string{"openid", "profile", "email", "offline_access"},
 	})
 }
 
@@ -930,4 +938,27 @@ func userCode() string {
 		out = append(out, alphabet[int(x)%len(alphabet)])
 	}
 	return string(out)
+}
+
+// handleRevoke is RFC 7009: the token (a refresh token, or an access token)
+// stops working, and the answer is 200 whether or not it was known.
+func (s *OAuthServer) handleRevoke(w http.ResponseWriter, r *http.Request) {
+	v, err := params(r)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.counts.Revoke++
+	switch {
+	case err != nil || v.Get("token") == "":
+		oauthErr(w, http.StatusBadRequest, "invalid_request", "token is required")
+		return
+	case s.clientID != "" && v.Get("client_id") != s.clientID:
+		oauthErr(w, http.StatusUnauthorized, "invalid_client", "unknown client")
+		return
+	}
+	tok := v.Get("token")
+	if g, ok := s.refresh[tok]; ok {
+		g.used = true
+	}
+	delete(s.access, tok)
+	w.WriteHeader(http.StatusOK)
 }
