@@ -137,6 +137,20 @@ func TestCallbackIssuer(t *testing.T) {
 			}
 		})
 	}
+	t.Run("repeated iss", func(t *testing.T) {
+		f := newFixture(t)
+		f.cfg.Issuer = f.srv.Issuer()
+		l, err := f.cfg.StartBrowser(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		code, state, _ := authorizeCode(t, l.URL())
+		q := url.Values{"code": {code}, "state": {state}, "iss": {f.srv.Issuer(), "https://evil.example"}}
+		if st, _ := browse(t, l.RedirectURL()+"?"+q.Encode()); st != http.StatusBadRequest {
+			t.Errorf("a response repeating iss = %d, want 400", st)
+		}
+	})
 	t.Run("pasted address", func(t *testing.T) {
 		f := newFixture(t)
 		f.cfg.Issuer = f.srv.Issuer()
@@ -145,7 +159,11 @@ func TestCallbackIssuer(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, _, redirect := authorizeCode(t, l.URL())
-		_, err = l.Complete(context.Background(), redirect+"&iss="+url.QueryEscape("https://evil.example"))
+		u, _ := url.Parse(redirect)
+		q := u.Query()
+		q.Set("iss", "https://evil.example")
+		u.RawQuery = q.Encode()
+		_, err = l.Complete(context.Background(), u.String())
 		if ae := wantKind(t, err, ErrLoginRequired); ae.Code != "issuer_mismatch" {
 			t.Errorf("code %q, want issuer_mismatch", ae.Code)
 		}

@@ -36,6 +36,13 @@ var errNoCode = errors.New("no authorization code found")
 // On a failure the state is still returned, so the caller can tell a
 // malformed answer to this login from one to some other login.
 func parseCallbackQuery(q url.Values) (callbackParams, error) {
+	for _, k := range []string{"code", "state", "iss", "error"} {
+		if len(q[k]) > 1 {
+			// RFC 6749 §3.1: a parameter must not repeat; which copy a
+			// check reads would otherwise be the attacker's choice.
+			return callbackParams{}, fmt.Errorf("the response repeats %s", k)
+		}
+	}
 	p := callbackParams{
 		Code:             strings.TrimSpace(q.Get("code")),
 		State:            strings.TrimSpace(q.Get("state")),

@@ -82,7 +82,8 @@ func TestLoginHostileCallback(t *testing.T) {
 	default:
 	}
 	// The provider's real error, with the state, ends it: escaped.
-	q := url.Values{"error": {"access_denied" + strings.Join(hostile, "")}, "error_description": {strings.Join(hostile, "")}, "state": {state}}
+	q := url.Values{"error": {"access_denied" + strings.Join(hostile, "")}, "error_description": {strings.Join(hostile, "")},
+		"state": {state}, "iss": {h.srv.Issuer()}}
 	if _, page := get(t, redirect+"?"+q.Encode()); !strings.Contains(page, "Login failed") {
 		t.Errorf("page %q", page)
 	}
