@@ -130,6 +130,11 @@ func logoutRun(opts *LogoutOptions) error {
 	if _, err := a.Provider(opts.Provider); err != nil {
 		return err
 	}
+	// As gh does, logging out of nothing is a failure that says so.
+	if st, err := a.Status(contextOr(opts.Context), opts.Provider); err == nil && !st.Authenticated && st.AccessTokenPreview == "" && st.RefreshTokenPreview == "" {
+		fmt.Fprintf(f.IO.ErrOut, "not logged in to %s; nothing to log out of\n", opts.Provider)
+		return ErrSilent
+	}
 	if !opts.Yes && f.IO.CanPrompt() {
 		ok, err := confirm(f, fmt.Sprintf("Delete the stored credentials of %s?", opts.Provider))
 		if err != nil {
@@ -172,12 +177,14 @@ type ImportOptions struct {
 	Factory  *Factory
 	Context  context.Context
 	Provider string
+	// Yes adopts without asking; needed when there is no terminal to ask on.
+	Yes bool
 }
 
 // NewCmdImport builds `auth import [<provider>]`.
 func NewCmdImport(f *Factory, runF func(*ImportOptions) error) *cobra.Command {
 	opts := &ImportOptions{Factory: f}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "import [<provider>]",
 		Short: "Adopt the credentials of Claude Code, the Codex CLI or Copilot",
 		Long: `Copy the credentials the official CLI of a provider keeps on this machine into
@@ -198,6 +205,8 @@ refresh).`,
 			return importRun(opts)
 		},
 	}
+	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "adopt without asking (required without a terminal)")
+	return cmd
 }
 
 func importRun(opts *ImportOptions) error {
@@ -224,9 +233,22 @@ func importRun(opts *ImportOptions) error {
 			return errors.New("no credentials of Claude Code, the Codex CLI or Copilot were found; log in with: ccproxy-tui auth login <provider>")
 		}
 	}
+	if len(plans) > 0 && !opts.Yes && !f.IO.CanPrompt() {
+		return flagErrorf("auth import copies credentials another program uses and asks first; with no terminal to ask on, run it with --yes")
+	}
 	for _, p := range plans {
 		if p.Warning != "" {
 			fmt.Fprintf(f.IO.ErrOut, "! %s\n", termsafe.Line(p.Warning))
+		}
+		if !opts.Yes {
+			ok, err := confirm(f, fmt.Sprintf("Adopt the %s credentials from %s?", p.Provider, termsafe.Line(p.Source)))
+			if err != nil {
+				return err
+			}
+			if !ok {
+				fmt.Fprintf(f.IO.ErrOut, "skipped %s\n", p.Provider)
+				continue
+			}
 		}
 		if err := a.Adopt(contextOr(opts.Context), p.Credentials); err != nil {
 			return fmt.Errorf("import %s: %w", p.Provider, err)

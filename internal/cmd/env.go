@@ -62,7 +62,7 @@ For codex, the config.toml block the Codex CLI needs is printed as comments.`,
 }
 
 func envRun(opts *EnvOptions) error {
-	a, err := opts.Factory.App(nil)
+	a, err := opts.Factory.AppWithoutCredentials()
 	if err != nil {
 		return err
 	}
@@ -99,13 +99,22 @@ func WriteEnv(w io.Writer, a *app.App, req EnvRequest) error {
 		}
 		list = []*providers.Provider{p}
 	} else {
-		seen := map[string]bool{}
+		seen := map[string]string{}
+		var left []string
 		for _, p := range a.Providers() {
-			if !seen[p.ErrorFormat()] {
-				seen[p.ErrorFormat()] = true
+			first, dup := seen[p.ErrorFormat()]
+			if !dup {
+				seen[p.ErrorFormat()] = p.Name
 				list = append(list, p)
+				continue
 			}
+			left = append(left, fmt.Sprintf("%s (speaks the same API as %s; one variable holds one address)", p.Name, first))
 		}
+		defer func() {
+			for _, l := range left {
+				comment(w, "left out "+l+"; for it, run: ccproxy-tui env "+strings.Fields(l)[0])
+			}
+		}()
 	}
 	for _, p := range list {
 		url := strings.TrimRight(req.ProxyURL, "/") + "/" + p.Name

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
+	"github.com/ccproxy-tui/ccproxy-tui/providers"
 )
 
 // Exit codes of DESIGN.md.
@@ -58,14 +59,16 @@ func Execute(root *cobra.Command, argv []string, stderr io.Writer, log *slog.Log
 		log.Warn("command failed", "err", oneLine(err.Error()))
 	}
 	var fe *FlagError
+	var unknown *providers.UnknownProviderError
 	switch {
 	case errors.Is(err, ErrSilent):
 		return ExitError
 	case errors.Is(err, ErrCancelled):
 		fmt.Fprintln(stderr, "cancelled")
 		return ExitError
-	case errors.As(err, &fe) || isCobraUsageError(err):
-		fmt.Fprintf(stderr, "%s\n", oneLine(err.Error()))
+	case errors.As(err, &fe) || isCobraUsageError(err) || errors.As(err, &unknown):
+		// Usage errors keep their lines: cobra's suggestions are a list.
+		fmt.Fprintf(stderr, "%s\n", strings.TrimSpace(err.Error()))
 		if c != nil {
 			fmt.Fprintf(stderr, "run '%s --help' for usage\n", c.CommandPath())
 		}

@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -22,7 +23,7 @@ func TestExitCodes(t *testing.T) {
 		stderr string // a substring of the one-line message
 	}{
 		{"version", []string{"version"}, 0, ""},
-		{"status of nobody logged in", []string{"auth", "status"}, 0, ""},
+		{"status of nobody logged in", []string{"auth", "status"}, 1, "not logged in"},
 		{"unknown command", []string{"bogus"}, 2, `unknown command "bogus"`},
 		{"unknown flag", []string{"auth", "status", "--bogus"}, 2, "unknown flag: --bogus"},
 		{"missing provider", []string{"auth", "login"}, 2, "accepts 1 arg(s), received 0"},
@@ -34,7 +35,12 @@ func TestExitCodes(t *testing.T) {
 		{"status of a provider not logged in", []string{"auth", "status", "corp"}, 1, "corp: "},
 		{"token when not logged in", []string{"auth", "token", "corp"}, 1, "ccproxy-tui auth login corp"},
 		{"refresh when not logged in", []string{"auth", "refresh", "corp"}, 1, "ccproxy-tui auth login corp"},
-		{"unknown provider", []string{"auth", "login", "nope"}, 1, "claude"},
+		{"unknown provider", []string{"auth", "login", "nope"}, 2, "claude"},
+		{"unknown subcommand suggests", []string{"auth", "statsu"}, 2, "Did you mean this?\n\tstatus"},
+		{"version flag", []string{"--version"}, 0, ""},
+		{"unknown completion shell", []string{"completion", "nushell"}, 2, `unknown command "nushell"`},
+		{"missing config file", []string{"--config", "/nonexistent/ccproxy.toml", "providers"}, 2, "/nonexistent/ccproxy.toml does not exist"},
+		{"logout of nobody", []string{"auth", "logout", "claude", "--yes"}, 1, "not logged in to claude"},
 		{"unsupported flow", []string{"auth", "login", "copilot", "--paste"}, 1, "copilot does not offer paste login (it offers: device)"},
 	}
 	for _, tt := range tests {
@@ -47,7 +53,7 @@ func TestExitCodes(t *testing.T) {
 			if !strings.Contains(h.errOut.String(), tt.stderr) {
 				t.Errorf("stderr %q does not contain %q", h.errOut, tt.stderr)
 			}
-			if tt.code == 1 && tt.name != "status of a provider not logged in" {
+			if tt.code == 1 && tt.name != "status of a provider not logged in" && tt.name != "status of nobody logged in" {
 				if lines := strings.Count(strings.TrimSpace(h.errOut.String()), "\n"); lines != 0 {
 					t.Errorf("error is %d lines, want one:\n%s", lines+1, h.errOut)
 				}
@@ -262,5 +268,38 @@ func TestLogoutAsksOnATerminal(t *testing.T) {
 			}
 			h.assertNoSecrets()
 		})
+	}
+}
+
+// TestConfigOnlyCommandsNeedNoCredentialsFolder runs providers and env where
+// the credentials folder cannot be created (its parent is a file, which
+// stops root too), as in a read-only config folder: they read only the
+// config, so they must work.
+func TestConfigOnlyCommandsNeedNoCredentialsFolder(t *testing.T) {
+	for _, argv := range [][]string{{"providers"}, {"env"}} {
+		t.Run(argv[0], func(t *testing.T) {
+			h := newHarness(t, nil)
+			blocker := filepath.Join(h.dir, "not-a-folder")
+			if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			h.credsDir = filepath.Join(blocker, "credentials")
+			h.writeConfig("")
+			if code := h.run(testContext(t), argv...); code != 0 {
+				t.Fatalf("exit %d: %s", code, h.errOut)
+			}
+		})
+	}
+}
+
+// TestEnvSaysWhatItLeftOut checks that env names each provider it did not
+// print and how to get its exports.
+func TestEnvSaysWhatItLeftOut(t *testing.T) {
+	h := newHarness(t, nil)
+	if code := h.run(testContext(t), "env"); code != 0 {
+		t.Fatalf("exit %d: %s", code, h.errOut)
+	}
+	if !strings.Contains(h.out.String(), "# left out copilot (speaks the same API as codex") || !strings.Contains(h.out.String(), "run: ccproxy-tui env copilot") {
+		t.Errorf("env output:\n%s", h.out)
 	}
 }

@@ -8,8 +8,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
+	"os"
 	"path/filepath"
 
 	"github.com/jonboulle/clockwork"
@@ -90,7 +92,15 @@ func (f *Factory) getenv(k string) string {
 // Config loads the config file and applies the environment over it; flags
 // are applied by the command that owns them, last.
 func (f *Factory) Config() (config.Config, error) {
-	cfg, err := config.Load(f.ConfigPath())
+	path := f.ConfigPath()
+	// A file the user named must exist: silently using the defaults
+	// instead would hide a typo. The default path may be missing.
+	if explicit := f.configFlag != "" || f.getenv("CCPROXY_TUI_CONFIG") != ""; explicit {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return config.Config{}, flagErrorf("config file %s does not exist (named by %s)", path, configSource(f.configFlag))
+		}
+	}
+	cfg, err := config.Load(path)
 	if err != nil {
 		return cfg, err
 	}
@@ -100,9 +110,32 @@ func (f *Factory) Config() (config.Config, error) {
 	return cfg, nil
 }
 
+// configSource names where an explicit config path came from.
+func configSource(flag string) string {
+	if flag != "" {
+		return "--config"
+	}
+	return "CCPROXY_TUI_CONFIG"
+}
+
 // App loads the config, lets override apply command-line flags to it, and
 // wires the program.
 func (f *Factory) App(override func(*config.Config) error) (*app.App, error) {
+	return f.app(override, f.Store)
+}
+
+// AppWithoutCredentials wires the program for the commands that read only
+// the config (providers, env): its credentials store is in memory, so they
+// work in a read-only config folder.
+func (f *Factory) AppWithoutCredentials() (*app.App, error) {
+	st := f.Store
+	if st == nil {
+		st = store.NewMemory()
+	}
+	return f.app(nil, st)
+}
+
+func (f *Factory) app(override func(*config.Config) error, st store.Store) (*app.App, error) {
 	cfg, err := f.Config()
 	if err != nil {
 		return nil, err
@@ -118,7 +151,7 @@ func (f *Factory) App(override func(*config.Config) error) (*app.App, error) {
 	}
 	return app.New(app.Options{
 		Config:          cfg,
-		Store:           f.Store,
+		Store:           st,
 		Clock:           f.Clock,
 		HTTPClient:      f.HTTPClient,
 		Logger:          f.Logger,

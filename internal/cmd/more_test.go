@@ -95,7 +95,14 @@ func TestImportAdoptsTheOfficialCLIsCredentials(t *testing.T) {
 	f.ImportOptions.Getenv = func(string) string { return "" }
 	root := NewCmdRoot(f, nil)
 	root.SetContext(testContext(t))
-	if code := Execute(root, []string{"auth", "import", "claude"}, h.errOut, f.Logger); code != 0 {
+	// Without a terminal to ask on, import refuses unless --yes says so.
+	if code := Execute(root, []string{"auth", "import", "claude"}, h.errOut, f.Logger); code != 2 || !strings.Contains(h.errOut.String(), "--yes") {
+		t.Fatalf("exit %d without --yes and a terminal: %s", code, h.errOut)
+	}
+
+	root = NewCmdRoot(f, nil)
+	root.SetContext(testContext(t))
+	if code := Execute(root, []string{"auth", "import", "claude", "--yes"}, h.errOut, f.Logger); code != 0 {
 		t.Fatalf("exit %d: %s", code, h.errOut)
 	}
 	stderr := h.errOut.String()

@@ -50,7 +50,7 @@ func NewCmdProviders(f *Factory, runF func(*ProvidersOptions) error) *cobra.Comm
 }
 
 func providersRun(opts *ProvidersOptions) error {
-	a, err := opts.Factory.App(nil)
+	a, err := opts.Factory.AppWithoutCredentials()
 	if err != nil {
 		return err
 	}

@@ -113,7 +113,7 @@ func TestQuotaExitCodes(t *testing.T) {
 		{"rejected JSON still prints", []quota.Snapshot{corpQuota(quotaT0, 100, quota.Rejected)}, []string{"quota", "--json"}, 1, `"status": "rejected"`, ""},
 		{"nothing observed: empty array", nil, []string{"quota", "--json"}, 0, "[]", ""},
 		{"nothing observed: says what to do", nil, []string{"quota", "corp"}, 0, "", "no quota observed for corp yet"},
-		{"unknown provider", nil, []string{"quota", "nosuch"}, 1, "", "nosuch"},
+		{"unknown provider", nil, []string{"quota", "nosuch"}, 2, "", "nosuch"},
 		{"a reset window no longer rejects", []quota.Snapshot{func() quota.Snapshot {
 			s := corpQuota(quotaT0.Add(-6*time.Hour), 100, quota.Rejected)
 			s.Windows[0].ResetsAt = quotaT0.Add(-time.Hour)

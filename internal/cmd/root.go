@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -42,7 +43,8 @@ file, then defaults:
 
 The log is $XDG_STATE_HOME/ccproxy-tui/ccproxy-tui.log, with tokens redacted.
 Exit status: 0 success, 1 failure, 2 usage error.`,
-		Args:          args(cobra.NoArgs),
+		Args:          unknownSubcommand,
+		Version:       versionLine(f),
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		RunE: func(c *cobra.Command, _ []string) error {
@@ -69,16 +71,51 @@ Exit status: 0 success, 1 failure, 2 usage error.`,
 	cmd.AddCommand(NewCmdQuota(f, nil))
 	cmd.AddCommand(NewCmdStatusline(f, nil))
 	cmd.InitDefaultCompletionCmd()
+	cmd.SetVersionTemplate("{{.Version}}\n")
 	for _, c := range cmd.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &FlagError{Err: err} })
 	}
+	groupsRefuseUnknown(cmd)
 	return cmd
+}
+
+// groupsRefuseUnknown makes every command that only groups others (auth,
+// completion) refuse an unknown subcommand with exit 2 and cobra's
+// suggestions, instead of printing its help and exiting 0.
+func groupsRefuseUnknown(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		groupsRefuseUnknown(sub)
+	}
+	if c.Parent() == nil || !c.HasSubCommands() || c.Runnable() {
+		return
+	}
+	c.Args = unknownSubcommand
+	c.RunE = func(c *cobra.Command, a []string) error { return c.Help() }
+}
+
+// unknownSubcommand refuses arguments where a subcommand was expected,
+// naming the closest ones ("Did you mean this?").
+func unknownSubcommand(c *cobra.Command, a []string) error {
+	if len(a) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", a[0], c.CommandPath())
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2 // cobra's own default, set only on its path
+	}
+	if s := c.SuggestionsFor(a[0]); len(s) > 0 {
+		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+	}
+	return &FlagError{Err: errors.New(msg)}
 }
 
 func rootRun(opts *RootOptions) error {
 	f := opts.Factory
 	if f.RunDashboard == nil {
 		return errors.New("the dashboard is not built into this binary; use the auth, serve and env commands")
+	}
+	if !f.IO.IsStdinTTY() || !f.IO.IsStdoutTTY() {
+		return flagErrorf("the dashboard needs a terminal (stdin and stdout); without one, run: ccproxy-tui serve (the proxy and refresher) or ccproxy-tui auth status")
 	}
 	ctx, stop := signal.NotifyContext(opts.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -27,6 +27,8 @@ func TestRootRunsTheDashboardHook(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, nil)
 			f := h.factory()
+			f.IO.SetStdinTTY(true)
+			f.IO.SetStdoutTTY(true)
 			var got *DashboardOptions
 			f.RunDashboard = func(_ context.Context, o DashboardOptions) error {
 				got = &o
@@ -64,9 +66,23 @@ func TestRootRunsTheDashboardHook(t *testing.T) {
 			t.Errorf("exit %d: %s", code, h.errOut)
 		}
 	})
+	t.Run("no terminal says what to run instead", func(t *testing.T) {
+		h := newHarness(t, nil)
+		f := h.factory()
+		f.RunDashboard = func(context.Context, DashboardOptions) error {
+			t.Error("dashboard started without a terminal")
+			return nil
+		}
+		code := Execute(NewCmdRoot(f, nil), []string{"--demo"}, h.errOut, f.Logger)
+		if code != 2 || !strings.Contains(h.errOut.String(), "ccproxy-tui serve") || !strings.Contains(h.errOut.String(), "auth status") {
+			t.Errorf("exit %d: %q", code, h.errOut)
+		}
+	})
 	t.Run("dashboard error", func(t *testing.T) {
 		h := newHarness(t, nil)
 		f := h.factory()
+		f.IO.SetStdinTTY(true)
+		f.IO.SetStdoutTTY(true)
 		f.RunDashboard = func(context.Context, DashboardOptions) error { return errors.New("dashboard: terminal too small") }
 		if code := Execute(NewCmdRoot(f, nil), nil, h.errOut, f.Logger); code != 1 || h.errOut.String() != "dashboard: terminal too small\n" {
 			t.Errorf("exit %d: %q", code, h.errOut)

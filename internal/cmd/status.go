@@ -78,7 +78,13 @@ func statusRun(opts *StatusOptions) error {
 	} else {
 		printStatus(f, list)
 	}
-	failed := false
+	// As gh does, a status with nobody logged in is a failure (exit 1).
+	failed := len(list) > 0
+	for _, st := range list {
+		if st.Authenticated {
+			failed = false
+		}
+	}
 	for _, st := range list {
 		if opts.Provider != "" && !st.Authenticated {
 			failed = true

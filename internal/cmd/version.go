@@ -65,3 +65,27 @@ func versionRun(opts *VersionOptions) error {
 	}
 	return nil
 }
+
+// versionLine is what --version prints: the version, and the commit when
+// the binary knows it.
+func versionLine(f *Factory) string {
+	version, commit := f.Version, ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if version == "" {
+			version = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				commit = s.Value[:12]
+			}
+		}
+	}
+	if version == "" {
+		version = "(devel)"
+	}
+	line := "ccproxy-tui " + version
+	if commit != "" {
+		line += " (" + commit + ")"
+	}
+	return line
+}
