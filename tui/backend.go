@@ -89,6 +89,8 @@ type Options struct {
 	// Log receives every failure the dashboard reports (the log file);
 	// nil logs nothing.
 	Log *slog.Logger
+	// Mouse turns on mouse reporting on the main screen (Run sets it).
+	Mouse bool
 	// NoColor selects the colourless styles (Run sets it from NO_COLOR).
 	NoColor bool
 	// Styles, when set, overrides the styles chosen from NoColor.

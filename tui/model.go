@@ -75,6 +75,7 @@ type Model struct {
 	animN     uint64 // 0: no animation frame in flight
 	frame     int
 	quitting  bool
+	mouseOn   bool // mouse reporting is on (see mouseCmd)
 }
 
 // New builds the dashboard model. ctx bounds every background call it makes.
@@ -142,6 +143,11 @@ func (m *Model) next(provider string) opID {
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	nm, cmd := m.update(msg)
 	mm := nm.(Model)
+	if mm.opts.Mouse {
+		var mcmd tea.Cmd
+		mm, mcmd = mm.mouseCmd()
+		cmd = tea.Batch(cmd, mcmd)
+	}
 	mm.statusText = statusLine(mm.com, mm.proxy, mm.opts.Demo, mm.filter)
 	mm.footText = mm.footer()
 	return mm, cmd
@@ -155,6 +161,8 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.layout(), nil
 	case tea.KeyMsg:
 		return m.handleKeys(msg)
+	case tea.MouseMsg:
+		return m.mouse(msg)
 	case statusesMsg:
 		if !fresh(m.statusOp, opID{N: msg.N}) {
 			return m, nil

@@ -38,6 +38,7 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.Clipboard == nil {
 		opts.Clipboard = os.Stderr
 	}
+	opts.Mouse = true
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	p := tea.NewProgram(New(ctx, opts), tea.WithAltScreen(), tea.WithContext(ctx), tea.WithFPS(frameRate))
