@@ -33,11 +33,7 @@ type oidcState struct {
 	// discovered endpoint that is cleartext http to another machine is
 	// refused, as the config's own URLs are.
 	insecure bool
-	// device says whether the provider offers the device flow; a device
-	// endpoint discovery finds is not used (nor offered) otherwise.
-	device bool
-
-	mu sync.Mutex // guards resolved and verifier
+	mu       sync.Mutex // guards resolved and verifier
 	// resolved is base with the discovered endpoints filled in where the
 	// config left them empty.
 	resolved *auth.Config
@@ -96,20 +92,11 @@ func newOIDC(name string, pc config.Provider, o options) (*Provider, error) {
 	if p.OAuth.RedirectURL == "" {
 		p.OAuth.RedirectURL = oidcRedirect
 	}
-	switch pc.Flow {
-	case "", string(auth.FlowBrowser), string(auth.FlowPaste):
-		// Paste finishes the same loopback login by hand: the user pastes
-		// the address the browser could not load, which is what works over
-		// SSH without a tunnel.
-		p.Flows = []auth.Flow{auth.FlowBrowser, auth.FlowPaste}
-		if pc.DeviceURL != "" {
-			p.Flows = append(p.Flows, auth.FlowDevice)
-		}
-	case string(auth.FlowDevice):
-		p.Flows = []auth.Flow{auth.FlowDevice}
-	default:
-		return nil, fmt.Errorf("flow %q: an oidc provider offers browser, paste or device", pc.Flow)
+	flows, err := oidcFlows(pc)
+	if err != nil {
+		return nil, err
 	}
+	p.Flows = flows
 	if pc.APIBase != "" {
 		p.APIBase = pc.APIBase
 		p.apiBaseFromConfig = true
@@ -127,11 +114,48 @@ func newOIDC(name string, pc config.Provider, o options) (*Provider, error) {
 	if err := validateURLs(p); err != nil {
 		return nil, err
 	}
-	st := &oidcState{issuer: strings.TrimRight(pc.Issuer, "/"), device: p.Supports(auth.FlowDevice), insecure: pc.AllowInsecureHTTP}
+	st := &oidcState{issuer: strings.TrimRight(pc.Issuer, "/"), insecure: pc.AllowInsecureHTTP}
 	p.oidc = st
 	p.OAuth.Hooks = auth.Hooks{Complete: st.complete}
 	st.base = &p.OAuth
 	return p, nil
+}
+
+// oidcFlows is every login a generic provider's endpoints allow, the
+// config's flow first: browser and paste wherever an authorize endpoint is
+// known (configured, or found by discovery), device wherever a device
+// endpoint is (configured, or listed by discovery, which is checked when a
+// device login starts). flow only picks the default.
+func oidcFlows(pc config.Provider) ([]auth.Flow, error) {
+	var flows []auth.Flow
+	if pc.AuthorizeURL != "" || pc.Issuer != "" {
+		// Paste finishes the same loopback login by hand: the user pastes
+		// the address the browser could not load, which is what works
+		// over SSH without a tunnel.
+		flows = append(flows, auth.FlowBrowser, auth.FlowPaste)
+	}
+	if pc.DeviceURL != "" || pc.Issuer != "" {
+		flows = append(flows, auth.FlowDevice)
+	}
+	want := auth.Flow(pc.Flow)
+	switch want {
+	case "":
+		if len(flows) == 0 {
+			return nil, errors.New("an oidc provider needs issuer (discovery), authorize_url or device_url to log in with")
+		}
+		return flows, nil
+	case auth.FlowBrowser, auth.FlowPaste, auth.FlowDevice:
+	default:
+		return nil, fmt.Errorf("flow %q: an oidc provider offers browser, paste or device", pc.Flow)
+	}
+	if !slices.Contains(flows, want) {
+		need := "authorize_url"
+		if want == auth.FlowDevice {
+			need = "device_url"
+		}
+		return nil, fmt.Errorf("flow %q needs issuer (discovery) or %s", pc.Flow, need)
+	}
+	return append([]auth.Flow{want}, slices.DeleteFunc(flows, func(f auth.Flow) bool { return f == want })...), nil
 }
 
 // OAuthConfig returns the client to run a login or refresh with. For the
@@ -180,9 +204,7 @@ func (s *oidcState) resolve(ctx context.Context) (*auth.Config, error) {
 	}
 	fill(&cfg.AuthURL, ep.AuthURL)
 	fill(&cfg.TokenURL, ep.TokenURL)
-	if s.device {
-		fill(&cfg.DeviceURL, ep.DeviceAuthURL)
-	}
+	fill(&cfg.DeviceURL, ep.DeviceAuthURL)
 	var extra struct {
 		IssParam   bool   `json:"authorization_response_iss_parameter_supported"`
 		Revocation string `json:"revocation_endpoint"`

@@ -6,6 +6,7 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +32,9 @@ func TestOIDCNoNetworkUntilUsed(t *testing.T) {
 	if n := srv.Counts().Discovery; n != 0 {
 		t.Fatalf("NewRegistry ran discovery %d times", n)
 	}
-	if p.OAuth.AuthURL != "" || p.ErrorFormat() != "openai" || !p.Supports(auth.FlowBrowser) || !p.Supports(auth.FlowPaste) || p.Supports(auth.FlowDevice) {
+	// Every flow an issuer's endpoints may allow is offered; discovery
+	// later says whether the device endpoint exists.
+	if p.OAuth.AuthURL != "" || p.ErrorFormat() != "openai" || !slices.Equal(p.Flows, []auth.Flow{auth.FlowBrowser, auth.FlowPaste, auth.FlowDevice}) {
 		t.Errorf("before discovery: auth=%q format=%s flows=%v", p.OAuth.AuthURL, p.ErrorFormat(), p.Flows)
 	}
 	ctx := context.Background()
@@ -40,9 +43,9 @@ func TestOIDCNoNetworkUntilUsed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Device login is not offered without device_url in the config, so
-		// the discovered endpoint is not used (nor suggested) either.
-		if cfg.AuthURL != srv.AuthURL() || cfg.TokenURL != srv.TokenURL() || cfg.DeviceURL != "" {
+		// The discovered device endpoint is used whatever flow is the
+		// default.
+		if cfg.AuthURL != srv.AuthURL() || cfg.TokenURL != srv.TokenURL() || cfg.DeviceURL != srv.DeviceURL() {
 			t.Errorf("discovered auth=%s token=%s device=%s", cfg.AuthURL, cfg.TokenURL, cfg.DeviceURL)
 		}
 	}
@@ -164,7 +167,8 @@ func TestOIDCDeviceLogin(t *testing.T) {
 	srv := fake.NewOAuthServer(fake.WithClock(clock), fake.WithClientID("ccproxy"), fake.WithIdentity("dev-7", "grace@example.com"))
 	defer srv.Close()
 	p := oidcRegistry(t, clock, config.Provider{Issuer: srv.Issuer(), ClientID: "ccproxy", Flow: "device"})
-	if !p.Supports(auth.FlowDevice) || p.Supports(auth.FlowBrowser) {
+	// flow = "device" picks the default; the browser and paste stay offered.
+	if !slices.Equal(p.Flows, []auth.Flow{auth.FlowDevice, auth.FlowBrowser, auth.FlowPaste}) {
 		t.Fatalf("flows = %v", p.Flows)
 	}
 	cfg, err := p.OAuthConfig(ctx)
@@ -230,5 +234,39 @@ func TestOIDCRejectsForeignKey(t *testing.T) {
 	}
 	if srv.Counts().JWKS == 0 {
 		t.Error("the fake's JWKS was never consulted")
+	}
+}
+
+func TestOIDCFlows(t *testing.T) {
+	b, p, d := auth.FlowBrowser, auth.FlowPaste, auth.FlowDevice
+	for _, tc := range []struct {
+		name string
+		pc   config.Provider
+		want []auth.Flow
+		err  string
+	}{
+		{"issuer offers everything", config.Provider{Issuer: "https://sso.example.com"}, []auth.Flow{b, p, d}, ""},
+		{"flow picks the default", config.Provider{Issuer: "https://sso.example.com", Flow: "device"}, []auth.Flow{d, b, p}, ""},
+		{"paste as the default", config.Provider{Issuer: "https://sso.example.com", Flow: "paste"}, []auth.Flow{p, b, d}, ""},
+		{"explicit endpoints without a device endpoint", config.Provider{AuthorizeURL: "https://a", TokenURL: "https://t"}, []auth.Flow{b, p}, ""},
+		{"device endpoint only", config.Provider{DeviceURL: "https://d", TokenURL: "https://t"}, []auth.Flow{d}, ""},
+		{"explicit endpoints with a device endpoint", config.Provider{AuthorizeURL: "https://a", DeviceURL: "https://d", TokenURL: "https://t", Flow: "browser"},
+			[]auth.Flow{b, p, d}, ""},
+		{"device asked for, nowhere to do it", config.Provider{AuthorizeURL: "https://a", TokenURL: "https://t", Flow: "device"}, nil, "device_url"},
+		{"browser asked for, nowhere to do it", config.Provider{DeviceURL: "https://d", TokenURL: "https://t", Flow: "browser"}, nil, "authorize_url"},
+		{"no login endpoint at all", config.Provider{TokenURL: "https://t"}, nil, "issuer"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := oidcFlows(tc.pc)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want it to mention %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Errorf("flows = %v, %v; want %v", got, err, tc.want)
+			}
+		})
 	}
 }

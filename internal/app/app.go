@@ -385,6 +385,13 @@ func (a *App) oauth(ctx context.Context, name string, flow auth.Flow) (*auth.Con
 	if err != nil {
 		return nil, nil, err
 	}
+	if flow == auth.FlowDevice && cfg.DeviceURL == "" {
+		// A generic provider offers device login on the strength of its
+		// issuer; its discovery document has the last word.
+		return nil, nil, &auth.Error{Provider: p.Name, Op: "device login", Kind: auth.ErrMisconfigured,
+			Err:  errors.New("the issuer's discovery document lists no device_authorization_endpoint and the config sets no device_url"),
+			Hint: "set device_url in [providers." + p.Name + "], or log in with the browser"}
+	}
 	return cfg, m, nil
 }
 

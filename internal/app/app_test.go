@@ -154,3 +154,44 @@ func providerNames(a *App) []string {
 	}
 	return out
 }
+
+// A generic provider offers device login whatever its default flow, when
+// discovery lists a device endpoint; when it lists none the login says so
+// and how to fix it.
+func TestOIDCDeviceLoginFollowsDiscovery(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		opts   []fake.Option
+		wantOK bool
+	}{
+		{"discovery lists a device endpoint", nil, true},
+		{"discovery lists none", []fake.Option{fake.WithoutDeviceDiscovery()}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := fake.NewOAuthServer(append([]fake.Option{fake.WithClientID("ccproxy")}, tc.opts...)...)
+			defer srv.Close()
+			cfg := config.Default()
+			cfg.Providers["corp"] = config.Provider{Type: "oidc", Issuer: srv.Issuer(), ClientID: "ccproxy", Flow: "browser",
+				APIBase: "http://127.0.0.1:9/"}
+			transport := &http.Transport{DisableKeepAlives: true}
+			defer transport.CloseIdleConnections()
+			a, err := New(Options{Config: cfg, Store: store.NewMemory(), HTTPClient: &http.Client{Transport: transport, Timeout: 10 * time.Second}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var shown auth.DeviceCode
+			c, err := a.DeviceLogin(ctx, "corp", func(dc auth.DeviceCode) { shown = dc })
+			if tc.wantOK {
+				if err != nil || c.AccessToken == "" || shown.UserCode == "" {
+					t.Fatalf("device login: %v (user code %q)", err, shown.UserCode)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "device_authorization_endpoint") || !strings.Contains(err.Error(), "device_url") {
+				t.Fatalf("err = %v, want it to name the missing endpoint and the fix", err)
+			}
+		})
+	}
+}

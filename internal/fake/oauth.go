@@ -136,6 +136,10 @@ func WithoutRotation() Option { return func(s *OAuthServer) { s.noRotation = tru
 // the new access token at once.
 func WithAccessRevokedOnRefresh() Option { return func(s *OAuthServer) { s.revokeOnRefresh = true } }
 
+// WithoutDeviceDiscovery leaves device_authorization_endpoint out of the
+// discovery document, as servers without the device flow do.
+func WithoutDeviceDiscovery() Option { return func(s *OAuthServer) { s.noDeviceDiscovery = true } }
+
 // WithDeviceInterval sets the poll interval the device flow asks for
 // (whole seconds on the wire; default 1s).
 func WithDeviceInterval(d time.Duration) Option { return func(s *OAuthServer) { s.deviceInterval = d } }
@@ -189,15 +193,17 @@ type OAuthServer struct {
 	expiresAsString bool
 	noRotation      bool
 	revokeOnRefresh bool
-	deviceInterval  time.Duration
-	deviceTTL       time.Duration
-	manual          bool
-	authErr         string
-	authErrDesc     string
-	subject, email  string
-	extraClaims     map[string]any
-	extraFields     map[string]any
-	responseScope   string
+	// noDeviceDiscovery leaves the device endpoint out of discovery.
+	noDeviceDiscovery bool
+	deviceInterval    time.Duration
+	deviceTTL         time.Duration
+	manual            bool
+	authErr           string
+	authErrDesc       string
+	subject, email    string
+	extraClaims       map[string]any
+	extraFields       map[string]any
+	responseScope     string
 
 	mu          sync.Mutex // guards every field below
 	counts      Counts
@@ -878,7 +884,7 @@ func (s *OAuthServer) handleDiscovery(w http.ResponseWriter, _ *http.Request) {
 	s.mu.Lock()
 	s.counts.Discovery++
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]any{
+	doc := map[string]any{
 		"issuer":                                         s.Issuer(),
 		"authorization_endpoint":                         s.AuthURL(),
 		"token_endpoint":                                 s.TokenURL(),
@@ -892,7 +898,11 @@ func (s *OAuthServer) handleDiscovery(w http.ResponseWriter, _ *http.Request) {
 		"authorization_response_iss_parameter_supported": true,
 		"grant_types_supported":                          []string{"authorization_code", "refresh_token", deviceGrant},
 		"scopes_supported":                               []string{"openid", "profile", "email", "offline_access"},
-	})
+	}
+	if s.noDeviceDiscovery {
+		delete(doc, "device_authorization_endpoint")
+	}
+	writeJSON(w, http.StatusOK, doc)
 }
 
 func oauthErr(w http.ResponseWriter, status int, code, desc string) {
