@@ -140,7 +140,9 @@ func TestLoginStopsWhenAFixedPortIsHeldAndNoCodePageExists(t *testing.T) {
 	}
 	defer squatter.Close()
 	port := squatter.Addr().(*net.TCPAddr).Port
-	h := newHarness(t, nil, fake.WithIdentity("user-42", "ada@example.com"))
+	// A generic provider offers device login when discovery lists a device
+	// endpoint; this server's lists none.
+	h := newHarness(t, nil, fake.WithIdentity("user-42", "ada@example.com"), fake.WithoutDeviceDiscovery())
 	h.writeConfig(fmt.Sprintf(`
 [providers.sso]
 type = "oidc"
