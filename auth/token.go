@@ -60,6 +60,20 @@ func (c *Config) PostToken(ctx context.Context, op string, body any) (*oauth2.To
 	return tok, nil
 }
 
+// AnswerError classifies a failed answer from an endpoint a provider hook
+// calls itself (Codex's device endpoints, Copilot's token exchange) exactly
+// as a token endpoint's answer is: 429 and 5xx are temporary and keep the
+// server's Retry-After, an OAuth error code in the body is read, HTML and
+// garbage are misconfiguration; nothing of the body is quoted but the
+// error description. status must not be a success.
+func (c *Config) AnswerError(ctx context.Context, op string, status int, h http.Header, body []byte) *Error {
+	_, err := parseTokenResponse(c.clock().Now(), status, h, body)
+	if err == nil {
+		err = &endpointError{Status: status}
+	}
+	return c.classify(ctx, op, err)
+}
+
 // postToken is PostToken without classification: the device poll needs the
 // raw *endpointError to see authorization_pending and slow_down.
 func (c *Config) postToken(ctx context.Context, body any) (*oauth2.Token, error) {

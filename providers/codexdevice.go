@@ -162,7 +162,7 @@ func doJSON(cfg *auth.Config, req *http.Request, out any) (int, error) {
 		return resp.StatusCode, fmt.Errorf("read %s: %w", req.URL.Path, err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp.StatusCode, fmt.Errorf("%s answered HTTP %d", req.URL.Path, resp.StatusCode)
+		return resp.StatusCode, &answerError{status: resp.StatusCode, header: resp.Header, body: raw}
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
 		return resp.StatusCode, fmt.Errorf("%s answered HTTP %d with a body that is not the expected JSON", req.URL.Path, resp.StatusCode)
@@ -170,15 +170,30 @@ func doJSON(cfg *auth.Config, req *http.Request, out any) (int, error) {
 	return resp.StatusCode, nil
 }
 
+// answerError is a refusal to be classified by auth's rules, with what
+// they need: the status, the headers (Retry-After) and the body (an OAuth
+// error code).
+type answerError struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (e *answerError) Error() string { return fmt.Sprintf("answered HTTP %d", e.status) }
+
 type urlError struct{ err error }
 
 func (e *urlError) Error() string { return e.err.Error() }
 
-// deviceError classifies a failed call to a non-OAuth endpoint the way auth
-// classifies token endpoints: our own bad URL or a 4xx is a configuration
-// problem (401/403 on a token fetch is handled by the caller), 429/5xx and
-// network failures are transient.
+// deviceError classifies a failed call to a non-OAuth endpoint: a refusal
+// by auth's own rules (429 and 5xx temporary with the server's
+// Retry-After; 401/403 on a token fetch is handled by the caller), our own
+// bad URL as a configuration problem, network failures as transient.
 func deviceError(ctx context.Context, cfg *auth.Config, op string, status int, err error) error {
+	var ae *answerError
+	if errors.As(err, &ae) && ctx.Err() == nil {
+		return cfg.AnswerError(ctx, op, ae.status, ae.header, ae.body)
+	}
 	kind := auth.ErrTransient
 	var ue *urlError
 	switch {

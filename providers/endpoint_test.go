@@ -37,9 +37,23 @@ type seenRequest struct {
 // path with a fixed status and body.
 type endpoint struct {
 	*httptest.Server
-	mu      sync.Mutex // guards seen and replies
+	mu      sync.Mutex // guards seen, replies and headers
 	seen    []seenRequest
 	replies map[string][]reply
+	headers map[string]http.Header // extra response headers per path
+}
+
+// header adds a response header to every answer for path.
+func (e *endpoint) header(path, key, value string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.headers == nil {
+		e.headers = map[string]http.Header{}
+	}
+	if e.headers[path] == nil {
+		e.headers[path] = http.Header{}
+	}
+	e.headers[path].Set(key, value)
 }
 
 type reply struct {
@@ -90,6 +104,9 @@ func (e *endpoint) serve(w http.ResponseWriter, r *http.Request) {
 		rep = q[0]
 	default:
 		rep, e.replies[r.URL.Path] = q[0], q[1:]
+	}
+	for k, vs := range e.headers[r.URL.Path] {
+		w.Header()[k] = vs
 	}
 	e.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
