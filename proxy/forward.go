@@ -161,6 +161,14 @@ func splitRoute(p string) (name, rest string) {
 	return p, ""
 }
 
+// loginAdvice is the next step for a provider with no usable login.
+func (s *Server) loginAdvice(provider string) string {
+	if s.opts.LoginAdvice != nil {
+		return s.opts.LoginAdvice(provider)
+	}
+	return "run: ccproxy-tui auth login " + provider
+}
+
 func (s *Server) notFound(x *exchange, name string) {
 	routes := make([]string, len(s.names))
 	for i, n := range s.names {
@@ -170,9 +178,13 @@ func (s *Server) notFound(x *exchange, name string) {
 	if known == "" {
 		known = "none configured"
 	}
+	msg := fmt.Sprintf("no provider route %q; known routes: %s", "/"+name+"/", known)
+	if name == "" {
+		msg = "this is the ccproxy-tui proxy: send API requests under a provider's route (" + known + "), and GET /status for its state"
+	}
 	writeError(x, "", apiError{
 		status: http.StatusNotFound, kind: "invalid_request_error", code: "unknown_provider",
-		msg: fmt.Sprintf("no provider route %q; known routes: %s", "/"+name+"/", known),
+		msg: msg,
 	})
 }
 
@@ -413,7 +425,7 @@ func (s *Server) tokenError(x *exchange, r *http.Request, err error) {
 		x.aborted = true
 	case errors.Is(err, auth.ErrLoginRequired):
 		writeError(x, rt.format, apiError{status: http.StatusUnauthorized, kind: "authentication_error", code: "login_required",
-			msg: fmt.Sprintf("ccproxy-tui has no usable %s login; run: ccproxy-tui auth login %s", rt.name, rt.name)})
+			msg: fmt.Sprintf("ccproxy-tui has no usable %s login; %s", rt.name, s.loginAdvice(rt.name))})
 	case errors.Is(err, auth.ErrMisconfigured):
 		s.log.Warn("proxy: credentials", "provider", rt.name, "err", err)
 		writeError(x, rt.format, apiError{status: http.StatusInternalServerError, kind: "api_error", code: "misconfigured",

@@ -99,6 +99,10 @@ type Options struct {
 	// Ledger, when set, feeds the "ledger" object of GET /status: what the
 	// usage ledger wrote and dropped.
 	Ledger func() any
+	// LoginAdvice is the next step a 401 names for a provider with no
+	// usable login; nil says to run ccproxy-tui auth login <provider>.
+	// The demo, whose logins live only in its dashboard, names the key.
+	LoginAdvice func(provider string) string
 	// Clock stamps events and measures durations and uptime.
 	Clock clockwork.Clock
 	// Logger receives request and error logs; tokens and client

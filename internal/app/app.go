@@ -56,6 +56,9 @@ type Options struct {
 	// LedgerPath is the usage ledger StartLedger opens when Ledger is nil;
 	// "" records nothing (tests).
 	LedgerPath string
+	// LoginAdvice is what the proxy's 401 tells a client to do about a
+	// provider with no usable login; nil names the auth login command.
+	LoginAdvice func(provider string) string
 }
 
 // App is the wired program. Its methods are safe for concurrent use.
@@ -135,6 +138,7 @@ func New(opts Options) (*App, error) {
 		AuthDropped: a.bus.Dropped,
 		Record:      a.record,
 		Ledger:      a.ledgerStatus,
+		LoginAdvice: opts.LoginAdvice,
 		Clock:       a.clock,
 		Logger:      a.log,
 	})

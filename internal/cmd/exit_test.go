@@ -184,17 +184,21 @@ func TestProvidersJSON(t *testing.T) {
 
 func TestSSHHint(t *testing.T) {
 	tests := []struct {
-		name string
-		env  map[string]string
-		want string
+		name  string
+		env   map[string]string
+		flows []auth.Flow
+		want  string
+		not   string
 	}{
-		{"not over ssh", map[string]string{}, ""},
-		{"default port", map[string]string{"SSH_CONNECTION": "10.0.0.1 5000 10.0.0.2 22", "USER": "bob"}, "ssh -L 1455:127.0.0.1:1455 bob@10.0.0.2\n"},
-		{"ipv6 and no user", map[string]string{"SSH_CONNECTION": "::1 5000 fe80::1 22"}, "ssh -L 1455:127.0.0.1:1455 [fe80::1]\n"},
+		{"not over ssh", map[string]string{}, nil, "", ""},
+		{"claude has no device flow", map[string]string{"SSH_CONNECTION": "10.0.0.1 5000 10.0.0.2 22"}, []auth.Flow{auth.FlowBrowser, auth.FlowPaste}, "without a callback: --paste.", "--device"},
+		{"only SSH_TTY", map[string]string{"SSH_TTY": "/dev/pts/1", "USER": "bob"}, nil, "ssh -L 1455:127.0.0.1:1455 bob@<this-host>", "without a callback"},
+		{"default port", map[string]string{"SSH_CONNECTION": "10.0.0.1 5000 10.0.0.2 22", "USER": "bob"}, nil, "ssh -L 1455:127.0.0.1:1455 bob@10.0.0.2\n", ""},
+		{"ipv6 and no user", map[string]string{"SSH_CONNECTION": "::1 5000 fe80::1 22"}, nil, "ssh -L 1455:127.0.0.1:1455 [fe80::1]\n", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := sshHint(func(k string) string { return tt.env[k] }, 1455)
+			got := sshHint(func(k string) string { return tt.env[k] }, 1455, tt.flows)
 			if tt.want == "" {
 				if got != "" {
 					t.Errorf("hint %q", got)
@@ -203,6 +207,9 @@ func TestSSHHint(t *testing.T) {
 			}
 			if !strings.Contains(got, tt.want) {
 				t.Errorf("hint %q does not contain %q", got, tt.want)
+			}
+			if tt.not != "" && strings.Contains(got, tt.not) {
+				t.Errorf("hint %q offers %q", got, tt.not)
 			}
 		})
 	}

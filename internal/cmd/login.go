@@ -15,6 +15,7 @@ import (
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/remote"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
 	"github.com/ccproxy-tui/ccproxy-tui/providers"
 )
@@ -137,7 +138,7 @@ func browserLogin(ctx context.Context, a *app.App, p *providers.Provider, opts *
 	}
 	defer l.Close()
 	fmt.Fprintf(w, "Open this URL to log in to %s:\n\n  %s\n\n", p.Name, termsafe.Line(l.URL()))
-	if hint := sshHint(f.getenv, l.Port()); hint != "" {
+	if hint := sshHint(f.getenv, l.Port(), p.Flows); hint != "" {
 		fmt.Fprintln(w, hint)
 	}
 	openURL(f, opts.NoBrowser, l.URL())
@@ -149,32 +150,27 @@ func browserLogin(ctx context.Context, a *app.App, p *providers.Provider, opts *
 // the loopback callback on this machine: forward the callback port. The host
 // is the server address from SSH_CONNECTION and the user $USER, both
 // best guesses the user may need to adjust (an ssh config alias, a jump host).
-func sshHint(getenv func(string) string, port int) string {
-	conn := getenv("SSH_CONNECTION")
-	if conn == "" || port <= 0 {
+// It offers only the callback-free flows the provider has.
+func sshHint(getenv func(string) string, port int, flows []auth.Flow) string {
+	s, ok := remote.Detect(getenv)
+	if !ok || port <= 0 {
 		return ""
 	}
-	host, sshPort := "<this-host>", ""
-	if fields := strings.Fields(conn); len(fields) == 4 {
-		host = fields[2]
-		if strings.Contains(host, ":") {
-			host = "[" + host + "]"
+	hint := fmt.Sprintf("You are logged in over SSH. The browser must reach port %d on this machine;\n"+
+		"on your own computer, run this first and keep it open:\n\n  %s\n", port, s.Forward(port))
+	var other []string
+	for _, f := range flows {
+		switch f {
+		case auth.FlowPaste:
+			other = append(other, "--paste")
+		case auth.FlowDevice:
+			other = append(other, "--device")
 		}
-		if fields[3] != "22" {
-			sshPort = " -p " + fields[3]
-		}
 	}
-	user := getenv("USER")
-	if user == "" {
-		user = getenv("LOGNAME")
+	if len(other) > 0 {
+		hint += "\nOr log in without a callback: " + strings.Join(other, " or ") + ".\n"
 	}
-	target := host
-	if user != "" {
-		target = user + "@" + host
-	}
-	return fmt.Sprintf("You are logged in over SSH. The browser must reach port %d on this machine;\n"+
-		"on your own computer, run this first and keep it open:\n\n  ssh -L %d:127.0.0.1:%d%s %s\n\n"+
-		"Or log in without a callback: --paste or --device.\n", port, port, port, sshPort, target)
+	return hint
 }
 
 func pasteLogin(ctx context.Context, a *app.App, p *providers.Provider, opts *LoginOptions) (auth.Credentials, error) {

@@ -131,7 +131,7 @@ func App(ctx context.Context) (a *app.App, stop func(), err error) {
 	}
 	closers = append(closers, func() { _ = usage.Close() })
 
-	a, err = app.New(app.Options{Config: cfg, Store: store.NewMemory(), Ledger: usage})
+	a, err = app.New(app.Options{Config: cfg, Store: store.NewMemory(), Ledger: usage, LoginAdvice: loginAdvice})
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo app: %w", err)
 	}
@@ -238,4 +238,15 @@ func freePort() (string, error) {
 		return "", err
 	}
 	return addr, nil
+}
+
+// loginAdvice is the demo proxy's 401 advice: its logins live only in the
+// demo dashboard, so a command run elsewhere could not help.
+func loginAdvice(provider string) string {
+	for _, p := range providers {
+		if p.name == provider && p.flow == "device" {
+			return "in the demo dashboard, select " + provider + " and press d"
+		}
+	}
+	return "in the demo dashboard, select " + provider + " and press l"
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -188,5 +189,28 @@ func TestDemoStartsWithQuotaMeters(t *testing.T) {
 	}
 	if _, ok := got["copilot-demo"]; ok {
 		t.Error("copilot-demo has quota before anyone logged in")
+	}
+}
+
+// TestDemoProxyAdviceWorksInTheDemo checks the answers a client gets that
+// name a next step: a 401 names the demo dashboard's key (a command run
+// elsewhere could not log the demo in), and GET / says what the proxy is.
+func TestDemoProxyAdviceWorksInTheDemo(t *testing.T) {
+	ctx := context.Background()
+	a, stop, err := App(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	h := a.Proxy().Handler()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "http://127.0.0.1/copilot-demo/chat/completions", strings.NewReader(`{}`)))
+	if body := rec.Body.String(); rec.Code != http.StatusUnauthorized || !strings.Contains(body, "select copilot-demo and press d") || strings.Contains(body, "auth login") {
+		t.Errorf("401 for copilot-demo: %d %s", rec.Code, body)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "http://127.0.0.1/", nil))
+	if body := rec.Body.String(); rec.Code != http.StatusNotFound || strings.Contains(body, `"//"`) || !strings.Contains(body, "this is the ccproxy-tui proxy") {
+		t.Errorf("GET /: %d %s", rec.Code, body)
 	}
 }
