@@ -10,6 +10,7 @@ import (
 	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/cmd"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/demo"
+	"github.com/ccproxy-tui/ccproxy-tui/ledger"
 	"github.com/ccproxy-tui/ccproxy-tui/tui"
 )
 
@@ -46,7 +47,7 @@ func runDashboard(ctx context.Context, opts cmd.DashboardOptions) error {
 	defer wg.Wait()
 	defer cancel()
 
-	return tui.Run(ctx, tui.Options{
+	topts := tui.Options{
 		Backend:     dashboardBackend{a},
 		Proxy:       a.Proxy(),
 		AuthEvents:  authEvents,
@@ -67,7 +68,12 @@ func runDashboard(ctx context.Context, opts cmd.DashboardOptions) error {
 		Log:            opts.Logger,
 		Demo:           opts.Demo,
 		AutostartProxy: a.Config().Proxy.Autostart,
-	})
+	}
+	if db := a.Ledger(); db != nil {
+		topts.Usage = db
+		topts.UsageStats = func() ledger.WriterStats { return a.LedgerStatus().WriterStats }
+	}
+	return tui.Run(ctx, topts)
 }
 
 // dashboardBackend adapts *app.App to tui.Backend: app returns its own login

@@ -8,6 +8,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/ledger"
 	"github.com/ccproxy-tui/ccproxy-tui/proxy"
 )
 
@@ -99,4 +100,10 @@ type Options struct {
 	Demo bool
 	// AutostartProxy starts the proxy when the dashboard opens.
 	AutostartProxy bool
+	// Usage is the usage ledger the requests view and the details read;
+	// nil lists only the requests this dashboard's proxy serves.
+	Usage Usage
+	// UsageStats says what the ledger's writer dropped or lost, so the
+	// requests view can say so; nil when there is no writer.
+	UsageStats func() ledger.WriterStats
 }

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -20,6 +21,9 @@ type detailModel struct {
 	offset   int // first field shown, when they do not all fit
 	lines    int // fields rendered
 	rendered string
+	// usage is the ledger's last load: the provider's last hour and today.
+	usage    usageData
+	hasUsage bool
 }
 
 func newDetail(com *Common) detailModel { return detailModel{com: com} }
@@ -51,6 +55,11 @@ func (d detailModel) Update(msg tea.Msg) (detailModel, tea.Cmd) {
 			return d.render(), nil
 		}
 	case tickMsg:
+		return d.render(), nil
+	case usageLoadedMsg:
+		if msg.Data.Err == nil {
+			d.usage, d.hasUsage = msg.Data, true
+		}
 		return d.render(), nil
 	}
 	return d, nil
@@ -113,6 +122,24 @@ func (d detailModel) render() detailModel {
 		le = s.Reason
 	}
 	field("Last error", le)
+	if d.hasUsage {
+		var reqs, toks []int64
+		var nReq, nTok int64
+		for _, p := range d.usage.Series[s.Provider] {
+			reqs, toks = append(reqs, p.Requests), append(toks, p.Tokens)
+			nReq, nTok = nReq+p.Requests, nTok+p.Tokens
+		}
+		if len(reqs) == 0 {
+			reqs, toks = make([]int64, sparkSteps), make([]int64, sparkSteps)
+		}
+		field("Last hour", fmt.Sprintf("%s %d req · %s %s tok", sparkline(reqs), nReq, sparkline(toks), compact(nTok)))
+		t := d.usage.Today[s.Provider]
+		today := fmt.Sprintf("%d req · %s tok", t.Requests, compact(t.Tokens().Total()))
+		if t.Errors > 0 {
+			today += fmt.Sprintf(" · %d errors", t.Errors)
+		}
+		field("Today", today)
+	}
 	d.lines = len(lines)
 	d.offset = max(min(d.offset, len(lines)-d.height), 0)
 	d.rendered = block(strings.Join(lines[d.offset:], "\n"), d.width, d.height)

@@ -9,6 +9,7 @@ const (
 	paneTable paneID = iota
 	paneDetail
 	paneLog
+	paneRequests
 )
 
 // pane is the shape of every component of the main screen: Update returns
@@ -52,11 +53,33 @@ func slotOf[T pane[T]](id paneID, title, short string, field func(*Model) *T) sl
 
 // stacked lists the panes under the table, top to bottom. They share the
 // height left below the table (beside the details on a wide screen). A new
-// pane is a file, a field of Model, and one line here.
-func stacked() []slot {
-	return []slot{
-		slotOf(paneLog, "Activity · newest first", "Activity", func(m *Model) *activityModel { return &m.activity }),
+// pane is a file, a field of Model, and one line here. The requests view
+// takes the activity log's place while it is shown (its own key).
+func (m Model) stacked() []slot {
+	if m.showRequests {
+		return []slot{requestsSlot()}
 	}
+	return []slot{activitySlot()}
+}
+
+// allStacked is every stacked pane, shown or not: all of them hear the
+// broadcast messages, so a hidden one is current when it shows.
+func allStacked() []slot { return []slot{activitySlot(), requestsSlot()} }
+
+func activitySlot() slot {
+	return slotOf(paneLog, "Activity · newest first", "Activity", func(m *Model) *activityModel { return &m.activity })
+}
+
+func requestsSlot() slot {
+	return slotOf(paneRequests, "Requests · newest first", "Requests", func(m *Model) *requestsModel { return &m.requests })
+}
+
+// lowerPane is the stacked pane on screen.
+func (m Model) lowerPane() paneID {
+	if m.showRequests {
+		return paneRequests
+	}
+	return paneLog
 }
 
 // fixedSlots are the table and the details, which layout places itself.
@@ -69,7 +92,7 @@ func fixedSlots() []slot {
 
 // slotFor finds the slot of id.
 func slotFor(id paneID) (slot, bool) {
-	for _, s := range append(fixedSlots(), stacked()...) {
+	for _, s := range append(fixedSlots(), allStacked()...) {
 		if s.id == id {
 			return s, true
 		}
@@ -139,7 +162,7 @@ func (m Model) toPane(id paneID, msg tea.Msg) (Model, tea.Cmd) {
 // what it needs (a tick, an event) and ignores the rest.
 func (m Model) broadcast(msg tea.Msg) (Model, tea.Cmd) {
 	var cmds []tea.Cmd
-	for _, s := range append(fixedSlots(), stacked()...) {
+	for _, s := range append(fixedSlots(), allStacked()...) {
 		cmds = append(cmds, s.update(&m, msg))
 	}
 	m = m.syncDetail()

@@ -32,7 +32,7 @@ func (m Model) footerKeys() (opt, must []key.Binding) {
 		return []key.Binding{k.Scroll, k.Copy}, []key.Binding{k.Close}
 	case m.overlay == overlayConfirmLogout:
 		return nil, []key.Binding{withDesc(k.Yes, "log out"), withDesc(k.No, "keep")}
-	case m.overlay == overlayEntry:
+	case m.overlay == overlayEntry, m.overlay == overlayRequest:
 		return []key.Binding{k.Scroll}, []key.Binding{k.Close}
 	}
 	sel, _ := m.table.SelectedStatus()

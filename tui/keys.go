@@ -5,15 +5,17 @@ import "github.com/charmbracelet/bubbles/key"
 // KeyMap is the dashboard's one list of keys. The footer and the ? overlay
 // are generated from it, so the help shown is always the help that works.
 type KeyMap struct {
-	Up, Down       key.Binding
-	Details        key.Binding
-	Login          key.Binding
-	DeviceLogin    key.Binding
-	PasteLogin     key.Binding
-	Logout         key.Binding
-	Refresh        key.Binding
-	Proxy          key.Binding
-	Env            key.Binding
+	Up, Down    key.Binding
+	Details     key.Binding
+	Login       key.Binding
+	DeviceLogin key.Binding
+	PasteLogin  key.Binding
+	Logout      key.Binding
+	Refresh     key.Binding
+	Proxy       key.Binding
+	Env         key.Binding
+	// Requests shows the requests view in the activity log's place.
+	Requests       key.Binding
 	LogUp, LogDown key.Binding
 	// Top and Bottom jump to the ends of the focused list.
 	Top, Bottom key.Binding
@@ -51,6 +53,7 @@ func DefaultKeyMap() *KeyMap {
 		Refresh:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh now")),
 		Proxy:       key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "start/stop proxy")),
 		Env:         key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "copy env exports")),
+		Requests:    key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "requests view")),
 		LogUp:       key.NewBinding(key.WithKeys("pgup", "K"), key.WithHelp("pgup/K", "scroll log up")),
 		LogDown:     key.NewBinding(key.WithKeys("pgdown", "J"), key.WithHelp("pgdn/J", "scroll log down")),
 		Top:         key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g/G", "top/bottom")),
@@ -86,6 +89,6 @@ func (k *KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Top, k.Details, k.LogUp, k.LogDown, k.Focus, k.Filter},
 		{k.Login, k.DeviceLogin, k.PasteLogin, k.Logout, k.Refresh},
-		{k.Proxy, k.Env, k.Help, k.Quit},
+		{k.Proxy, k.Env, k.Requests, k.Help, k.Quit},
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
+	"github.com/ccproxy-tui/ccproxy-tui/ledger"
 )
 
 // animEvery is the spinner's frame interval.
@@ -33,6 +34,7 @@ type Model struct {
 	table    tableModel
 	detail   detailModel
 	activity activityModel
+	requests requestsModel
 	help     help.Model
 
 	// focus is the pane the keys go to; areas is where layout put the
@@ -51,6 +53,12 @@ type Model struct {
 	pageOff int
 	entry   entry
 	clip    copier
+	// request is the one the request dialog shows; showRequests puts the
+	// requests view where the log is.
+	request      ledger.Record
+	showRequests bool
+	// usageN is the ledger load in flight or scheduled (0: none).
+	usageN uint64
 
 	// filtering is true while the user types after /; filter is what
 	// the panes were last told to match.
@@ -99,6 +107,7 @@ func New(ctx context.Context, opts Options) Model {
 		table:     newTable(com),
 		detail:    newDetail(com),
 		activity:  newActivity(com),
+		requests:  newRequests(com, opts.Usage != nil),
 		help:      newHelp(st),
 		filterIn:  newFilterInput(st),
 		refreshOp: map[string]opID{},
@@ -120,6 +129,9 @@ func New(ctx context.Context, opts Options) Model {
 	// Init cannot keep state (it has a value receiver), so the first
 	// statuses request is numbered here.
 	m.statusOp = m.next("")
+	if opts.Usage != nil {
+		m.usageN = m.next("").N
+	}
 	return m
 }
 
@@ -128,6 +140,9 @@ func (m Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{m.statusesCmd(m.statusOp), waitAuth(m.ctx, m.opts.AuthEvents), waitProxy(m.ctx, m.opts.ProxyEvents)}
 	if m.proxy.Busy {
 		cmds = append(cmds, m.toggleProxy(false))
+	}
+	if m.usageN != 0 {
+		cmds = append(cmds, loadUsage(m.ctx, m.opts.Usage, m.opts.UsageStats, m.com.Clock, 0, m.usageN))
 	}
 	return tea.Batch(cmds...)
 }
@@ -185,7 +200,23 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.opts.Proxy != nil {
 			m.proxy.Stats = m.opts.Proxy.Stats()
 		}
-		return m, tea.Batch(cmd, waitProxy(m.ctx, m.opts.ProxyEvents))
+		return m, tea.Batch(cmd, waitProxy(m.ctx, m.opts.ProxyEvents), m.scheduleUsage(afterRequest))
+	case usageLoadedMsg:
+		if msg.N != m.usageN {
+			return m, nil
+		}
+		m.usageN = 0
+		m, cmd := m.broadcast(msg)
+		if m.showRequests {
+			cmd = tea.Batch(cmd, m.scheduleUsage(reloadEvery))
+		}
+		return m, cmd
+	case requestOpenedMsg:
+		if msg.Err != nil {
+			return m.report("ledger", msg.Err.Error()), nil
+		}
+		m.overlay, m.request, m.pageOff = overlayRequest, msg.Record, 0
+		return m, nil
 	case eventsClosedMsg:
 		return m, nil
 	case tickMsg:
@@ -302,6 +333,17 @@ func (m *Model) ensureTick() tea.Cmd {
 	return tickCmd(m.ctx, m.com.Clock, m.tickN, time.Second-time.Duration(m.com.Now.Nanosecond()))
 }
 
+// scheduleUsage reads the ledger after delay, unless a read is already
+// under way or scheduled, or there is no ledger.
+func (m *Model) scheduleUsage(delay time.Duration) tea.Cmd {
+	if m.opts.Usage == nil || m.usageN != 0 {
+		return nil
+	}
+	m.n++
+	m.usageN = m.n
+	return loadUsage(m.ctx, m.opts.Usage, m.opts.UsageStats, m.com.Clock, delay, m.usageN)
+}
+
 // ensureAnim schedules the next spinner frame while a modal is open.
 func (m *Model) ensureAnim() tea.Cmd {
 	if m.animN != 0 || m.modal == nil {
@@ -351,7 +393,7 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m.filterKey(msg)
 	}
 	switch m.overlay {
-	case overlayHelp, overlayEntry:
+	case overlayHelp, overlayEntry, overlayRequest:
 		switch {
 		case key.Matches(msg, k.ForceQuit):
 			return m.quit()
@@ -402,9 +444,25 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		// the table has the focus, so the log scrolls from anywhere.
 		id := m.focus
 		if id == paneTable || id == paneDetail {
-			id = paneLog
+			id = m.lowerPane()
 		}
 		return m.toPane(id, msg)
+	case key.Matches(msg, k.Requests):
+		m.showRequests = !m.showRequests
+		m = m.layout()
+		if m.showRequests {
+			m = m.setFocus(paneRequests)
+			return m, m.scheduleUsage(0)
+		}
+	case key.Matches(msg, k.Details) && m.focus == paneRequests:
+		rec, ok := m.requests.Current()
+		switch {
+		case !ok:
+		case m.opts.Usage != nil && rec.ID != 0:
+			return m, openRequest(m.ctx, m.opts.Usage, rec.ID)
+		default:
+			m.overlay, m.request, m.pageOff = overlayRequest, rec, 0
+		}
 	case key.Matches(msg, k.Details) && m.focus == paneLog:
 		if e, ok := m.activity.Current(); ok {
 			m.overlay, m.entry, m.pageOff = overlayEntry, e, 0

@@ -18,6 +18,8 @@ const (
 	overlayConfirmLogout
 	// overlayEntry shows one log line whole.
 	overlayEntry
+	// overlayRequest shows one proxied request whole.
+	overlayRequest
 )
 
 // newHelp builds the help renderer with the dashboard's styles.
@@ -50,6 +52,8 @@ func (m Model) dialog() (title string, lines []string, ok bool) {
 		return "Log out of " + m.confirmFor + "?", confirmLines(m.com), true
 	case m.overlay == overlayEntry:
 		return "Log · " + m.entry.Provider, entryLines(m.com, m.entry), true
+	case m.overlay == overlayRequest:
+		return "Request · " + m.request.Provider, requestLines(m.com, m.request), true
 	}
 	return "", nil, false
 }

@@ -32,7 +32,7 @@ func (m Model) layout() Model {
 	default:
 		m.detail = m.detail.SetSize(0, 0)
 	}
-	areas := stacked()
+	areas := m.stacked()
 	// Each stacked pane has a rule line; the rest is shared out evenly,
 	// the first panes taking what does not divide.
 	content := max(stackH-len(areas), 0)
