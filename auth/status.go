@@ -163,6 +163,27 @@ func (m *Manager) status(ctx context.Context) Status {
 	return st
 }
 
+// StateAt is the state s reads as at now, for a screen that redraws a
+// status between reads: a token that was valid when s was read and has
+// expired since is expired, one that has since come within five minutes of
+// expiry is expiring. States that do not follow from the clock (needs
+// login, refreshing, retrying) stay as they were.
+func (s Status) StateAt(now time.Time) State {
+	if s.ExpiresAt == nil || s.ExpiresAt.IsZero() {
+		return s.State
+	}
+	switch s.State {
+	case StateOK, StateExpiring:
+		if !now.Before(*s.ExpiresAt) {
+			return StateExpired
+		}
+		if s.ExpiresAt.Sub(now) <= expiringWithin {
+			return StateExpiring
+		}
+	}
+	return s.State
+}
+
 // loginReason says why a login is needed and how to do it, once:
 // "not logged in; run: ccproxy-tui auth login claude".
 func loginReason(err error, provider string) string {

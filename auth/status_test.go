@@ -191,3 +191,31 @@ func TestStatusJSONScopesIsNeverNull(t *testing.T) {
 		t.Errorf("status JSON = %s, want \"scopes\":[]", blob)
 	}
 }
+
+func TestStatusStateAt(t *testing.T) {
+	exp := lcT0.Add(10 * time.Minute)
+	for _, tc := range []struct {
+		name  string
+		state State
+		now   time.Time
+		want  State
+	}{
+		{"ok stays ok far from expiry", StateOK, lcT0, StateOK},
+		{"ok becomes expiring", StateOK, exp.Add(-4 * time.Minute), StateExpiring},
+		{"ok becomes expired", StateOK, exp, StateExpired},
+		{"expiring becomes expired", StateExpiring, exp.Add(time.Second), StateExpired},
+		{"retrying stays retrying", StateRetrying, exp.Add(time.Second), StateRetrying},
+		{"needs login stays", StateNeedsLogin, exp.Add(time.Hour), StateNeedsLogin},
+		{"refreshing stays", StateRefreshing, exp.Add(time.Second), StateRefreshing},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := Status{State: tc.state, ExpiresAt: &exp}
+			if got := s.StateAt(tc.now); got != tc.want {
+				t.Errorf("StateAt = %s, want %s", got, tc.want)
+			}
+		})
+	}
+	if got := (Status{State: StateOK}).StateAt(lcT0.Add(100 * time.Hour)); got != StateOK {
+		t.Errorf("a token without expiry became %s", got)
+	}
+}

@@ -251,6 +251,7 @@ func (t tableModel) render() tableModel {
 	end := min(t.offset+visible, len(t.rows))
 	for i := t.offset; i < end; i++ {
 		r := t.rows[i]
+		r.State = r.StateAt(now) // the countdown and the state agree on every tick
 		b.WriteByte('\n')
 		cur, nameCell := "  ", fit(r.Provider, name)
 		if i == t.cursor {

@@ -489,3 +489,27 @@ func TestLifeBar(t *testing.T) {
 		})
 	}
 }
+
+// The STATE column follows the clock between status reads: a row never
+// says "expiring" next to a countdown that says "expired".
+func TestTickRecomputesRowState(t *testing.T) {
+	r := newRig(t, threeProviders())
+	m := r.model(t, 120, 24)
+	if !strings.Contains(rowOf(m.View(), "codex"), "expiring") {
+		t.Fatalf("codex row before expiry:\n%s", m.View())
+	}
+	m = step(t, m, tickMsg{N: m.tickN, Now: t0.Add(26 * time.Minute)})
+	row := rowOf(m.View(), "codex")
+	if !strings.Contains(row, "expired") || strings.Contains(row, "expiring") {
+		t.Errorf("codex row after expiry: %q", row)
+	}
+}
+
+func rowOf(view, provider string) string {
+	for _, l := range strings.Split(view, "\n") {
+		if strings.Contains(l, " "+provider+" ") {
+			return l
+		}
+	}
+	return ""
+}
