@@ -34,7 +34,14 @@ func (c *Config) Refresh(ctx context.Context, cur Credentials) (Credentials, err
 	}
 	c.apply(&next, tok, now)
 	next.ObtainedAt, next.LastRefresh = now, now
-	return c.complete(ctx, "refresh", tok, next)
+	next, err = c.complete(ctx, "refresh", tok, next)
+	if err != nil {
+		return Credentials{}, err
+	}
+	if err := SameAccount(c.Provider, cur, next); err != nil {
+		return Credentials{}, err
+	}
+	return next, nil
 }
 
 func (c *Config) refreshToken(ctx context.Context, cur Credentials) (*oauth2.Token, error) {

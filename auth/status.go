@@ -134,6 +134,9 @@ func (m *Manager) status(ctx context.Context) Status {
 		if valid {
 			st.Reason = "refresh refused — log in again; the access token works until it expires; run: ccproxy-tui auth login " + m.provider
 		}
+		if errAccountChanged(life.lastErr) || (c.RefreshRefused != nil && c.RefreshRefused.Reason == CodeAccountChanged) {
+			st.Reason = "the refresh answered for another account, so it was not saved; log in again: ccproxy-tui auth login " + m.provider
+		}
 		if st.LastError == "" {
 			st.LastError = m.refusalError(c).Error()
 		}
