@@ -22,6 +22,9 @@ const (
 	// Revoked reports a logout's revocation at the provider: Err is set
 	// when it failed.
 	Revoked EventKind = "revoked"
+	// PermissionsFixed reports a credentials file or folder that others
+	// could read, found and tightened by the store.
+	PermissionsFixed EventKind = "permissions_fixed"
 )
 
 // Event reports one step of a provider's credential lifecycle. It carries

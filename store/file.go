@@ -46,6 +46,36 @@ type File struct {
 	locks lockSet
 	// watching, when set (tests), is called once Watch has started.
 	watching func(dir string)
+	// onFix hears of every mode it tightened (WithPermissionReport).
+	onFix func(PermissionFix)
+}
+
+// PermissionFix is a credentials file or folder that others could reach,
+// found and tightened: the tokens it held may have been read meanwhile.
+type PermissionFix struct {
+	Path string
+	Was  fs.FileMode
+	Now  fs.FileMode
+}
+
+// String says what was fixed and why it matters.
+func (p PermissionFix) String() string {
+	return fmt.Sprintf("%s was mode %04o, readable by other users; tightened to %04o (if others share this machine, log in again to replace its tokens)",
+		p.Path, p.Was.Perm(), p.Now.Perm())
+}
+
+// WithPermissionReport calls report for every credentials file or folder
+// whose mode the backend found wider than private and tightened, once per
+// fix, so the user hears of it (a file copied in by hand, a umask of 022
+// at creation).
+func WithPermissionReport(report func(PermissionFix)) FileOption {
+	return func(f *File) { f.onFix = report }
+}
+
+func (f *File) fixed(path string, was, now fs.FileMode) {
+	if f.onFix != nil {
+		f.onFix(PermissionFix{Path: path, Was: was, Now: now})
+	}
 }
 
 // FileOption adjusts a File backend at construction.
@@ -79,8 +109,17 @@ func NewFile(dir string, opts ...FileOption) (*File, error) {
 	if err := os.MkdirAll(abs, 0o700); err != nil {
 		return nil, fsError("create credentials folder", abs, err)
 	}
-	if err := os.Chmod(abs, 0o700); err != nil {
-		return nil, fsError("restrict credentials folder", abs, err)
+	info, err := os.Stat(abs)
+	if err != nil {
+		return nil, fsError("credentials folder", abs, err)
+	}
+	if info.Mode().Perm() != 0o700 {
+		if err := os.Chmod(abs, 0o700); err != nil {
+			return nil, fsError("restrict credentials folder", abs, err)
+		}
+		if info.Mode().Perm()&0o077 != 0 {
+			f.fixed(abs, info.Mode().Perm(), 0o700)
+		}
 	}
 	f.sweepTemps()
 	return f, nil
@@ -170,7 +209,11 @@ func (f *File) readOnce(provider, path string) ([]byte, error) {
 		return nil, f.setAside(provider, path, info, reason)
 	}
 	if info.Mode().Perm() != 0o600 {
-		_ = fh.Chmod(0o600) // best effort: the data is good either way
+		// The data is good either way; the report says others may have
+		// read it.
+		if fh.Chmod(0o600) == nil && info.Mode().Perm()&0o077 != 0 {
+			f.fixed(path, info.Mode().Perm(), 0o600)
+		}
 	}
 	return data, nil
 }
@@ -222,6 +265,9 @@ func (f *File) setAside(provider, path string, judged fs.FileInfo, reason string
 			return ce
 		}
 		ce.KeptAs = kept
+		if judged.Mode().IsRegular() {
+			restrict(kept) // it may still hold live tokens
+		}
 		_ = syncDir(f.dir) // the move is best effort; the report stands either way
 		return ce
 	}
@@ -445,4 +491,17 @@ func syncDir(dir string) error {
 		return nil
 	}
 	return err
+}
+
+// restrict makes the regular file at path 0600 without following a
+// symlink put there meanwhile. Best effort.
+func restrict(path string) {
+	fh, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return
+	}
+	defer fh.Close()
+	if info, err := fh.Stat(); err == nil && info.Mode().IsRegular() {
+		_ = fh.Chmod(0o600)
+	}
 }

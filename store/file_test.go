@@ -485,3 +485,61 @@ func lockWhileAnotherHolds(t *testing.T, st Store, clk *clockwork.FakeClock, loc
 	clk.Advance(timeout)
 	return other, <-got
 }
+
+func TestCorruptFileIsKeptAsidePrivate(t *testing.T) {
+	dir := t.TempDir()
+	f, err := NewFile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "claude.json")
+	// Unreadable JSON that may still hold a live refresh token.
+	if err := os.WriteFile(path, []byte(`{"version":1,"refresh_token":"rt-live-1234`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.Load(context.Background(), "claude")
+	var ce *CorruptError
+	if !errors.As(err, &ce) || ce.KeptAs == "" {
+		t.Fatalf("Load = %v, want a CorruptError with KeptAs", err)
+	}
+	info, err := os.Stat(ce.KeptAs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("%s kept at mode %04o, want 0600", ce.KeptAs, info.Mode().Perm())
+	}
+}
+
+func TestPermissionFixesAreReported(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "creds")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var fixes []PermissionFix
+	f, err := NewFile(dir, WithPermissionReport(func(p PermissionFix) { fixes = append(fixes, p) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Save(context.Background(), "codex", []byte(`{"version":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "codex.json")
+	if err := os.Chmod(path, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := f.Load(context.Background(), "codex"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(fixes) != 2 || fixes[0].Path != dir || fixes[0].Was != 0o755 || fixes[1].Path != path || fixes[1].Was != 0o640 || fixes[1].Now != 0o600 {
+		t.Fatalf("fixes = %+v, want the folder (0755) and the file (0640), once each", fixes)
+	}
+}

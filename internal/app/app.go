@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -80,6 +81,10 @@ type App struct {
 	ledgerDB   *ledger.DB
 	ledgerPath string
 	ledger     atomic.Pointer[usageLedger] // nil until StartLedger
+
+	fixMu sync.Mutex // guards fixes
+	// fixes are the store's permission fixes not yet handed to a screen.
+	fixes []string
 }
 
 // New builds the graph. It does no network I/O and binds no socket.
@@ -92,8 +97,9 @@ func New(opts Options) (*App, error) {
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
+	a.bus = auth.NewBus()
 	if a.store == nil {
-		st, err := OpenStore(opts.Config.Store)
+		st, err := OpenStore(opts.Config.Store, store.WithPermissionReport(a.reportFix))
 		if err != nil {
 			return nil, err
 		}
@@ -108,7 +114,6 @@ func New(opts Options) (*App, error) {
 		return nil, fmt.Errorf("config: %w", err)
 	}
 	a.registry = reg
-	a.bus = auth.NewBus()
 	a.scheduler = auth.NewScheduler(auth.SchedulerOptions{Clock: a.clock})
 	a.managers = make(map[string]*auth.Manager)
 	var ups []proxy.Upstream
@@ -153,10 +158,11 @@ func New(opts Options) (*App, error) {
 }
 
 // OpenStore opens the credential backend the [store] section selects.
-func OpenStore(c config.Store) (store.Store, error) {
+// fileOpts apply to the file backend.
+func OpenStore(c config.Store, fileOpts ...store.FileOption) (store.Store, error) {
 	switch c.Backend {
 	case "", "file":
-		st, err := store.NewFile(c.Dir)
+		st, err := store.NewFile(c.Dir, fileOpts...)
 		if err != nil {
 			return nil, fmt.Errorf("open credential store: %w", err)
 		}
@@ -175,6 +181,33 @@ func OpenStore(c config.Store) (store.Store, error) {
 		return store.NewMemory(), nil
 	}
 	return nil, fmt.Errorf("store: unknown backend %q", c.Backend)
+}
+
+// reportFix tells of a credentials file or folder the store found readable
+// by others and tightened: in the log at once, on the bus for the
+// dashboard, and to the next PermissionNotices call.
+func (a *App) reportFix(p store.PermissionFix) {
+	msg := p.String()
+	a.log.Warn("credentials permissions fixed", "path", p.Path,
+		"was", fmt.Sprintf("%04o", p.Was.Perm()), "now", fmt.Sprintf("%04o", p.Now.Perm()))
+	a.fixMu.Lock()
+	a.fixes = append(a.fixes, msg)
+	a.fixMu.Unlock()
+	provider := "store"
+	if name, ok := strings.CutSuffix(filepath.Base(p.Path), ".json"); ok {
+		provider = name
+	}
+	a.bus.Publish(auth.Event{Time: a.clock.Now(), Provider: provider, Kind: auth.PermissionsFixed, Message: msg})
+}
+
+// PermissionNotices returns, once each, the permission fixes the
+// credentials store made since the last call, for `auth status` to show.
+func (a *App) PermissionNotices() []string {
+	a.fixMu.Lock()
+	defer a.fixMu.Unlock()
+	out := a.fixes
+	a.fixes = nil
+	return out
 }
 
 // Config is the configuration the App was built from.

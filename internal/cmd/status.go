@@ -78,6 +78,9 @@ func statusRun(opts *StatusOptions) error {
 	} else {
 		printStatus(f, list)
 	}
+	for _, n := range a.PermissionNotices() {
+		fmt.Fprintf(f.IO.ErrOut, "! %s\n", termsafe.Line(n))
+	}
 	// As gh does, a status with nobody logged in is a failure (exit 1).
 	failed := len(list) > 0
 	for _, st := range list {
