@@ -38,6 +38,9 @@ type Event struct {
 	// says whether the response reported any.
 	Usage     usage.Tokens
 	UsageSeen bool
+	// Capture is the exchange's headers and bodies, only with
+	// Options.KeepBodies; nil otherwise.
+	Capture *Capture
 }
 
 // StatusClientClosed is the Event status of a request whose client

@@ -61,6 +61,7 @@ type exchange struct {
 	errKind  string        // the code of an error the proxy answered itself
 	counter  usage.Counter // reads the token usage of the upstream's body
 	respBody *usage.Body   // the counted upstream body, nil when not counted
+	capture  *Capture      // headers and bodies, with Options.KeepBodies
 }
 
 type exchangeKey struct{}
@@ -246,6 +247,9 @@ func (s *Server) forward(x *exchange, r *http.Request, rest string) {
 		r.Body = &x.reader
 		r.ContentLength = int64(len(body))
 		r.TransferEncoding = nil
+	}
+	if s.opts.KeepBodies {
+		x.startCapture(r)
 	}
 	x.creds, x.base = creds, base
 	x.rest = rest
@@ -477,6 +481,10 @@ func (s *Server) finish(x *exchange, r *http.Request, start time.Time, completed
 	if x.respBody != nil {
 		x.counter.Finish()
 		ev.Usage, ev.UsageSeen = x.counter.Tokens(), x.counter.Seen()
+	}
+	if x.capture != nil {
+		x.capture.scrub(x.creds.AccessToken, x.creds.RefreshToken, x.creds.IDToken, s.opts.APIKey)
+		ev.Capture = x.capture
 	}
 	s.stats.requests.Add(1)
 	s.stats.bytes.Add(x.bytes)

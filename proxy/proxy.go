@@ -96,6 +96,9 @@ type Options struct {
 	// any subscriber, on the request's goroutine: it must not block (the
 	// usage ledger queues it).
 	Record func(Event)
+	// KeepBodies puts each request's headers and bodies on its Event
+	// (Event.Capture), credentials masked, for the ledger's bodies = true.
+	KeepBodies bool
 	// Ledger, when set, feeds the "ledger" object of GET /status: what the
 	// usage ledger wrote and dropped.
 	Ledger func() any

@@ -16,6 +16,7 @@ func (s *Server) modifyResponse(resp *http.Response) error {
 	if x, ok := resp.Request.Context().Value(exchangeKey{}).(*exchange); ok {
 		x.upstream = resp.Header
 		x.countUsage(resp)
+		x.captureResponse(resp)
 	}
 	return nil
 }

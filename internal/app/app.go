@@ -142,6 +142,7 @@ func New(opts Options) (*App, error) {
 		Quota:       a.quotasForStatus,
 		AuthDropped: a.bus.Dropped,
 		Record:      a.record,
+		KeepBodies:  opts.Config.Ledger.Enabled && opts.Config.Ledger.Bodies,
 		Ledger:      a.ledgerStatus,
 		LoginAdvice: opts.LoginAdvice,
 		Clock:       a.clock,

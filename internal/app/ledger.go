@@ -109,7 +109,16 @@ func LedgerRecord(ev proxy.Event) ledger.Record {
 		ErrorKind: ev.ErrorKind,
 		UsageSeen: ev.UsageSeen,
 		Tokens:    ev.Usage,
+		Detail:    detailOf(ev.Capture),
 	}
+}
+
+func detailOf(c *proxy.Capture) *ledger.Detail {
+	if c == nil {
+		return nil
+	}
+	return &ledger.Detail{RequestHeader: c.RequestHeader, RequestBody: c.RequestBody,
+		ResponseHeader: c.ResponseHeader, ResponseBody: c.ResponseBody}
 }
 
 // ledgerStatus feeds the proxy's /status.

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -116,5 +117,63 @@ func TestAnUnopenableLedgerLeavesTheProxyServing(t *testing.T) {
 	}
 	if release(context.Background()) != nil || a.Ledger() != nil {
 		t.Error("a failed ledger left something open")
+	}
+}
+
+// TestNoCredentialInTheLedgerInAnyMode: whatever [ledger] bodies says, the
+// file never holds the provider's tokens or the proxy's api key; the
+// request's body is there only with bodies = true.
+func TestNoCredentialInTheLedgerInAnyMode(t *testing.T) {
+	const key = "client-proxy-key-9a8b7c6d"
+	for _, bodies := range []bool{false, true} {
+		up := fake.NewUpstream(fake.UpstreamOptions{})
+		srv := httptest.NewServer(up)
+		path := filepath.Join(t.TempDir(), "usage.db")
+		cfg := config.Default()
+		cfg.Ledger.Bodies = bodies
+		cfg.Proxy.APIKey = key
+		cfg.Providers["corp"] = config.Provider{Type: "oidc", Issuer: "http://127.0.0.1:9/", ClientID: "ccproxy", APIBase: srv.URL}
+		a, err := New(Options{Config: cfg, Store: store.NewMemory(), LedgerPath: path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := auth.Credentials{Version: 1, Provider: "corp", AccessToken: "corp-access-token-abcdefghijklmnop",
+			RefreshToken: "corp-refresh-token-qrstuvwxyz", IDToken: "corp-id-token-0123456789", ExpiresAt: time.Now().Add(time.Hour)}
+		ctx := context.Background()
+		if err := a.Adopt(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		release, err := a.StartLedger(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, stream := range []string{"false", "true"} {
+			body := `{"model":"m","stream":` + stream + `,"messages":[{"role":"user","content":"a prompt of mine; key ` + key + `"}]}`
+			req := httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8787/corp/v1/messages", strings.NewReader(body))
+			req.Header.Set("X-Api-Key", key)
+			req.Header.Set("Cookie", "session=cookie-value-1234567")
+			rec := httptest.NewRecorder()
+			a.Proxy().Handler().ServeHTTP(rec, req)
+			if rec.Code != 200 {
+				t.Fatalf("%d %s", rec.Code, rec.Body)
+			}
+		}
+		if err := release(ctx); err != nil {
+			t.Fatal(err)
+		}
+		srv.Close()
+		var file []byte
+		for _, p := range []string{path, path + "-wal"} {
+			b, _ := os.ReadFile(p)
+			file = append(file, b...)
+		}
+		for _, secret := range []string{c.AccessToken, c.RefreshToken, c.IDToken, key, "cookie-value-1234567"} {
+			if bytes.Contains(file, []byte(secret)) {
+				t.Errorf("bodies = %v: usage.db holds %q", bodies, secret)
+			}
+		}
+		if kept := bytes.Contains(file, []byte("a prompt of mine")); kept != bodies {
+			t.Errorf("bodies = %v, yet the request body kept = %v", bodies, kept)
+		}
 	}
 }
