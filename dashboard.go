@@ -11,6 +11,7 @@ import (
 	"github.com/ccproxy-tui/ccproxy-tui/internal/cmd"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/demo"
 	"github.com/ccproxy-tui/ccproxy-tui/ledger"
+	"github.com/ccproxy-tui/ccproxy-tui/quota"
 	"github.com/ccproxy-tui/ccproxy-tui/tui"
 )
 
@@ -68,6 +69,7 @@ func runDashboard(ctx context.Context, opts cmd.DashboardOptions) error {
 		Log:            opts.Logger,
 		Demo:           opts.Demo,
 		AutostartProxy: a.Config().Proxy.Autostart,
+		Quota:          dashboardQuota{a},
 	}
 	if db := a.Ledger(); db != nil {
 		topts.Usage = db
@@ -129,4 +131,20 @@ func (l pasteLogin) URL() string { return l.l.URL() }
 func (l pasteLogin) Complete(ctx context.Context, pasted string) error {
 	_, err := l.l.Complete(ctx, pasted)
 	return err
+}
+
+// dashboardQuota adapts *app.App to tui.QuotaSource: the tui wants only the
+// notices of a poll; the app logs the failures itself.
+type dashboardQuota struct{ a *app.App }
+
+func (q dashboardQuota) Quotas(ctx context.Context) ([]quota.Snapshot, error) { return q.a.Quotas(ctx) }
+
+func (q dashboardQuota) PollQuota(ctx context.Context) []string {
+	var notices []string
+	for _, p := range q.a.PollQuota(ctx) {
+		if p.Notice != "" {
+			notices = append(notices, p.Notice)
+		}
+	}
+	return notices
 }

@@ -106,4 +106,6 @@ type Options struct {
 	// UsageStats says what the ledger's writer dropped or lost, so the
 	// requests view can say so; nil when there is no writer.
 	UsageStats func() ledger.WriterStats
+	// Quota feeds the quota meters; nil shows none.
+	Quota QuotaSource
 }

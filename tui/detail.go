@@ -9,6 +9,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/quota"
 )
 
 // detailModel shows everything known about the selected provider.
@@ -16,6 +17,8 @@ type detailModel struct {
 	com      *Common
 	status   auth.Status
 	ok       bool
+	quota    quota.Snapshot
+	hasQuota bool
 	width    int
 	height   int
 	offset   int // first field shown, when they do not all fit
@@ -38,6 +41,13 @@ func (d detailModel) SetSize(w, h int) detailModel {
 func (d detailModel) SetStatus(s auth.Status, ok bool) detailModel {
 	d.status, d.ok = s, ok
 	return d.render()
+}
+
+// SetQuota shows s's windows and pace under the provider's fields; ok
+// false shows none. SetStatus renders.
+func (d detailModel) SetQuota(s quota.Snapshot, ok bool) detailModel {
+	d.quota, d.hasQuota = s, ok
+	return d
 }
 
 // Update scrolls the fields on the keys it is sent (while it has the
@@ -139,6 +149,21 @@ func (d detailModel) render() detailModel {
 			today += fmt.Sprintf(" · %d errors", t.Errors)
 		}
 		field("Today", today)
+	}
+	if d.hasQuota {
+		for _, f := range quotaDetail(d.com, d.quota) {
+			if f[0] != "Pace" {
+				field(f[0], f[1])
+				continue
+			}
+			for i, l := range wrapWords(f[1], max(d.width-labelW, 1)) {
+				if i == 0 {
+					field(f[0], l)
+				} else {
+					field("", l)
+				}
+			}
+		}
 	}
 	d.lines = len(lines)
 	d.offset = max(min(d.offset, len(lines)-d.height), 0)

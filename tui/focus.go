@@ -10,6 +10,7 @@ const (
 	paneDetail
 	paneLog
 	paneRequests
+	paneQuota
 )
 
 // pane is the shape of every component of the main screen: Update returns
@@ -24,12 +25,16 @@ type pane[T any] interface {
 // slot is how the root reaches one pane of its own: route a message to
 // it, size it, draw it.
 type slot struct {
-	id          paneID
-	title       string // over the pane when it has the full width
-	short       string // beside the details on a wide screen
-	update      func(m *Model, msg tea.Msg) tea.Cmd
-	view        func(m *Model) string
-	size        func(m *Model, w, h int)
+	id     paneID
+	title  string // over the pane when it has the full width
+	short  string // beside the details on a wide screen
+	update func(m *Model, msg tea.Msg) tea.Cmd
+	view   func(m *Model) string
+	size   func(m *Model, w, h int)
+	// rows, when set, is how many lines the pane wants: it gets at most
+	// that (and at most half the room), and none at all, rule included,
+	// when it wants none. Panes without it share what is left.
+	rows        func(m *Model) int
 	height, wid int // the area layout gave it, rule excluded
 }
 
@@ -54,17 +59,26 @@ func slotOf[T pane[T]](id paneID, title, short string, field func(*Model) *T) sl
 // stacked lists the panes under the table, top to bottom. They share the
 // height left below the table (beside the details on a wide screen). A new
 // pane is a file, a field of Model, and one line here. The requests view
-// takes the activity log's place while it is shown (its own key).
+// takes the activity log's place while it is shown (its own key); the
+// quota meters stay above either.
 func (m Model) stacked() []slot {
 	if m.showRequests {
-		return []slot{requestsSlot()}
+		return []slot{quotaSlot(), requestsSlot()}
 	}
-	return []slot{activitySlot()}
+	return []slot{quotaSlot(), activitySlot()}
 }
 
 // allStacked is every stacked pane, shown or not: all of them hear the
 // broadcast messages, so a hidden one is current when it shows.
-func allStacked() []slot { return []slot{activitySlot(), requestsSlot()} }
+func allStacked() []slot { return []slot{quotaSlot(), activitySlot(), requestsSlot()} }
+
+// quotaSlot is the meters pane; it asks for one row per window, and takes
+// no room at all while there is no quota to show.
+func quotaSlot() slot {
+	s := slotOf(paneQuota, "Quota · ◆ binds", "Quota", func(m *Model) *quotaModel { return &m.quota })
+	s.rows = func(m *Model) int { return m.quota.Rows() }
+	return s
+}
 
 func activitySlot() slot {
 	return slotOf(paneLog, "Activity · newest first", "Activity", func(m *Model) *activityModel { return &m.activity })

@@ -164,6 +164,16 @@ func TestGolden(t *testing.T) {
 			tm.Send(keyPress("l"))
 			p.waitView(t, "the forward", contains("ssh -L 54545:127.0.0.1:54545 ada@198.51.100.7"))
 		}},
+		{name: "quota_meters", prepare: func(r *rig) { r.opts.Quota = &fakeQuota{list: twoQuotas()} },
+			drive: func(t *testing.T, r *rig, tm *teatest.TestModel, p probe) {
+				p.waitView(t, "the meters", contains("◆primary", "92%"))
+			}},
+		{name: "quota_details", prepare: func(r *rig) { r.opts.Quota = &fakeQuota{list: twoQuotas()} },
+			drive: func(t *testing.T, r *rig, tm *teatest.TestModel, p probe) {
+				p.waitView(t, "the meters", contains("◆primary", "92%"))
+				tm.Send(keyPress("enter"))
+				p.waitView(t, "the details", contains("Details · claude"))
+			}},
 		{name: "proxy_running", prepare: func(r *rig) {
 			ch := make(chan proxy.Event, 4)
 			r.opts.ProxyEvents = ch

@@ -35,6 +35,7 @@ type Model struct {
 	detail   detailModel
 	activity activityModel
 	requests requestsModel
+	quota    quotaModel
 	help     help.Model
 
 	// focus is the pane the keys go to; areas is where layout put the
@@ -84,6 +85,11 @@ type Model struct {
 	frame     int
 	quitting  bool
 	mouseOn   bool // mouse reporting is on (see mouseCmd)
+	// quotaOp is the quota fetch in flight (0: none); quotaAgain asks for
+	// another once it is back; quotaTickN is the periodic fetch's timer.
+	quotaOp    uint64
+	quotaAgain bool
+	quotaTickN uint64
 }
 
 // New builds the dashboard model. ctx bounds every background call it makes.
@@ -108,6 +114,7 @@ func New(ctx context.Context, opts Options) Model {
 		detail:    newDetail(com),
 		activity:  newActivity(com),
 		requests:  newRequests(com, opts.Usage != nil),
+		quota:     newQuota(com),
 		help:      newHelp(st),
 		filterIn:  newFilterInput(st),
 		refreshOp: map[string]opID{},
@@ -127,10 +134,15 @@ func New(ctx context.Context, opts Options) Model {
 		m.activity = m.activity.Add(entry{Time: com.Now, Provider: "demo", Text: "fake providers on loopback, nothing here is real · try d on copilot-demo, r, p, l"})
 	}
 	// Init cannot keep state (it has a value receiver), so the first
-	// statuses request is numbered here.
+	// statuses request (and the first quota fetch and its timer) is
+	// numbered here.
 	m.statusOp = m.next("")
 	if opts.Usage != nil {
 		m.usageN = m.next("").N
+	}
+	if opts.Quota != nil {
+		m.quotaOp = m.next("").N
+		m.quotaTickN = m.next("").N
 	}
 	return m
 }
@@ -138,6 +150,9 @@ func New(ctx context.Context, opts Options) Model {
 // Init loads the providers and starts listening for events.
 func (m Model) Init() tea.Cmd {
 	cmds := []tea.Cmd{m.statusesCmd(m.statusOp), waitAuth(m.ctx, m.opts.AuthEvents), waitProxy(m.ctx, m.opts.ProxyEvents)}
+	if m.opts.Quota != nil {
+		cmds = append(cmds, quotaCmd(m.ctx, m.opts.Quota, m.quotaOp, true), quotaTickCmd(m.ctx, m.com.Clock, m.quotaTickN))
+	}
 	if m.proxy.Busy {
 		cmds = append(cmds, m.toggleProxy(false))
 	}
@@ -200,7 +215,13 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.opts.Proxy != nil {
 			m.proxy.Stats = m.opts.Proxy.Stats()
 		}
-		return m, tea.Batch(cmd, waitProxy(m.ctx, m.opts.ProxyEvents), m.scheduleUsage(afterRequest))
+		var fetch tea.Cmd
+		if msg.Event.Quota != nil {
+			fetch = m.fetchQuota(false)
+		}
+		return m, tea.Batch(cmd, fetch, waitProxy(m.ctx, m.opts.ProxyEvents), m.scheduleUsage(afterRequest))
+	case quotaMsg, quotaTickMsg:
+		return m.updateQuota(msg)
 	case usageLoadedMsg:
 		if msg.N != m.usageN {
 			return m, nil
@@ -312,14 +333,15 @@ func (m Model) report(provider, text string) Model {
 
 func (m Model) syncDetail() Model {
 	s, ok := m.table.SelectedStatus()
-	m.detail = m.detail.SetStatus(s, ok)
+	q, hasQuota := m.quota.Snapshot(s.Provider)
+	m.detail = m.detail.SetQuota(q, ok && hasQuota).SetStatus(s, ok)
 	return m
 }
 
 // counting reports whether a countdown is on screen, which is the only
 // reason to tick.
 func (m Model) counting() bool {
-	return m.table.Counting(m.com.Now) || (m.modal != nil && m.modal.counting())
+	return m.table.Counting(m.com.Now) || m.quota.Counting(m.com.Now) || (m.modal != nil && m.modal.counting())
 }
 
 // ensureTick schedules the next 1 s tick when a countdown is showing and

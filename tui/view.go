@@ -32,15 +32,34 @@ func (m Model) layout() Model {
 	default:
 		m.detail = m.detail.SetSize(0, 0)
 	}
-	areas := m.stacked()
-	// Each stacked pane has a rule line; the rest is shared out evenly,
-	// the first panes taking what does not divide.
+	var areas []slot
+	for _, a := range m.stacked() {
+		if a.rows == nil || a.rows(&m) > 0 {
+			areas = append(areas, a)
+		}
+	}
+	// Each stacked pane has a rule line. A pane that knows its rows gets
+	// them (at most half the room); the rest is shared out evenly, the
+	// first panes taking what does not divide.
 	content := max(stackH-len(areas), 0)
+	sharing := 0
+	for i := range areas {
+		if areas[i].rows != nil {
+			areas[i].height = min(areas[i].rows(&m), content/2)
+			content -= areas[i].height
+		} else {
+			sharing++
+		}
+	}
+	k := 0
 	for i := range areas {
 		areas[i].wid = stackW
-		areas[i].height = content / len(areas)
-		if i < content%len(areas) {
-			areas[i].height++
+		if areas[i].rows == nil {
+			areas[i].height = content / max(sharing, 1)
+			if k < content%max(sharing, 1) {
+				areas[i].height++
+			}
+			k++
 		}
 		if stackW == 0 {
 			areas[i].height = 0
