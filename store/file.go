@@ -40,6 +40,8 @@ func DefaultDir() string {
 // folder, each file 0600, replaced atomically (temp file, fsync, rename,
 // fsync of the folder), with a <provider>.lock beside it for the
 // cross-process lock. It never follows a symlink at a credential path.
+// Beside each record it keeps a few preallocated spare files (see
+// spare.go), so a disk that fills up still takes the next records.
 type File struct {
 	dir   string
 	wait  lockWaiter
@@ -48,6 +50,9 @@ type File struct {
 	watching func(dir string)
 	// onFix hears of every mode it tightened (WithPermissionReport).
 	onFix func(PermissionFix)
+	// full, when set (tests), makes every new allocation fail as on a
+	// full disk; spares made earlier still work.
+	full func() bool
 }
 
 // PermissionFix is a credentials file or folder that others could reach,
@@ -320,17 +325,30 @@ func (f *File) reserve(ctx context.Context, provider string, size int) (*fileRes
 		return nil, fsError("save "+provider, path, err)
 	}
 
+	r, err := f.fresh(provider, path, size)
+	if err == nil || !outOfSpace(err) {
+		return r, err
+	}
+	// The disk is full: a spare made while it was not holds the room.
+	if fh, name, spare := f.takeSpare(provider); fh != nil {
+		return &fileReservation{f: f, provider: provider, path: path, tmp: fh, name: name, spare: spare}, nil
+	}
+	return nil, err
+}
+
+// fresh reserves new room: a temp file of size bytes, fsynced.
+func (f *File) fresh(provider, path string, size int) (*fileReservation, error) {
 	tmp, err := os.CreateTemp(f.dir, "."+provider+blobExt+tempMark+"*")
 	if err != nil {
 		return nil, fsError("save "+provider, f.dir, err)
 	}
-	r := &fileReservation{f: f, provider: provider, path: path, tmp: tmp}
+	r := &fileReservation{f: f, provider: provider, path: path, tmp: tmp, name: tmp.Name()}
 	if err := tmp.Chmod(0o600); err != nil {
 		r.Release()
 		return nil, fsError("save "+provider, tmp.Name(), err)
 	}
 	if size > 0 {
-		if _, err := tmp.Write(make([]byte, size)); err != nil {
+		if err := f.fill(tmp, size); err != nil {
 			r.Release()
 			return nil, fsError("save "+provider, tmp.Name(), err)
 		}
@@ -348,6 +366,8 @@ type fileReservation struct {
 	provider string
 	path     string
 	tmp      *os.File // nil once committed or released
+	name     string   // tmp's path
+	spare    string   // the spare it was taken from, "" for new room
 }
 
 // Commit writes blob over the reserved bytes, cuts the file to its length,
@@ -364,7 +384,7 @@ func (r *fileReservation) Commit(ctx context.Context, blob []byte) error {
 		r.Release()
 		return fmt.Errorf("save %s: %w", r.provider, err)
 	}
-	tmp, name := r.tmp, r.tmp.Name()
+	tmp, name := r.tmp, r.name
 	fail := func(path string, err error) error {
 		r.Release()
 		return fsError("save "+r.provider, path, err)
@@ -390,6 +410,7 @@ func (r *fileReservation) Commit(ctx context.Context, blob []byte) error {
 	if err := syncDir(r.f.dir); err != nil {
 		return fsError("save "+r.provider, r.f.dir, err)
 	}
+	r.f.topUpSpares(r.provider)
 	return nil
 }
 
@@ -398,9 +419,12 @@ func (r *fileReservation) Release() {
 	if r.tmp == nil {
 		return
 	}
-	name := r.tmp.Name()
 	_ = r.tmp.Close()
-	_ = os.Remove(name)
+	// Unused spare room goes back for the next reservation: on a full
+	// disk it could not be made again.
+	if r.spare == "" || os.Rename(r.name, r.spare) != nil {
+		_ = os.Remove(r.name)
+	}
 	r.tmp = nil
 }
 
@@ -414,6 +438,7 @@ func (f *File) Delete(ctx context.Context, provider string) error {
 		return fmt.Errorf("delete %s: %w", provider, err)
 	}
 	path := f.path(provider)
+	f.dropSpares(provider)
 	if err := os.Remove(path); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil

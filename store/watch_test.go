@@ -222,3 +222,61 @@ func TestFaultyFailsWritesOnDemand(t *testing.T) {
 		}
 	}
 }
+
+// A disk that fills up still takes the next records, atomically, in the
+// room spares made earlier hold; an unused reservation gives its spare
+// back; once the disk has room the spares are made again.
+func TestFileSparesTakeRecordsOnAFullDisk(t *testing.T) {
+	f, _ := newTestFile(t)
+	ctx := context.Background()
+	mustSave(t, f, "claude", blob(1))
+	var full bool
+	f.full = func() bool { return full }
+	spares := func() int {
+		n := 0
+		for i := range spareCount {
+			if info, err := os.Stat(f.sparePath("claude", i)); err == nil && info.Size() >= spareSize {
+				n++
+			}
+		}
+		return n
+	}
+	if spares() != spareCount {
+		t.Fatalf("%d spares after a save, want %d", spares(), spareCount)
+	}
+
+	full = true
+	r, err := f.Reserve(ctx, "claude")
+	if err != nil {
+		t.Fatalf("reserve on a full disk with spares: %v", err)
+	}
+	r.Release()
+	if spares() != spareCount {
+		t.Fatalf("an unused reservation used up a spare: %d left", spares())
+	}
+	for n := 2; n < 2+spareCount; n++ {
+		mustSave(t, f, "claude", blob(n))
+		if got, _ := f.Load(ctx, "claude"); blobN(t, got) != n {
+			t.Fatalf("record %d not on disk", n)
+		}
+	}
+	if err := f.Save(ctx, "claude", blob(9)); !outOfSpace(err) {
+		t.Fatalf("save with no spare left on a full disk = %v, want ENOSPC", err)
+	}
+	if got, _ := f.Load(ctx, "claude"); blobN(t, got) != 1+spareCount {
+		t.Fatal("a failed save changed the record")
+	}
+
+	full = false
+	mustSave(t, f, "claude", blob(10))
+	if spares() != spareCount {
+		t.Errorf("%d spares after the disk recovered, want %d", spares(), spareCount)
+	}
+	if err := f.Delete(ctx, "claude"); err != nil {
+		t.Fatal(err)
+	}
+	if spares() != 0 {
+		t.Error("logout left spares behind")
+	}
+	assertList(t, f)
+}
