@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	"github.com/spf13/cobra"
 
 	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
@@ -109,7 +110,11 @@ func serveRun(opts *ServeOptions) error {
 	px := a.Proxy()
 	events, unsubscribe := px.Subscribe(256)
 	quit, logged := make(chan struct{}), make(chan struct{})
-	go logRequests(log, events, quit, logged)
+	clock := f.Clock
+	if clock == nil {
+		clock = clockwork.NewRealClock()
+	}
+	go logRequests(log, clock, events, quit, logged)
 	defer func() {
 		close(quit)
 		<-logged
@@ -138,28 +143,37 @@ func serveRun(opts *ServeOptions) error {
 	return nil
 }
 
-// logRequests writes one line per proxied request until quit, then the
-// requests that ended before quit, then closes done.
-func logRequests(log *slog.Logger, events <-chan proxy.Event, quit <-chan struct{}, done chan<- struct{}) {
+// logRequests writes a debug line per proxied request and, each
+// logging.SummaryEvery on clock, one info line counting them, until quit;
+// then the requests that ended before quit and the last summary, and closes
+// done.
+func logRequests(log *slog.Logger, clock clockwork.Clock, events <-chan proxy.Event, quit <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
+	ctx := context.Background()
+	var tally logging.Tally
+	ticker := clock.NewTicker(logging.SummaryEvery)
+	defer ticker.Stop()
 	write := func(e proxy.Event) {
-		level := slog.LevelInfo
-		if e.Status >= 400 {
-			level = slog.LevelWarn
+		tally.Add(e.Provider, e.Status, e.Bytes)
+		if !log.Enabled(ctx, slog.LevelDebug) {
+			return
 		}
-		log.Log(context.Background(), level, "request", "provider", e.Provider, "method", e.Method, "path", e.Path,
+		log.Log(ctx, slog.LevelDebug, "request", "provider", e.Provider, "method", e.Method, "path", e.Path,
 			"status", e.Status, "duration", e.Duration.Round(time.Millisecond).String(), "bytes", e.Bytes, "retried", e.Retried)
 	}
 	for {
 		select {
 		case e := <-events:
 			write(e)
+		case <-ticker.Chan():
+			tally.Flush(ctx, log, logging.SummaryEvery)
 		case <-quit:
 			for {
 				select {
 				case e := <-events:
 					write(e)
 				default:
+					tally.Flush(ctx, log, logging.SummaryEvery)
 					return
 				}
 			}
