@@ -1,9 +1,6 @@
 package usage
 
-import (
-	"encoding/json"
-	"strings"
-)
+import "strings"
 
 // Format says how a body is framed, and so how a Counter reads it.
 type Format uint8
@@ -174,73 +171,51 @@ func indexEOL(p []byte) int {
 	return -1
 }
 
-// wireUsage is every usage field of every API family, pointers so that an
-// absent field keeps the earlier value.
-type wireUsage struct {
-	// Anthropic; the Responses API shares input_tokens and output_tokens.
-	InputTokens   *int64 `json:"input_tokens"`
-	OutputTokens  *int64 `json:"output_tokens"`
-	CacheCreation *int64 `json:"cache_creation_input_tokens"`
-	CacheRead     *int64 `json:"cache_read_input_tokens"`
-	// Responses API.
-	InputDetails *struct {
-		CachedTokens *int64 `json:"cached_tokens"`
-	} `json:"input_tokens_details"`
-	// OpenAI chat.
-	PromptTokens     *int64 `json:"prompt_tokens"`
-	CompletionTokens *int64 `json:"completion_tokens"`
-	PromptDetails    *struct {
-		CachedTokens *int64 `json:"cached_tokens"`
-	} `json:"prompt_tokens_details"`
-	// Gemini's usageMetadata.
-	PromptTokenCount        *int64 `json:"promptTokenCount"`
-	CandidatesTokenCount    *int64 `json:"candidatesTokenCount"`
-	ThoughtsTokenCount      *int64 `json:"thoughtsTokenCount"`
-	CachedContentTokenCount *int64 `json:"cachedContentTokenCount"`
-}
-
-// apply reads one complete usage object into the running counts.
+// apply reads one complete usage object into the running counts. Each
+// API family names its fields differently; the names do not collide. A
+// count that is not a non-negative integer makes the whole object
+// malformed, and none of it is taken.
 func (c *Counter) apply(obj []byte) {
-	var w wireUsage
-	if err := json.Unmarshal(obj, &w); err != nil {
-		c.malformed++
-		return
-	}
 	t := c.tokens
-	ok := true
-	set := func(dst *int64, v *int64) {
-		if v == nil {
-			return
+	var candidates, thoughts int64
+	gemini, bad := false, false
+	parsed := readUsage(obj, func(key, parent []byte, v int64, ok bool) {
+		var dst *int64
+		switch string(parent) {
+		case "":
+			switch string(key) {
+			case "input_tokens", "prompt_tokens", "promptTokenCount":
+				dst = &t.Input
+			case "output_tokens", "completion_tokens":
+				dst = &t.Output
+			case "cache_creation_input_tokens":
+				dst = &t.CacheCreation
+			case "cache_read_input_tokens", "cachedContentTokenCount":
+				dst = &t.CacheRead
+			case "candidatesTokenCount":
+				dst, gemini = &candidates, true
+			case "thoughtsTokenCount":
+				dst, gemini = &thoughts, true
+			}
+		case "input_tokens_details", "prompt_tokens_details":
+			if string(key) == "cached_tokens" {
+				dst = &t.CacheRead
+			}
 		}
-		if *v < 0 {
-			ok = false
-			return
+		switch {
+		case dst == nil:
+		case !ok:
+			bad = true
+		default:
+			*dst = v
 		}
-		*dst = *v
-	}
-	set(&t.Input, w.InputTokens)
-	set(&t.Output, w.OutputTokens)
-	set(&t.CacheCreation, w.CacheCreation)
-	set(&t.CacheRead, w.CacheRead)
-	if w.InputDetails != nil {
-		set(&t.CacheRead, w.InputDetails.CachedTokens)
-	}
-	set(&t.Input, w.PromptTokens)
-	set(&t.Output, w.CompletionTokens)
-	if w.PromptDetails != nil {
-		set(&t.CacheRead, w.PromptDetails.CachedTokens)
-	}
-	set(&t.Input, w.PromptTokenCount)
-	set(&t.CacheRead, w.CachedContentTokenCount)
-	if w.CandidatesTokenCount != nil || w.ThoughtsTokenCount != nil {
-		var out, thoughts int64
-		set(&out, w.CandidatesTokenCount)
-		set(&thoughts, w.ThoughtsTokenCount)
-		t.Output = out + thoughts
-	}
-	if !ok {
+	})
+	if !parsed || bad {
 		c.malformed++
 		return
+	}
+	if gemini {
+		t.Output = candidates + thoughts
 	}
 	c.tokens, c.seen = t, true
 }

@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"bytes"
 	"encoding/json"
 	"unicode/utf8"
 )
@@ -81,6 +82,9 @@ func modelValue(p []byte) string {
 	}
 	if end < 0 {
 		return ""
+	}
+	if bytes.IndexByte(p[1:end], '\\') < 0 && utf8.Valid(p[1:end]) && end-1 <= maxModel {
+		return string(p[1:end]) // the usual name: no escapes, nothing to decode
 	}
 	var s string
 	if json.Unmarshal(p[:end+1], &s) != nil || !utf8.ValidString(s) {
