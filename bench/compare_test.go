@@ -7,11 +7,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/fake"
 	"github.com/ccproxy-tui/ccproxy-tui/proxy"
 )
 
-// BenchmarkHop compares the bare ReverseProxy and ccproxy in one process,
+// BenchmarkHop compares the bare ReverseProxy and ccproxy (alone, and
+// recording into a usage ledger as serve does) in one process,
 // where scheduling noise from other processes matters less than in the
 // multi-process run: the ns/op and allocs/op ratio is the proxy's own cost.
 func BenchmarkHop(b *testing.B) {
@@ -22,10 +24,20 @@ func BenchmarkHop(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	w, closeLedger, err := benchLedger()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer closeLedger()
+	withLedger, err := proxy.New(proxy.Options{Upstreams: []proxy.Upstream{{Name: "claude", Target: benchTarget{base: u}, Tokens: memTokens{}}},
+		Record: func(ev proxy.Event) { w.Add(app.LedgerRecord(ev)) }})
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, h := range []struct {
 		name string
 		h    http.Handler
-	}{{"bare", newBare(u, benchToken)}, {"ccproxy", cc.Handler()}} {
+	}{{"bare", newBare(u, benchToken)}, {"ccproxy", cc.Handler()}, {"ccproxy+ledger", withLedger.Handler()}} {
 		for _, mode := range []struct{ name, body string }{{"json", jsonBody}, {"sse", streamBody}} {
 			b.Run(h.name+"/"+mode.name, func(b *testing.B) {
 				srv := httptest.NewServer(h.h)
