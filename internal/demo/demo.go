@@ -154,6 +154,7 @@ func App(ctx context.Context) (a *app.App, stop func(), err error) {
 	// One request each now, so the meters show from the first frame,
 	// then more while the proxy runs.
 	send(ctx, a)
+	a.KeepQueuedQuota(ctx) // kept now, before the dashboard's first read
 	quit, done := make(chan struct{}), make(chan struct{})
 	go traffic(a, quit, done)
 	closers = append(closers, func() { close(quit); <-done })
