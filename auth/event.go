@@ -32,8 +32,11 @@ const (
 // that rotated tokens, Before and After hold the refresh-token previews so a
 // reader can see the token really changed.
 type Event struct {
-	Time      time.Time
-	Provider  string
+	Time     time.Time
+	Provider string
+	// Account is the provider's account the event is about; "" for the
+	// provider's one record.
+	Account   string
 	Kind      EventKind
 	Message   string
 	ExpiresAt time.Time

@@ -37,7 +37,12 @@ type Refresher interface {
 // ManagerOptions configure a Manager. Provider, Refresher and Store are
 // required; the rest have defaults.
 type ManagerOptions struct {
-	Provider  string
+	Provider string
+	// Account names which of the provider's accounts this Manager serves
+	// (its Store is then that account's view); "" for the provider's one
+	// record. It marks events and Status, and keeps the accounts of one
+	// provider apart in a Scheduler.
+	Account   string
 	Refresher Refresher
 	Store     store.Store
 	// Clock is the real clock when nil.
@@ -60,6 +65,7 @@ type ManagerOptions struct {
 // is never spent twice.
 type Manager struct {
 	provider  string
+	account   string
 	refresher Refresher
 	store     store.Store
 	clock     clockwork.Clock
@@ -120,6 +126,7 @@ type lifecycle struct {
 func NewManager(opts ManagerOptions) *Manager {
 	m := &Manager{
 		provider:  opts.Provider,
+		account:   opts.Account,
 		refresher: opts.Refresher,
 		store:     opts.Store,
 		clock:     opts.Clock,
@@ -141,6 +148,18 @@ func NewManager(opts ManagerOptions) *Manager {
 
 // Provider is the name of the provider this Manager serves.
 func (m *Manager) Provider() string { return m.provider }
+
+// Account is the name of the account this Manager serves; "" for the
+// provider's one record.
+func (m *Manager) Account() string { return m.account }
+
+// key tells this Manager apart from the other accounts of its provider.
+func (m *Manager) key() string {
+	if m.account == "" {
+		return m.provider
+	}
+	return m.provider + "@" + m.account
+}
 
 // Token returns a valid access token, refreshing it first when it is inside
 // the grace window. A cached, valid token costs no allocation and no I/O.
@@ -923,7 +942,7 @@ func (m *Manager) publish(e Event) {
 		return
 	}
 	e.Time = m.clock.Now()
-	e.Provider = m.provider
+	e.Provider, e.Account = m.provider, m.account
 	m.bus.Publish(e)
 }
 

@@ -98,7 +98,7 @@ func NewScheduler(opts SchedulerOptions) *Scheduler {
 // for the same provider (a config change). It may be called before or
 // while Run runs.
 func (s *Scheduler) Add(m *Manager) {
-	p := m.Provider()
+	p := m.key()
 	s.mu.Lock()
 	if old, ok := s.entries[p]; ok {
 		s.drop(old)
@@ -109,7 +109,8 @@ func (s *Scheduler) Add(m *Manager) {
 	s.poke()
 }
 
-// Remove stops refreshing provider (it was disabled or removed from config).
+// Remove stops refreshing provider (it was disabled or removed from config);
+// one account of it is "<provider>@<account>".
 func (s *Scheduler) Remove(provider string) {
 	s.mu.Lock()
 	e, ok := s.entries[provider]
@@ -124,7 +125,7 @@ func (s *Scheduler) Remove(provider string) {
 
 // drop forgets e; s.mu is held.
 func (s *Scheduler) drop(e *entry) {
-	delete(s.entries, e.m.Provider())
+	delete(s.entries, e.m.key())
 	if e.index >= 0 {
 		heap.Remove(&s.queue, e.index)
 	}
@@ -263,7 +264,7 @@ func (s *Scheduler) replan(ctx context.Context) {
 	for _, e := range dirty {
 		next := s.planRefresh(ctx, e.m)
 		s.mu.Lock()
-		current := s.entries[e.m.Provider()] == e
+		current := s.entries[e.m.key()] == e
 		if current {
 			e.retries = next.retries
 			s.set(e, next.due, next.jitter)
@@ -450,7 +451,7 @@ func (s *Scheduler) fire(ctx context.Context, e *entry) {
 
 	s.mu.Lock()
 	e.retries, e.dirty = next.retries, false
-	current := s.entries[m.Provider()] == e
+	current := s.entries[m.key()] == e
 	if current {
 		s.set(e, next.due, next.jitter)
 	}

@@ -46,6 +46,10 @@ type Status struct {
 	Storage             string     `json:"storage"`
 	LastRefresh         *time.Time `json:"last_refresh"`
 	LastError           string     `json:"last_error"`
+	// Account is the account's name, Active whether requests to
+	// /<provider>/ use it (the caller that knows the accounts sets it).
+	Account string `json:"account"`
+	Active  bool   `json:"active"`
 
 	State State `json:"-"`
 	// NextRefresh is when the scheduler will refresh next (zero: not scheduled).
@@ -87,7 +91,7 @@ func (st Status) safe() Status {
 func (m *Manager) status(ctx context.Context) Status {
 	now := m.clock.Now()
 	// Scopes is never null in JSON, so `jq '.[].scopes[]'` works for every provider.
-	st := Status{Provider: m.provider, Storage: m.store.Location(m.provider), Scopes: []string{}}
+	st := Status{Provider: m.provider, Account: m.account, Storage: m.store.Location(m.provider), Scopes: []string{}}
 	c, err := m.current(ctx, now)
 
 	m.mu.Lock()

@@ -121,7 +121,7 @@ func TestStatusJSONIsTheDesignedShape(t *testing.T) {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
-	want := []string{"access_token_preview", "account_id", "authenticated", "email", "expires_at", "expires_in",
+	want := []string{"access_token_preview", "account", "account_id", "active", "authenticated", "email", "expires_at", "expires_in",
 		"last_error", "last_refresh", "plan", "provider", "refresh_token_preview", "scopes", "storage"}
 	if !slices.Equal(keys, want) {
 		t.Errorf("keys %v, want %v", keys, want)

@@ -250,7 +250,7 @@ func TestStatusJSONHasExactlyTheDesignFields(t *testing.T) {
 		t.Fatalf("%d elements", len(list))
 	}
 	want := []string{"provider", "authenticated", "account_id", "email", "plan", "expires_at", "expires_in",
-		"access_token_preview", "refresh_token_preview", "scopes", "storage", "last_refresh", "last_error"}
+		"access_token_preview", "refresh_token_preview", "scopes", "storage", "last_refresh", "last_error", "account", "active"}
 	var got []string
 	for k := range list[0] {
 		got = append(got, k)
