@@ -1,6 +1,7 @@
 package accounts
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
@@ -46,4 +47,21 @@ func fold(id string) string {
 		return ""
 	}
 	return name
+}
+
+// UnknownError says a provider has no account of the name asked for, and
+// which accounts it has.
+type UnknownError struct {
+	Provider string
+	Account  string
+	Known    []string
+}
+
+func (e *UnknownError) Error() string {
+	if len(e.Known) == 0 {
+		return fmt.Sprintf("%s has no account %q, nor any other; log in with: ccproxy-tui auth login %s --account %s",
+			e.Provider, e.Account, e.Provider, e.Account)
+	}
+	return fmt.Sprintf("%s has no account %q (its accounts: %s); add it with: ccproxy-tui auth login %s --account %s",
+		e.Provider, e.Account, strings.Join(e.Known, ", "), e.Provider, e.Account)
 }

@@ -17,17 +17,18 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/ccproxy-tui/ccproxy-tui/accounts"
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 	"github.com/ccproxy-tui/ccproxy-tui/usage"
 )
 
 // route is one /<name>/ prefix and the provider behind it.
 type route struct {
-	name   string
-	prefix string // "/" + name
-	target Target
-	tokens TokenSource
-	format string
+	name     string
+	target   Target
+	tokens   TokenSource
+	accounts AccountSource
+	format   string
 }
 
 // exchange is the state of one proxied request. It is the ResponseWriter the
@@ -36,6 +37,8 @@ type route struct {
 type exchange struct {
 	http.ResponseWriter
 	route   *route
+	account string      // the provider's account serving the request, "" when it has none
+	tokens  TokenSource // the account's
 	creds   auth.Credentials
 	base    *url.URL
 	rest    string // path after /<name>, e.g. "/v1/messages"
@@ -134,7 +137,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() { s.finish(x, r, start, completed) }()
 
 	name, rest := splitRoute(r.URL.Path)
-	x.route = s.routes[name]
+	provider, account, _ := strings.Cut(name, "@")
+	x.route = s.routes[provider]
 	format := ""
 	if x.route != nil {
 		format = x.route.format
@@ -149,7 +153,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		completed = true
 		return
 	}
-	s.forward(x, r, rest)
+	s.forward(x, r, rest, account)
 	completed = true
 }
 
@@ -189,8 +193,44 @@ func (s *Server) notFound(x *exchange, name string) {
 	})
 }
 
-func (s *Server) forward(x *exchange, r *http.Request, rest string) {
+// pickAccount sets the account (and its token source) that serves x:
+// the one named, or the active one for "". It answers the request itself
+// and returns false when there is none.
+func (s *Server) pickAccount(x *exchange, r *http.Request, name string) bool {
 	rt := x.route
+	if rt.accounts == nil {
+		if name != "" {
+			s.unknownAccount(x, &accounts.UnknownError{Provider: rt.name, Account: name})
+			return false
+		}
+		x.tokens = rt.tokens
+		return true
+	}
+	account, tokens, err := rt.accounts.Account(r.Context(), name)
+	var unknown *accounts.UnknownError
+	switch {
+	case errors.As(err, &unknown):
+		s.unknownAccount(x, unknown)
+		return false
+	case err != nil:
+		s.tokenError(x, r, err)
+		return false
+	}
+	x.account, x.tokens = account, tokens
+	return true
+}
+
+// unknownAccount answers a route to an account the provider does not
+// have: 404 in the provider's error shape, listing its accounts.
+func (s *Server) unknownAccount(x *exchange, e *accounts.UnknownError) {
+	writeError(x, x.route.format, apiError{status: http.StatusNotFound, kind: "invalid_request_error", code: "unknown_account", msg: e.Error()})
+}
+
+func (s *Server) forward(x *exchange, r *http.Request, rest, account string) {
+	rt := x.route
+	if !s.pickAccount(x, r, account) {
+		return
+	}
 	if r.ContentLength > s.opts.MaxBody {
 		s.tooLarge(x)
 		return
@@ -200,7 +240,7 @@ func (s *Server) forward(x *exchange, r *http.Request, rest string) {
 		return
 	}
 	ctx := r.Context()
-	creds, err := rt.tokens.Credentials(ctx)
+	creds, err := x.tokens.Credentials(ctx)
 	if err == nil && creds.AccessToken == "" {
 		err = fmt.Errorf("%s: no access token: %w", rt.name, auth.ErrLoginRequired)
 	}
@@ -254,7 +294,7 @@ func (s *Server) forward(x *exchange, r *http.Request, rest string) {
 	x.creds, x.base = creds, base
 	x.rest = rest
 	if r.URL.RawPath != "" {
-		x.restRaw = strings.TrimPrefix(r.URL.RawPath, rt.prefix)
+		_, x.restRaw = splitRoute(r.URL.RawPath)
 	}
 	s.rp.ServeHTTP(x, r.WithContext(context.WithValue(ctx, exchangeKey{}, x)))
 }
@@ -362,7 +402,7 @@ func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 	x.retried = true
 
 	ctx := req.Context()
-	creds, err := x.route.tokens.Rejected(ctx, x.creds.AccessToken)
+	creds, err := x.tokens.Rejected(ctx, x.creds.AccessToken)
 	if err == nil && creds.AccessToken == "" {
 		err = fmt.Errorf("%s: refresh gave no access token: %w", x.route.name, auth.ErrLoginRequired)
 	}
@@ -428,8 +468,12 @@ func (s *Server) tokenError(x *exchange, r *http.Request, err error) {
 	case r.Context().Err() != nil:
 		x.aborted = true
 	case errors.Is(err, auth.ErrLoginRequired):
+		advice := s.loginAdvice(rt.name)
+		if x.account != "" && s.opts.LoginAdvice == nil {
+			advice += " --account " + x.account
+		}
 		writeError(x, rt.format, apiError{status: http.StatusUnauthorized, kind: "authentication_error", code: "login_required",
-			msg: fmt.Sprintf("ccproxy-tui has no usable %s login; %s", rt.name, s.loginAdvice(rt.name))})
+			msg: fmt.Sprintf("ccproxy-tui has no usable %s login; %s", rt.name, advice)})
 	case errors.Is(err, auth.ErrMisconfigured):
 		s.log.Warn("proxy: credentials", "provider", rt.name, "err", err)
 		writeError(x, rt.format, apiError{status: http.StatusInternalServerError, kind: "api_error", code: "misconfigured",
@@ -472,7 +516,7 @@ func (s *Server) finish(x *exchange, r *http.Request, start time.Time, completed
 		ErrorKind: x.errorKind(r, status),
 	}
 	if x.route != nil {
-		ev.Provider = x.route.name
+		ev.Provider, ev.Account = x.route.name, x.account
 		ev.Quota = s.readQuota(x, start)
 	}
 	if x.hasBody {

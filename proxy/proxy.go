@@ -58,11 +58,23 @@ type Rerouter interface {
 	Reroute(base *url.URL, rest string) (*url.URL, string)
 }
 
-// Upstream binds a route name (/<Name>/…) to a provider's API and token source.
+// AccountSource picks one of a provider's accounts for a request:
+// /<provider>/… asks for "" (the active account), /<provider>@<name>/…
+// for name. It returns the account's name ("" for a provider without
+// accounts) and its token source; an account the provider does not have
+// is an *accounts.UnknownError.
+type AccountSource interface {
+	Account(ctx context.Context, name string) (string, TokenSource, error)
+}
+
+// Upstream binds a route name (/<Name>/…) to a provider's API and its
+// credentials: Accounts when the provider has several accounts, else
+// Tokens (then /<Name>@<account>/ routes are unknown).
 type Upstream struct {
-	Name   string
-	Target Target
-	Tokens TokenSource
+	Name     string
+	Target   Target
+	Tokens   TokenSource
+	Accounts AccountSource
 }
 
 // Options configure a Server. Zero values pick safe defaults: loopback listen,
@@ -189,12 +201,12 @@ func New(opts Options) (*Server, error) {
 			return nil, fmt.Errorf("proxy upstream: %w", provname.Check(u.Name))
 		case reserved[u.Name]:
 			return nil, fmt.Errorf("proxy upstream %q: name is reserved for the proxy's own endpoint", u.Name)
-		case u.Target == nil || u.Tokens == nil:
-			return nil, fmt.Errorf("proxy upstream %q: needs a Target and a TokenSource", u.Name)
+		case u.Target == nil || (u.Tokens == nil && u.Accounts == nil):
+			return nil, fmt.Errorf("proxy upstream %q: needs a Target and a TokenSource or AccountSource", u.Name)
 		case s.routes[u.Name] != nil:
 			return nil, fmt.Errorf("proxy upstream %q: defined twice", u.Name)
 		}
-		s.routes[u.Name] = &route{name: u.Name, prefix: "/" + u.Name, target: u.Target, tokens: u.Tokens, format: u.Target.ErrorFormat()}
+		s.routes[u.Name] = &route{name: u.Name, target: u.Target, tokens: u.Tokens, accounts: u.Accounts, format: u.Target.ErrorFormat()}
 		s.names = append(s.names, u.Name)
 	}
 	s.started.Store(s.clock.Now().UnixNano())
