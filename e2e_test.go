@@ -113,7 +113,7 @@ api_base = %q
 	if !strings.Contains(loginOut.String(), "✓ Logged in to corp as ada@example.com") {
 		t.Errorf("login output:\n%s", loginOut)
 	}
-	creds := readCreds(t, filepath.Join(cfgHome, "ccproxy-tui", "credentials", "corp.json"))
+	creds := readCreds(t, filepath.Join(cfgHome, "ccproxy-tui", "credentials", "corp@ada@example.com.json"))
 	secrets := []string{code, creds.AccessToken, creds.RefreshToken, creds.IDToken, proxyKey}
 
 	// 3. a streaming request through the proxy with plain net/http.

@@ -25,6 +25,9 @@ const (
 	// PermissionsFixed reports a credentials file or folder that others
 	// could read, found and tightened by the store.
 	PermissionsFixed EventKind = "permissions_fixed"
+	// Switched says another account of the provider became the active
+	// one (Account names it).
+	Switched EventKind = "switched"
 )
 
 // Event reports one step of a provider's credential lifecycle. It carries

@@ -32,6 +32,14 @@ func NewMemory() *Memory {
 	}
 }
 
+// OnWatch sets a func called each time a Watch has registered, so that a
+// test of a watching program makes its changes only once they are seen.
+func (m *Memory) OnWatch(ready func()) {
+	m.mu.Lock()
+	m.watching = ready
+	m.mu.Unlock()
+}
+
 // Load implements Store; the caller gets its own copy.
 func (m *Memory) Load(ctx context.Context, provider string) ([]byte, error) {
 	if err := checkProvider(provider); err != nil {

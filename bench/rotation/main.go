@@ -144,7 +144,7 @@ func run(clients int, ttl time.Duration, rotations int, direct bool) error {
 	}
 	for _, p := range ps {
 		rt := p.srv.IssueRefreshToken(clientID, "openid offline_access")
-		if err := a.Adopt(ctx, auth.Credentials{Version: 1, Provider: p.name, RefreshToken: rt, TokenType: "Bearer", Scopes: []string{"openid", "offline_access"}}); err != nil {
+		if _, err := a.Adopt(ctx, "", auth.Credentials{Version: 1, Provider: p.name, RefreshToken: rt, TokenType: "Bearer", Scopes: []string{"openid", "offline_access"}}); err != nil {
 			return err
 		}
 		if _, err := a.Refresh(ctx, p.name); err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/ccproxy-tui/ccproxy-tui/accounts"
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/quotawatch"
@@ -64,12 +65,18 @@ type Options struct {
 
 // App is the wired program. Its methods are safe for concurrent use.
 type App struct {
-	cfg       config.Config
-	store     store.Store
-	clock     clockwork.Clock
-	log       *slog.Logger
-	registry  *providers.Registry
-	managers  map[string]*auth.Manager
+	cfg      config.Config
+	store    store.Store
+	clock    clockwork.Clock
+	log      *slog.Logger
+	registry *providers.Registry
+	book     *accounts.Book
+	// sets are the providers' accounts, one set per enabled provider;
+	// the map is not changed after New.
+	sets map[string]*accountSet
+	// running is set while Run runs: managers made meanwhile keep
+	// unsaved refreshes too.
+	running   atomic.Bool
 	bus       *auth.Bus
 	scheduler *auth.Scheduler
 	proxy     *proxy.Server
@@ -115,21 +122,13 @@ func New(opts Options) (*App, error) {
 	}
 	a.registry = reg
 	a.scheduler = auth.NewScheduler(auth.SchedulerOptions{Clock: a.clock})
-	a.managers = make(map[string]*auth.Manager)
+	a.book = accounts.New(a.store, a.clock)
+	a.sets = make(map[string]*accountSet)
 	var ups []proxy.Upstream
 	for _, p := range reg.All() {
-		m := auth.NewManager(auth.ManagerOptions{
-			Provider:  p.Name,
-			Refresher: p,
-			Store:     a.store,
-			Clock:     a.clock,
-			Grace:     opts.Config.Refresh.Grace.Duration,
-			CacheTTL:  opts.Config.Refresh.Cache.Duration,
-			Bus:       a.bus,
-		})
-		a.managers[p.Name] = m
-		a.scheduler.Add(m)
-		ups = append(ups, proxy.Upstream{Name: p.Name, Target: p, Tokens: m})
+		set := a.openAccounts(context.Background(), p)
+		a.sets[p.Name] = set
+		ups = append(ups, proxy.Upstream{Name: p.Name, Target: p, Accounts: route{a: a, set: set}})
 	}
 	a.quota = quotawatch.New(quotawatch.Options{Store: opts.QuotaStore, Clock: a.clock, Logger: a.log})
 	a.quota.EnablePolling(quotawatch.PollOptions{Client: opts.HTTPClient, StateDir: opts.QuotaPollDir})
@@ -221,12 +220,12 @@ func (a *App) Providers() []*providers.Provider { return a.registry.All() }
 // *providers.UnknownProviderError listing the known ones.
 func (a *App) Provider(name string) (*providers.Provider, error) { return a.registry.Get(name) }
 
-func (a *App) manager(name string) (*providers.Provider, *auth.Manager, error) {
-	p, err := a.registry.Get(name)
+func (a *App) manager(ctx context.Context, sel string) (*providers.Provider, *auth.Manager, error) {
+	set, m, _, err := a.resolve(ctx, sel)
 	if err != nil {
 		return nil, nil, err
 	}
-	return p, a.managers[p.Name], nil
+	return set.p, m, nil
 }
 
 // CheckStore reports whether the credentials store can be used at all (a
@@ -239,70 +238,91 @@ func (a *App) CheckStore(ctx context.Context) error {
 	return nil
 }
 
-// Statuses reports every enabled provider, in display order.
+// Statuses reports every account of every enabled provider, in display
+// order, the active account of each marked.
 func (a *App) Statuses(ctx context.Context) []auth.Status {
-	all := a.registry.All()
-	out := make([]auth.Status, 0, len(all))
-	for _, p := range all {
-		out = append(out, a.managers[p.Name].Status(ctx))
+	var out []auth.Status
+	for _, p := range a.registry.All() {
+		out = append(out, a.statuses(ctx, a.sets[p.Name])...)
 	}
 	return out
 }
 
-// Status reports one provider.
-func (a *App) Status(ctx context.Context, name string) (auth.Status, error) {
-	_, m, err := a.manager(name)
+// ProviderStatuses reports every account of one provider.
+func (a *App) ProviderStatuses(ctx context.Context, provider string) ([]auth.Status, error) {
+	p, err := a.registry.Get(provider)
+	if err != nil {
+		return nil, err
+	}
+	set := a.sets[p.Name]
+	if err := a.sync(ctx, set); err != nil {
+		return nil, err
+	}
+	return a.statuses(ctx, set), nil
+}
+
+// Status reports one account: sel is "<provider>" for the active one or
+// "<provider>@<account>".
+func (a *App) Status(ctx context.Context, sel string) (auth.Status, error) {
+	set, m, name, err := a.resolve(ctx, sel)
 	if err != nil {
 		return auth.Status{}, err
 	}
-	return m.Status(ctx), nil
+	st := m.Status(ctx)
+	set.mu.Lock()
+	st.Active = name != "" && name == set.active
+	set.mu.Unlock()
+	return st, nil
 }
 
-// Token returns a valid access token, refreshing it first when needed.
-func (a *App) Token(ctx context.Context, name string) (string, error) {
-	_, m, err := a.manager(name)
+// Token returns a valid access token of the account sel names,
+// refreshing it first when needed.
+func (a *App) Token(ctx context.Context, sel string) (string, error) {
+	_, m, err := a.manager(ctx, sel)
 	if err != nil {
 		return "", err
 	}
 	return m.Token(ctx)
 }
 
-// Refresh renews the provider's credentials now.
-func (a *App) Refresh(ctx context.Context, name string) (auth.Credentials, error) {
-	_, m, err := a.manager(name)
+// Refresh renews the credentials of the account sel names now.
+func (a *App) Refresh(ctx context.Context, sel string) (auth.Credentials, error) {
+	_, m, err := a.manager(ctx, sel)
 	if err != nil {
 		return auth.Credentials{}, err
 	}
 	return m.ForceRefresh(ctx)
 }
 
-// Logout forgets the provider's stored credentials.
+// Logout forgets the stored credentials of the account sel names (the
+// active one for a bare provider). When that was the active account, the
+// first one left becomes active.
 //
 // It first revokes the refresh token (RFC 7009) where the provider has a
 // revocation endpoint (config revocation_url, discovery, or the built-in's
 // own), then deletes the local credentials whatever the server answered;
 // the Revocation says which happened.
-func (a *App) Logout(ctx context.Context, name string) (auth.Revocation, error) {
-	p, m, err := a.manager(name)
+func (a *App) Logout(ctx context.Context, sel string) (auth.Revocation, error) {
+	set, m, name, err := a.resolve(ctx, sel)
 	if err != nil {
 		return auth.Revocation{}, err
 	}
-	return m.LogoutRevoking(ctx, func(ctx context.Context, c auth.Credentials) auth.Revocation {
-		cfg, err := p.OAuthConfig(ctx)
-		if err != nil {
-			return auth.Revocation{Endpoint: p.OAuth.RevocationURL, Err: err}
-		}
-		return cfg.Revoke(ctx, c)
-	})
+	rev, err := a.logout(ctx, set.p, m)
+	if err != nil {
+		return rev, err
+	}
+	return rev, a.afterLogout(ctx, set, name)
 }
 
-// Adopt saves credentials imported from an official CLI, as a login would.
-func (a *App) Adopt(ctx context.Context, c auth.Credentials) error {
-	_, m, err := a.manager(c.Provider)
-	if err != nil {
-		return err
+// Adopt saves credentials imported from an official CLI as a login would:
+// as the account named (or the one their identity names), made active.
+// It returns the account's name.
+func (a *App) Adopt(ctx context.Context, account string, c auth.Credentials) (string, error) {
+	sel := c.Provider
+	if account != "" {
+		sel += "@" + account
 	}
-	return m.Save(ctx, c)
+	return a.saveLogin(ctx, sel, c)
 }
 
 // Proxy is the embedded proxy; it is not started until someone calls Start.
@@ -321,16 +341,22 @@ func (a *App) AuthEvents(size int) (<-chan auth.Event, func()) { return a.bus.Su
 func (a *App) Run(ctx context.Context) {
 	events, unsubscribe := a.bus.Subscribe(64)
 	defer unsubscribe()
-	for _, m := range a.managers {
-		m.KeepUnsaved(true)
+	a.running.Store(true)
+	for _, set := range a.sets {
+		for _, m := range set.managers() {
+			m.KeepUnsaved(true)
+		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
 		cancel()
 		wg.Wait()
-		for _, m := range a.managers {
-			m.KeepUnsaved(false)
+		a.running.Store(false)
+		for _, set := range a.sets {
+			for _, m := range set.managers() {
+				m.KeepUnsaved(false)
+			}
 		}
 	}()
 	wg.Add(1)
@@ -367,11 +393,7 @@ func (a *App) Run(ctx context.Context) {
 // process may have changed them, so the proxy, the scheduler and the
 // dashboard follow a login, logout, import or refresh made elsewhere.
 func (a *App) watch(ctx context.Context, w store.Watcher) {
-	err := w.Watch(ctx, func(provider string) {
-		if m := a.managers[provider]; m != nil {
-			m.Reload(ctx)
-		}
-	})
+	err := w.Watch(ctx, func(key string) { a.changed(ctx, key) })
 	if err != nil {
 		a.log.Warn("credentials store: changes made by other processes are seen only after the cache expires", "err", err.Error())
 	}
@@ -379,6 +401,9 @@ func (a *App) watch(ctx context.Context, w store.Watcher) {
 
 func (a *App) logEvent(e auth.Event) {
 	attrs := []any{"provider", e.Provider, "event", string(e.Kind)}
+	if e.Account != "" {
+		attrs = append(attrs, "account", e.Account)
+	}
 	if e.Message != "" {
 		attrs = append(attrs, "msg", e.Message)
 	}
@@ -410,40 +435,60 @@ func (e *UnsupportedFlowError) Error() string {
 }
 
 // oauth returns the provider's ready OAuth client after checking it offers
-// flow.
-func (a *App) oauth(ctx context.Context, name string, flow auth.Flow) (*auth.Config, *auth.Manager, error) {
-	p, m, err := a.manager(name)
+// flow. sel is "<provider>" or "<provider>@<account>", the account the
+// login is for.
+func (a *App) oauth(ctx context.Context, sel string, flow auth.Flow) (*auth.Config, error) {
+	p, err := a.loginProvider(sel)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if !p.Supports(flow) {
-		return nil, nil, &UnsupportedFlowError{Provider: p.Name, Flow: flow, Offered: p.Flows}
+		return nil, &UnsupportedFlowError{Provider: p.Name, Flow: flow, Offered: p.Flows}
 	}
 	cfg, err := p.OAuthConfig(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if flow == auth.FlowDevice && cfg.DeviceURL == "" {
 		// A generic provider offers device login on the strength of its
 		// issuer; its discovery document has the last word.
-		return nil, nil, &auth.Error{Provider: p.Name, Op: "device login", Kind: auth.ErrMisconfigured,
+		return nil, &auth.Error{Provider: p.Name, Op: "device login", Kind: auth.ErrMisconfigured,
 			Err:  errors.New("the issuer's discovery document lists no device_authorization_endpoint and the config sets no device_url"),
 			Hint: "set device_url in [providers." + p.Name + "], or log in with the browser"}
 	}
-	return cfg, m, nil
+	return cfg, nil
+}
+
+// loginProvider checks a login's selector: a known provider and, when one
+// is named, a valid account name.
+func (a *App) loginProvider(sel string) (*providers.Provider, error) {
+	provider, account := splitSelector(sel)
+	p, err := a.registry.Get(provider)
+	if err != nil {
+		return nil, err
+	}
+	if account != "" {
+		if err := accounts.Check(account); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
 }
 
 // BrowserLogin is a browser login whose credentials are saved when it
 // completes.
 type BrowserLogin struct {
-	login *auth.BrowserLogin
-	m     *auth.Manager
+	login   *auth.BrowserLogin
+	a       *App
+	sel     string
+	account string
 }
 
 // StartBrowserLogin binds the provider's loopback callback now; a busy port
-// is an error that matches auth.ErrPortInUse.
-func (a *App) StartBrowserLogin(ctx context.Context, name string) (*BrowserLogin, error) {
-	cfg, m, err := a.oauth(ctx, name, auth.FlowBrowser)
+// is an error that matches auth.ErrPortInUse. sel is "<provider>", or
+// "<provider>@<account>" to log in as that account.
+func (a *App) StartBrowserLogin(ctx context.Context, sel string) (*BrowserLogin, error) {
+	cfg, err := a.oauth(ctx, sel, auth.FlowBrowser)
 	if err != nil {
 		return nil, err
 	}
@@ -451,7 +496,7 @@ func (a *App) StartBrowserLogin(ctx context.Context, name string) (*BrowserLogin
 	if err != nil {
 		return nil, err
 	}
-	return &BrowserLogin{login: l, m: m}, nil
+	return &BrowserLogin{login: l, a: a, sel: sel}, nil
 }
 
 // URL is the authorize URL; always show it.
@@ -463,23 +508,32 @@ func (l *BrowserLogin) Port() int { return l.login.Port() }
 // Close frees the callback port.
 func (l *BrowserLogin) Close() error { return l.login.Close() }
 
-// Wait blocks until the callback arrives, then saves and returns the
-// credentials.
+// Account is the account the credentials were saved as, once Wait returned.
+func (l *BrowserLogin) Account() string { return l.account }
+
+// Wait blocks until the callback arrives, then saves the credentials as
+// the account (made active) and returns them.
 func (l *BrowserLogin) Wait(ctx context.Context) (auth.Credentials, error) {
 	// Saved before the browser's page says "Logged in".
-	return l.login.WaitSave(ctx, l.m.Save)
+	return l.login.WaitSave(ctx, func(ctx context.Context, c auth.Credentials) error {
+		var err error
+		l.account, err = l.a.saveLogin(ctx, l.sel, c)
+		return err
+	})
 }
 
 // PasteLogin is a login finished by a pasted code; credentials are saved
 // when it completes.
 type PasteLogin struct {
-	login *auth.PasteLogin
-	m     *auth.Manager
+	login   *auth.PasteLogin
+	a       *App
+	sel     string
+	account string
 }
 
-// StartPasteLogin prepares a pasted-code login.
-func (a *App) StartPasteLogin(ctx context.Context, name string) (*PasteLogin, error) {
-	p, _, err := a.manager(name)
+// StartPasteLogin prepares a pasted-code login for sel (see StartBrowserLogin).
+func (a *App) StartPasteLogin(ctx context.Context, sel string) (*PasteLogin, error) {
+	p, err := a.loginProvider(sel)
 	if err != nil {
 		return nil, err
 	}
@@ -489,7 +543,7 @@ func (a *App) StartPasteLogin(ctx context.Context, name string) (*PasteLogin, er
 		// address the browser failed to load.
 		flow = auth.FlowBrowser
 	}
-	cfg, m, err := a.oauth(ctx, name, flow)
+	cfg, err := a.oauth(ctx, sel, flow)
 	if err != nil {
 		return nil, pasteError(err)
 	}
@@ -497,7 +551,7 @@ func (a *App) StartPasteLogin(ctx context.Context, name string) (*PasteLogin, er
 	if err != nil {
 		return nil, err
 	}
-	return &PasteLogin{login: l, m: m}, nil
+	return &PasteLogin{login: l, a: a, sel: sel}, nil
 }
 
 func pasteError(err error) error {
@@ -511,23 +565,27 @@ func pasteError(err error) error {
 // URL is the authorize URL to open.
 func (l *PasteLogin) URL() string { return l.login.URL() }
 
+// Account is the account the credentials were saved as, once Complete returned.
+func (l *PasteLogin) Account() string { return l.account }
+
 // Complete exchanges what the user pasted (a code or the whole redirect
-// address), then saves and returns the credentials.
+// address), then saves the credentials as the account and returns them.
 func (l *PasteLogin) Complete(ctx context.Context, pasted string) (auth.Credentials, error) {
 	c, err := l.login.Complete(ctx, pasted)
 	if err != nil {
 		return auth.Credentials{}, err
 	}
-	if err := l.m.Save(ctx, c); err != nil {
+	if l.account, err = l.a.saveLogin(ctx, l.sel, c); err != nil {
 		return auth.Credentials{}, err
 	}
 	return c, nil
 }
 
-// DeviceLogin runs a device-code login, calling show once the user code is
-// known, and saves the credentials.
-func (a *App) DeviceLogin(ctx context.Context, name string, show func(auth.DeviceCode)) (auth.Credentials, error) {
-	cfg, m, err := a.oauth(ctx, name, auth.FlowDevice)
+// DeviceLogin runs a device-code login for sel (see StartBrowserLogin),
+// calling show once the user code is known, and saves the credentials as
+// the account AccountFor names, made active.
+func (a *App) DeviceLogin(ctx context.Context, sel string, show func(auth.DeviceCode)) (auth.Credentials, error) {
+	cfg, err := a.oauth(ctx, sel, auth.FlowDevice)
 	if err != nil {
 		return auth.Credentials{}, err
 	}
@@ -535,7 +593,7 @@ func (a *App) DeviceLogin(ctx context.Context, name string, show func(auth.Devic
 	if err != nil {
 		return auth.Credentials{}, err
 	}
-	if err := m.Save(ctx, c); err != nil {
+	if _, err := a.saveLogin(ctx, sel, c); err != nil {
 		return auth.Credentials{}, err
 	}
 	return c, nil

@@ -57,7 +57,7 @@ func TestProxyServesAdoptedCredentialsThroughTheManager(t *testing.T) {
 
 	c := auth.Credentials{Version: 1, Provider: "corp", AccessToken: "corp-access-token-abcdefghijklmnop",
 		RefreshToken: "corp-refresh", ExpiresAt: now.Add(time.Hour), ObtainedAt: now, Email: "ada@example.com"}
-	if err := a.Adopt(ctx, c); err != nil {
+	if _, err := a.Adopt(ctx, "", c); err != nil {
 		t.Fatal(err)
 	}
 	rec = httptest.NewRecorder()

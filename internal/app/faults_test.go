@@ -75,7 +75,7 @@ func TestALoginSurvivesAStallALockAndAFullDisk(t *testing.T) {
 	seed := auth.Credentials{Provider: "corp", AccessToken: "seed-access-token-0123456789abcdef",
 		RefreshToken: srv.IssueRefreshToken("ccproxy", ""), ExpiresAt: now.Add(-time.Minute), ObtainedAt: now.Add(-time.Hour)}
 	blob, _ := seed.Marshal()
-	if err := disk.Save(ctx, "corp", blob); err != nil {
+	if err := disk.Save(ctx, store.AccountKey("corp", "default"), blob); err != nil {
 		t.Fatal(err)
 	}
 
@@ -258,7 +258,7 @@ func waitEvent(ctx context.Context, ch <-chan auth.Event, ok func(auth.Event) bo
 
 func readStored(t *testing.T, s store.Store) auth.Credentials {
 	t.Helper()
-	blob, err := s.Load(context.Background(), "corp")
+	blob, err := s.Load(context.Background(), store.AccountKey("corp", "default"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func ledgerApp(t *testing.T, enabled bool, apiBase, path string) *App {
 	}
 	c := auth.Credentials{Version: 1, Provider: "corp", AccessToken: "corp-access-token-abcdefghijklmnop",
 		RefreshToken: "corp-refresh", ExpiresAt: time.Now().Add(time.Hour), ObtainedAt: time.Now()}
-	if err := a.Adopt(context.Background(), c); err != nil {
+	if _, err := a.Adopt(context.Background(), "", c); err != nil {
 		t.Fatal(err)
 	}
 	return a
@@ -140,7 +140,7 @@ func TestNoCredentialInTheLedgerInAnyMode(t *testing.T) {
 		c := auth.Credentials{Version: 1, Provider: "corp", AccessToken: "corp-access-token-abcdefghijklmnop",
 			RefreshToken: "corp-refresh-token-qrstuvwxyz", IDToken: "corp-id-token-0123456789", ExpiresAt: time.Now().Add(time.Hour)}
 		ctx := context.Background()
-		if err := a.Adopt(ctx, c); err != nil {
+		if _, err := a.Adopt(ctx, "", c); err != nil {
 			t.Fatal(err)
 		}
 		release, err := a.StartLedger(ctx)

@@ -22,7 +22,7 @@ func TestPermissionFixReachesTheBus(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := auth.Credentials{Version: 1, Provider: "claude", AccessToken: "sk-ant-oat01-abc-123456", ExpiresAt: time.Now().Add(time.Hour)}
-	if err := a.Adopt(context.Background(), c); err != nil {
+	if _, err := a.Adopt(context.Background(), "", c); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "claude.json")

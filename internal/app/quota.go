@@ -90,24 +90,26 @@ func (a *App) PollQuota(ctx context.Context, names ...string) []QuotaPoll {
 		if (len(want) > 0 && !want[p.Name]) || !p.Usage.Polls() {
 			continue
 		}
-		m := a.managers[p.Name]
-		c, err := m.Credentials(ctx)
-		if err != nil || c.AccessToken == "" {
-			continue // not logged in: nothing to ask with
+		for _, m := range a.sets[p.Name].serving() {
+			c, err := m.Credentials(ctx)
+			if err != nil || c.AccessToken == "" {
+				continue // not logged in: nothing to ask with
+			}
+			p, m := p, m
+			targets = append(targets, quotawatch.Target{
+				Provider:     p.Name,
+				Account:      m.Account(),
+				MissingScope: p.Usage.MissingScope(c),
+				Scope:        p.Usage.Scope,
+				Request: func(ctx context.Context) (*http.Request, error) {
+					c, err := m.Credentials(ctx)
+					if err != nil {
+						return nil, err
+					}
+					return p.UsageRequest(ctx, c)
+				},
+			})
 		}
-		p := p
-		targets = append(targets, quotawatch.Target{
-			Provider:     p.Name,
-			MissingScope: p.Usage.MissingScope(c),
-			Scope:        p.Usage.Scope,
-			Request: func(ctx context.Context) (*http.Request, error) {
-				c, err := m.Credentials(ctx)
-				if err != nil {
-					return nil, err
-				}
-				return p.UsageRequest(ctx, c)
-			},
-		})
 	}
 	out := make([]QuotaPoll, len(targets))
 	var wg sync.WaitGroup

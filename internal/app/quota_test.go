@@ -31,7 +31,7 @@ func TestRunKeepsTheQuotaOfProxiedResponses(t *testing.T) {
 	a, _ := newApp(t, up.URL)
 	ctx := context.Background()
 	c := auth.Credentials{Version: 1, Provider: "corp", AccessToken: "corp-access-token-abcdefghijklmnop", ExpiresAt: now.Add(time.Hour)}
-	if err := a.Adopt(ctx, c); err != nil {
+	if _, err := a.Adopt(ctx, "", c); err != nil {
 		t.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
@@ -82,7 +82,7 @@ func TestPollQuotaAsksTheUsageEndpoint(t *testing.T) {
 		// Claude without user:profile: traffic only, without asking.
 		{Version: 1, Provider: "claude", AccessToken: "claude-access-token-abcdefghijkl", ExpiresAt: now.Add(time.Hour), Scopes: []string{"user:inference"}},
 	} {
-		if err := a.Adopt(ctx, c); err != nil {
+		if _, err := a.Adopt(ctx, "", c); err != nil {
 			t.Fatal(err)
 		}
 	}

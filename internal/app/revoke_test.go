@@ -35,7 +35,7 @@ func oidcApp(t *testing.T, srv *fake.OAuthServer, pc config.Provider) (*App, sto
 	rt := srv.IssueRefreshToken("ccproxy", "openid offline_access")
 	c := auth.Credentials{Version: 1, Provider: "corp", AccessToken: "corp-access-123456", RefreshToken: rt,
 		ExpiresAt: time.Now().Add(time.Hour)}
-	if err := a.Adopt(context.Background(), c); err != nil {
+	if _, err := a.Adopt(context.Background(), "", c); err != nil {
 		t.Fatal(err)
 	}
 	return a, st, rt

@@ -18,24 +18,30 @@ type TokenOptions struct {
 	Factory  *Factory
 	Context  context.Context
 	Provider string
+	Account  string
 }
 
-// NewCmdToken builds `auth token <provider>`.
+// NewCmdToken builds `auth token <provider> [--account NAME]`.
 func NewCmdToken(f *Factory, runF func(*TokenOptions) error) *cobra.Command {
 	opts := &TokenOptions{Factory: f}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:               "token <provider>",
 		Short:             "Print a valid access token (refreshing it if needed), for scripts",
 		Args:              args(cobra.ExactArgs(1)),
 		ValidArgsFunction: completeProviders(f),
 		RunE: func(c *cobra.Command, a []string) error {
 			opts.Provider, opts.Context = a[0], c.Context()
+			if err := checkAccountFlag(opts.Account); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
 			return tokenRun(opts)
 		},
 	}
+	cmd.Flags().StringVar(&opts.Account, "account", "", "the account's token (default: the active account)")
+	return cmd
 }
 
 func tokenRun(opts *TokenOptions) error {
@@ -43,7 +49,7 @@ func tokenRun(opts *TokenOptions) error {
 	if err != nil {
 		return err
 	}
-	tok, err := a.Token(contextOr(opts.Context), opts.Provider)
+	tok, err := a.Token(contextOr(opts.Context), selector(opts.Provider, opts.Account))
 	if err != nil {
 		return err
 	}
@@ -57,24 +63,30 @@ type RefreshOptions struct {
 	Factory  *Factory
 	Context  context.Context
 	Provider string
+	Account  string
 }
 
-// NewCmdRefresh builds `auth refresh <provider>`.
+// NewCmdRefresh builds `auth refresh <provider> [--account NAME]`.
 func NewCmdRefresh(f *Factory, runF func(*RefreshOptions) error) *cobra.Command {
 	opts := &RefreshOptions{Factory: f}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:               "refresh <provider>",
 		Short:             "Refresh a provider's access token now",
 		Args:              args(cobra.ExactArgs(1)),
 		ValidArgsFunction: completeProviders(f),
 		RunE: func(c *cobra.Command, a []string) error {
 			opts.Provider, opts.Context = a[0], c.Context()
+			if err := checkAccountFlag(opts.Account); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
 			return refreshRun(opts)
 		},
 	}
+	cmd.Flags().StringVar(&opts.Account, "account", "", "the account to refresh (default: the active account)")
+	return cmd
 }
 
 func refreshRun(opts *RefreshOptions) error {
@@ -83,7 +95,7 @@ func refreshRun(opts *RefreshOptions) error {
 	if err != nil {
 		return err
 	}
-	c, err := a.Refresh(contextOr(opts.Context), opts.Provider)
+	c, err := a.Refresh(contextOr(opts.Context), selector(opts.Provider, opts.Account))
 	if err != nil {
 		f.logger().Warn("refresh failed", "provider", opts.Provider, "err", err.Error())
 		return err
@@ -98,10 +110,12 @@ type LogoutOptions struct {
 	Factory  *Factory
 	Context  context.Context
 	Provider string
+	Account  string
+	All      bool
 	Yes      bool
 }
 
-// NewCmdLogout builds `auth logout <provider> [--yes]`.
+// NewCmdLogout builds `auth logout <provider> [--account NAME | --all] [--yes]`.
 func NewCmdLogout(f *Factory, runF func(*LogoutOptions) error) *cobra.Command {
 	opts := &LogoutOptions{Factory: f}
 	cmd := &cobra.Command{
@@ -111,6 +125,12 @@ func NewCmdLogout(f *Factory, runF func(*LogoutOptions) error) *cobra.Command {
 		ValidArgsFunction: completeProviders(f),
 		RunE: func(c *cobra.Command, a []string) error {
 			opts.Provider, opts.Context = a[0], c.Context()
+			if opts.All && opts.Account != "" {
+				return flagErrorf("--account and --all cannot be used together")
+			}
+			if err := checkAccountFlag(opts.Account); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -118,6 +138,8 @@ func NewCmdLogout(f *Factory, runF func(*LogoutOptions) error) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation")
+	cmd.Flags().StringVar(&opts.Account, "account", "", "the account to log out of (default: the active account)")
+	cmd.Flags().BoolVar(&opts.All, "all", false, "log out of every account of the provider")
 	return cmd
 }
 
@@ -127,16 +149,31 @@ func logoutRun(opts *LogoutOptions) error {
 	if err != nil {
 		return err
 	}
-	if _, err := a.Provider(opts.Provider); err != nil {
+	ctx := contextOr(opts.Context)
+	p, err := a.Provider(opts.Provider)
+	if err != nil {
 		return err
 	}
 	// As gh does, logging out of nothing is a failure that says so.
-	if st, err := a.Status(contextOr(opts.Context), opts.Provider); err == nil && !st.Authenticated && st.AccessTokenPreview == "" && st.RefreshTokenPreview == "" {
-		fmt.Fprintf(f.IO.ErrOut, "not logged in to %s; nothing to log out of\n", opts.Provider)
-		return ErrSilent
+	if !opts.All {
+		if st, err := a.Status(ctx, selector(p.Name, opts.Account)); err == nil && !st.Authenticated && st.AccessTokenPreview == "" && st.RefreshTokenPreview == "" {
+			fmt.Fprintf(f.IO.ErrOut, "not logged in to %s; nothing to log out of\n", selector(p.Name, opts.Account))
+			return ErrSilent
+		}
+	}
+	what := p.Name
+	switch {
+	case opts.All:
+		what = "every account of " + p.Name
+	case opts.Account != "":
+		what = p.Name + " account " + opts.Account
+	default:
+		if _, active, err := a.Accounts(ctx, p.Name); err == nil && active != "" {
+			what = p.Name + " account " + termsafe.Line(active)
+		}
 	}
 	if !opts.Yes && f.IO.CanPrompt() {
-		ok, err := confirm(f, fmt.Sprintf("Delete the stored credentials of %s?", opts.Provider))
+		ok, err := confirm(f, fmt.Sprintf("Delete the stored credentials of %s?", what))
 		if err != nil {
 			return err
 		}
@@ -144,19 +181,37 @@ func logoutRun(opts *LogoutOptions) error {
 			return ErrCancelled
 		}
 	}
-	rev, err := a.Logout(contextOr(opts.Context), opts.Provider)
+	if opts.All {
+		revs, err := a.LogoutAll(ctx, p.Name)
+		for name, rev := range revs {
+			who := p.Name
+			if name != "" {
+				who += " account " + termsafe.Line(name)
+			}
+			fmt.Fprintf(f.IO.ErrOut, "✓ Logged out of %s: %s\n", who, termsafe.Line(rev.String()))
+		}
+		if err != nil {
+			return err
+		}
+		f.logger().Info("logged out", "provider", p.Name, "all", true)
+		return nil
+	}
+	rev, err := a.Logout(ctx, selector(p.Name, opts.Account))
 	if err != nil {
 		return err
 	}
-	f.logger().Info("logged out", "provider", opts.Provider, "revocation", rev.String())
+	f.logger().Info("logged out", "provider", p.Name, "account", opts.Account, "revocation", rev.String())
 	switch {
 	case rev.Revoked:
-		fmt.Fprintf(f.IO.ErrOut, "✓ Logged out of %s: %s, and the local credentials were deleted\n", opts.Provider, termsafe.Line(rev.String()))
+		fmt.Fprintf(f.IO.ErrOut, "✓ Logged out of %s: %s, and the local credentials were deleted\n", what, termsafe.Line(rev.String()))
 	case rev.Err != nil:
-		fmt.Fprintf(f.IO.ErrOut, "! %s: %s\n", opts.Provider, termsafe.Line(rev.String()))
-		fmt.Fprintf(f.IO.ErrOut, "✓ Logged out of %s: the local credentials were deleted anyway\n", opts.Provider)
+		fmt.Fprintf(f.IO.ErrOut, "! %s: %s\n", what, termsafe.Line(rev.String()))
+		fmt.Fprintf(f.IO.ErrOut, "✓ Logged out of %s: the local credentials were deleted anyway\n", what)
 	default:
-		fmt.Fprintf(f.IO.ErrOut, "✓ Logged out of %s: the local credentials were deleted; %s\n", opts.Provider, termsafe.Line(rev.String()))
+		fmt.Fprintf(f.IO.ErrOut, "✓ Logged out of %s: the local credentials were deleted; %s\n", what, termsafe.Line(rev.String()))
+	}
+	if _, active, err := a.Accounts(ctx, p.Name); err == nil && active != "" {
+		fmt.Fprintf(f.IO.ErrOut, "✓ %s account %s is active\n", p.Name, termsafe.Line(active))
 	}
 	return nil
 }
@@ -178,10 +233,11 @@ type ImportOptions struct {
 	Context  context.Context
 	Provider string
 	// Yes adopts without asking; needed when there is no terminal to ask on.
-	Yes bool
+	Yes     bool
+	Account string
 }
 
-// NewCmdImport builds `auth import [<provider>]`.
+// NewCmdImport builds `auth import [<provider>] [--account NAME]`.
 func NewCmdImport(f *Factory, runF func(*ImportOptions) error) *cobra.Command {
 	opts := &ImportOptions{Factory: f}
 	cmd := &cobra.Command{
@@ -191,7 +247,8 @@ func NewCmdImport(f *Factory, runF func(*ImportOptions) error) *cobra.Command {
 ccproxy-tui's store. Without <provider>, every official CLI found is imported.
 Each import first prints what adopting the credentials costs (for rotating
 refresh tokens, the official CLI will have to log in again after our first
-refresh).`,
+refresh). The imported credentials become an account of the provider (named
+by --account, else after their identity), and that account becomes active.`,
 		Args:              args(cobra.MaximumNArgs(1)),
 		ValidArgsFunction: completeProviders(f),
 		RunE: func(c *cobra.Command, a []string) error {
@@ -199,6 +256,12 @@ refresh).`,
 				opts.Provider = a[0]
 			}
 			opts.Context = c.Context()
+			if opts.Account != "" && opts.Provider == "" {
+				return flagErrorf("--account needs a <provider>: each provider's import names its own account")
+			}
+			if err := checkAccountFlag(opts.Account); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -206,6 +269,7 @@ refresh).`,
 		},
 	}
 	cmd.Flags().BoolVarP(&opts.Yes, "yes", "y", false, "adopt without asking (required without a terminal)")
+	cmd.Flags().StringVar(&opts.Account, "account", "", "the account to import as (default: named after the imported identity)")
 	return cmd
 }
 
@@ -250,11 +314,13 @@ func importRun(opts *ImportOptions) error {
 				continue
 			}
 		}
-		if err := a.Adopt(contextOr(opts.Context), p.Credentials); err != nil {
+		name, err := a.Adopt(contextOr(opts.Context), opts.Account, p.Credentials)
+		if err != nil {
 			return fmt.Errorf("import %s: %w", p.Provider, err)
 		}
-		f.logger().Info("imported", "provider", p.Provider, "source", p.Source)
+		f.logger().Info("imported", "provider", p.Provider, "source", p.Source, "account", name)
 		fmt.Fprintf(f.IO.ErrOut, "✓ Imported %s from %s as %s%s\n", p.Provider, termsafe.Line(p.Source), account(p.Credentials), expiresIn(p.Credentials, f.now()))
+		fmt.Fprintf(f.IO.ErrOut, "✓ %s account %s is now active\n", p.Provider, termsafe.Line(name))
 	}
 	return planErr
 }

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -21,10 +22,11 @@ const PlaceholderAPIKey = "ccproxy-tui"
 type EnvOptions struct {
 	Factory  *Factory
 	Provider string
+	Account  string
 	Shell    string
 }
 
-// NewCmdEnv builds `env [<provider>] [--shell bash|zsh|fish|powershell]`.
+// NewCmdEnv builds `env [<provider>] [--account NAME] [--shell bash|zsh|fish|powershell]`.
 func NewCmdEnv(f *Factory, runF func(*EnvOptions) error) *cobra.Command {
 	opts := &EnvOptions{Factory: f}
 	cmd := &cobra.Command{
@@ -38,12 +40,21 @@ use the proxy. Evaluate it in your shell:
 
 ANTHROPIC_AUTH_TOKEN / OPENAI_API_KEY are the proxy's api_key, or the
 placeholder "ccproxy-tui" when none is set (the proxy supplies the real token).
-For codex, the config.toml block the Codex CLI needs is printed as comments.`,
+For codex, the config.toml block the Codex CLI needs is printed as comments.
+
+The base URLs use each provider's active account (/<provider>/), which
+auth switch changes; --account pins one account (/<provider>@<account>/).`,
 		Args:              args(cobra.MaximumNArgs(1)),
 		ValidArgsFunction: completeProviders(f),
 		RunE: func(c *cobra.Command, a []string) error {
 			if len(a) == 1 {
 				opts.Provider = a[0]
+			}
+			if opts.Account != "" && opts.Provider == "" {
+				return flagErrorf("--account needs a <provider>")
+			}
+			if err := checkAccountFlag(opts.Account); err != nil {
+				return err
 			}
 			switch opts.Shell {
 			case "bash", "zsh", "fish", "powershell":
@@ -57,6 +68,7 @@ For codex, the config.toml block the Codex CLI needs is printed as comments.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Shell, "shell", "bash", "syntax: bash, zsh, fish or powershell")
+	cmd.Flags().StringVar(&opts.Account, "account", "", "point at this account instead of the active one")
 	_ = cmd.RegisterFlagCompletionFunc("shell", cobra.FixedCompletions([]string{"bash", "zsh", "fish", "powershell"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -66,9 +78,16 @@ func envRun(opts *EnvOptions) error {
 	if err != nil {
 		return err
 	}
+	if opts.Account != "" {
+		// Every URL printed is one the proxy serves.
+		if _, err := a.Status(context.Background(), selector(opts.Provider, opts.Account)); err != nil {
+			return err
+		}
+	}
 	return WriteEnv(opts.Factory.IO.Out, a, EnvRequest{
 		ProxyURL: ProxyURL(a.Config().Proxy.Listen),
 		Provider: opts.Provider,
+		Account:  opts.Account,
 		Shell:    opts.Shell,
 	})
 }
@@ -80,6 +99,9 @@ type EnvRequest struct {
 	// Provider limits the output to one provider; empty prints the first
 	// provider of each API shape (one value per variable).
 	Provider string
+	// Account, with Provider, points at that account's route
+	// (/<provider>@<account>) instead of the active account's.
+	Account string
 	// Shell is bash, zsh, fish or powershell (bash when empty).
 	Shell string
 }
@@ -118,6 +140,9 @@ func WriteEnv(w io.Writer, a *app.App, req EnvRequest) error {
 	}
 	for _, p := range list {
 		url := strings.TrimRight(req.ProxyURL, "/") + "/" + p.Name
+		if req.Account != "" {
+			url += "@" + req.Account
+		}
 		if p.ErrorFormat() == providers.ErrorFormatAnthropic {
 			comment(w, fmt.Sprintf("%s: Claude Code and the Anthropic SDK", p.Name))
 			export(w, req.Shell, "ANTHROPIC_BASE_URL", url)

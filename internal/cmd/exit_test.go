@@ -109,7 +109,7 @@ func TestStatusFailsOnACredentialBeyondRefresh(t *testing.T) {
 	if code := h.run(testContext(t), "auth", "status"); code != 1 {
 		t.Fatalf("exit %d, want 1; stdout:\n%s", code, h.out)
 	}
-	if !regexp.MustCompile(`corp\s+needs login\s+ada@example.com`).MatchString(h.out.String()) {
+	if !regexp.MustCompile(`corp\s+\* ada@example.com\s+needs login\s+ada@example.com`).MatchString(h.out.String()) {
 		t.Errorf("table:\n%s", h.out)
 	}
 	if !strings.Contains(h.errOut.String(), "ccproxy-tui auth login corp") {
@@ -265,11 +265,11 @@ func TestLogoutAsksOnATerminal(t *testing.T) {
 			if code := Execute(root, tt.argv, h.errOut, f.Logger); code != tt.code {
 				t.Fatalf("exit %d, want %d: %s", code, tt.code, h.errOut)
 			}
-			asked := strings.Contains(h.errOut.String(), "Delete the stored credentials of corp? [y/N]")
+			asked := strings.Contains(h.errOut.String(), "Delete the stored credentials of corp account default? [y/N]")
 			if asked != (tt.answer != "") {
 				t.Errorf("asked = %v; stderr:\n%s", asked, h.errOut)
 			}
-			_, err := st.Load(context.Background(), "corp")
+			_, err := loadActive(st, "corp")
 			if kept := err == nil; kept != tt.kept {
 				t.Errorf("credentials kept = %v, want %v", kept, tt.kept)
 			}

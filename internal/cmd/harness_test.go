@@ -15,6 +15,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/ccproxy-tui/ccproxy-tui/accounts"
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/fake"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/iostreams"
@@ -167,14 +168,15 @@ func (h *harness) runAsync(ctx context.Context, argv ...string) <-chan int {
 	return done
 }
 
-// stored reads what the login saved and remembers its tokens as secrets.
+// stored reads what the login saved as the provider's active account and
+// remembers its tokens as secrets.
 func (h *harness) stored(provider string) auth.Credentials {
 	h.t.Helper()
 	st, err := store.NewFile(h.credsDir)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	blob, err := st.Load(context.Background(), provider)
+	blob, err := loadActive(st, provider)
 	if err != nil {
 		h.t.Fatalf("load %s: %v", provider, err)
 	}
@@ -184,6 +186,20 @@ func (h *harness) stored(provider string) auth.Credentials {
 	}
 	h.secret(c.AccessToken, c.RefreshToken, c.IDToken)
 	return c
+}
+
+// loadActive reads the record of the provider's active account.
+func loadActive(st store.Store, provider string) ([]byte, error) {
+	ctx := context.Background()
+	b := accounts.New(st, nil)
+	names, err := b.List(ctx, provider)
+	if err != nil {
+		return nil, err
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%s has no account: %w", provider, store.ErrNotFound)
+	}
+	return st.Load(ctx, store.AccountKey(provider, b.Active(ctx, provider, names)))
 }
 
 func (h *harness) secret(vals ...string) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ccproxy-tui/ccproxy-tui/accounts"
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/remote"
@@ -25,12 +26,13 @@ type LoginOptions struct {
 	Factory   *Factory
 	Context   context.Context
 	Provider  string
+	Account   string
 	Device    bool
 	Paste     bool
 	NoBrowser bool
 }
 
-// NewCmdLogin builds `auth login <provider> [--device | --paste | --no-browser]`.
+// NewCmdLogin builds `auth login <provider> [--account NAME] [--device | --paste | --no-browser]`.
 func NewCmdLogin(f *Factory, runF func(*LoginOptions) error) *cobra.Command {
 	opts := &LoginOptions{Factory: f}
 	cmd := &cobra.Command{
@@ -44,8 +46,14 @@ whole address the browser could not load), read from stdin. --device shows a
 code to enter on any other device.
 
 Over SSH, a browser login prints the ssh -L command that lets the browser on
-your own machine reach the callback.`,
+your own machine reach the callback.
+
+A provider may hold several accounts. The login adds the account --account
+names, or replaces it when it exists; without --account it is named after
+the identity the provider reports (its e-mail address, else its account id,
+else "default"). The account just logged in becomes the active one.`,
 		Example: `  ccproxy-tui auth login claude
+  ccproxy-tui auth login claude --account work
   ccproxy-tui auth login codex --device
   ccproxy-tui auth login claude --paste`,
 		Args:              args(cobra.ExactArgs(1)),
@@ -56,6 +64,9 @@ your own machine reach the callback.`,
 			if opts.Device && opts.Paste {
 				return flagErrorf("--device and --paste cannot be used together")
 			}
+			if err := checkAccountFlag(opts.Account); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(opts)
 			}
@@ -65,6 +76,7 @@ your own machine reach the callback.`,
 	cmd.Flags().BoolVar(&opts.Device, "device", false, "log in with a code entered on another device")
 	cmd.Flags().BoolVar(&opts.Paste, "paste", false, "finish by pasting the code the provider shows")
 	cmd.Flags().BoolVar(&opts.NoBrowser, "no-browser", false, "print the URL instead of opening a browser")
+	cmd.Flags().StringVar(&opts.Account, "account", "", "the account to add or replace (default: named after the login's identity)")
 	return cmd
 }
 
@@ -103,8 +115,10 @@ func loginRun(opts *LoginOptions) error {
 		}
 		return err
 	}
-	log.Info("login succeeded", "account", account(c), "expires_at", c.ExpiresAt)
+	name := app.AccountFor(selector(p.Name, opts.Account), c)
+	log.Info("login succeeded", "account", name, "expires_at", c.ExpiresAt)
 	fmt.Fprintf(f.IO.ErrOut, "✓ Logged in to %s as %s%s\n", p.Name, account(c), expiresIn(c, f.now()))
+	fmt.Fprintf(f.IO.ErrOut, "✓ %s account %s is now active\n", p.Name, termsafe.Line(name))
 	return nil
 }
 
@@ -125,7 +139,7 @@ func chooseFlow(p *providers.Provider, opts *LoginOptions) auth.Flow {
 func browserLogin(ctx context.Context, a *app.App, p *providers.Provider, opts *LoginOptions) (auth.Credentials, error) {
 	f := opts.Factory
 	w := f.IO.ErrOut
-	l, err := a.StartBrowserLogin(ctx, p.Name)
+	l, err := a.StartBrowserLogin(ctx, selector(p.Name, opts.Account))
 	if errors.Is(err, auth.ErrPortInUse) && p.Supports(auth.FlowPaste) && p.OAuth.PasteRedirectURL != "" {
 		// The provider's own page shows the code, so nothing is redirected
 		// to the port another program holds.
@@ -176,7 +190,7 @@ func sshHint(getenv func(string) string, port int, flows []auth.Flow) string {
 func pasteLogin(ctx context.Context, a *app.App, p *providers.Provider, opts *LoginOptions) (auth.Credentials, error) {
 	f := opts.Factory
 	w := f.IO.ErrOut
-	l, err := a.StartPasteLogin(ctx, p.Name)
+	l, err := a.StartPasteLogin(ctx, selector(p.Name, opts.Account))
 	if err != nil {
 		return auth.Credentials{}, err
 	}
@@ -233,7 +247,7 @@ func readLine(ctx context.Context, r *bufio.Reader) (string, error) {
 func deviceLogin(ctx context.Context, a *app.App, p *providers.Provider, opts *LoginOptions) (auth.Credentials, error) {
 	f := opts.Factory
 	w := f.IO.ErrOut
-	return a.DeviceLogin(ctx, p.Name, func(dc auth.DeviceCode) {
+	return a.DeviceLogin(ctx, selector(p.Name, opts.Account), func(dc auth.DeviceCode) {
 		// Both come from the provider's server.
 		fmt.Fprintf(w, "First copy your one-time code: %s\n", termsafe.Line(dc.UserCode))
 		fmt.Fprintf(w, "Then open %s and enter it", termsafe.Line(dc.VerificationURI))
@@ -264,6 +278,27 @@ func openURL(f *Factory, noBrowser bool, url string) {
 	default:
 		fmt.Fprintln(f.IO.ErrOut, "No browser here; open the URL above on any machine that can reach this one.")
 	}
+}
+
+// selector names one account of a provider for the app: "<provider>"
+// (the active one, or for a login the one its identity names) or
+// "<provider>@<account>".
+func selector(provider, account string) string {
+	if account == "" {
+		return provider
+	}
+	return provider + "@" + account
+}
+
+// checkAccountFlag applies the account-name rule to --account, as a usage error.
+func checkAccountFlag(name string) error {
+	if name == "" {
+		return nil
+	}
+	if err := accounts.Check(name); err != nil {
+		return flagErrorf("--account: %v", err)
+	}
+	return nil
 }
 
 // account names the account for a message; the name came from a token or

@@ -300,7 +300,7 @@ func TestStatusJSONHasExactlyTheDesignFields(t *testing.T) {
 		if code := h.run(ctx, "auth", "status"); code != 0 {
 			t.Fatalf("exit %d", code)
 		}
-		if !regexp.MustCompile(`corp\s+(logged in|expiring)\s+ada@example.com\s+(59m|1h0m)\s+\S+\.\.\.\S+`).MatchString(h.out.String()) {
+		if !regexp.MustCompile(`corp\s+\* ada@example.com\s+(logged in|expiring)\s+ada@example.com\s+(59m|1h0m)\s+\S+\.\.\.\S+`).MatchString(h.out.String()) {
 			t.Errorf("table:\n%s", h.out)
 		}
 	})

@@ -19,7 +19,7 @@ func TestLogoutRevokesThenRefreshWithTheOldTokenFails(t *testing.T) {
 	if code := h.run(ctx, "auth", "logout", "corp", "--yes"); code != 0 {
 		t.Fatalf("exit %d:\n%s", code, h.errOut)
 	}
-	if msg := h.errOut.String(); !strings.Contains(msg, "Logged out of corp: the refresh token was revoked at 127.0.0.1") ||
+	if msg := h.errOut.String(); !strings.Contains(msg, "Logged out of corp account default: the refresh token was revoked at 127.0.0.1") ||
 		!strings.Contains(msg, "local credentials were deleted") {
 		t.Errorf("stderr does not say what happened:\n%s", msg)
 	}

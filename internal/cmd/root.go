@@ -147,6 +147,7 @@ func NewCmdAuth(f *Factory) *cobra.Command {
 	cmd.AddCommand(NewCmdRefresh(f, nil))
 	cmd.AddCommand(NewCmdToken(f, nil))
 	cmd.AddCommand(NewCmdImport(f, nil))
+	cmd.AddCommand(NewCmdSwitch(f, nil))
 	for _, c := range cmd.Commands() {
 		c.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &FlagError{Err: err} })
 	}

@@ -27,11 +27,14 @@ func NewCmdStatus(f *Factory, runF func(*StatusOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status [<provider>]",
 		Short: "Show which providers are logged in and when their tokens expire",
-		Long: `Show each provider's state, account, time left and masked token; --json prints
-the array scripts rely on. Reading the status never refreshes anything.
+		Long: `Show each account of each provider: its state, identity, time left and masked
+token, the active account of a provider marked with *; --json prints the
+array scripts rely on (each element names its account and whether it is
+active). Reading the status never refreshes anything.
 
-Exit status: with <provider>, 1 when it is not authenticated; without, 1 when
-any stored credential is expired beyond refresh (it needs a new login).`,
+Exit status: with <provider>, 1 when its active account is not authenticated;
+without, 1 when any stored credential is expired beyond refresh (it needs a
+new login).`,
 		Args:              args(cobra.MaximumNArgs(1)),
 		ValidArgsFunction: completeProviders(f),
 		RunE: func(c *cobra.Command, a []string) error {
@@ -61,11 +64,9 @@ func statusRun(opts *StatusOptions) error {
 	}
 	var list []auth.Status
 	if opts.Provider != "" {
-		st, err := a.Status(ctx, opts.Provider)
-		if err != nil {
+		if list, err = a.ProviderStatuses(ctx, opts.Provider); err != nil {
 			return err
 		}
-		list = []auth.Status{st}
 	} else {
 		list = a.Statuses(ctx)
 	}
@@ -89,7 +90,9 @@ func statusRun(opts *StatusOptions) error {
 		}
 	}
 	for _, st := range list {
-		if opts.Provider != "" && !st.Authenticated {
+		// A provider's verdict is its active account's (or, without
+		// accounts, its one record's).
+		if opts.Provider != "" && !st.Authenticated && (st.Active || len(list) == 1) {
 			failed = true
 		}
 		if opts.Provider == "" && deadCredential(st) {
@@ -109,11 +112,15 @@ func deadCredential(st auth.Status) bool {
 
 func printStatus(f *Factory, list []auth.Status) {
 	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "PROVIDER\tSTATE\tACCOUNT\tEXPIRES IN\tTOKEN")
+	fmt.Fprintln(tw, "PROVIDER\tACCOUNT\tSTATE\tIDENTITY\tEXPIRES IN\tTOKEN")
 	for _, st := range list {
 		acct := st.Email
 		if acct == "" {
 			acct = st.AccountID
+		}
+		name := orDash(termsafe.Line(st.Account))
+		if st.Active {
+			name = "* " + name
 		}
 		exp := "-"
 		if st.ExpiresAt != nil {
@@ -121,13 +128,17 @@ func printStatus(f *Factory, list []auth.Status) {
 		} else if st.AccessTokenPreview != "" {
 			exp = "never"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", termsafe.Line(st.Provider), stateLabel(st.State),
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", termsafe.Line(st.Provider), name, stateLabel(st.State),
 			orDash(termsafe.Line(acct)), exp, orDash(termsafe.Line(st.AccessTokenPreview)))
 	}
 	tw.Flush()
 	for _, st := range list {
 		if st.Reason != "" && (!st.Authenticated || st.State != auth.StateOK) {
-			fmt.Fprintf(f.IO.ErrOut, "%s: %s\n", termsafe.Line(st.Provider), termsafe.Line(st.Reason))
+			who := termsafe.Line(st.Provider)
+			if st.Account != "" {
+				who += "@" + termsafe.Line(st.Account)
+			}
+			fmt.Fprintf(f.IO.ErrOut, "%s: %s\n", who, termsafe.Line(st.Reason))
 		}
 	}
 }

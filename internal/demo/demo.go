@@ -144,7 +144,7 @@ func App(ctx context.Context) (a *app.App, stop func(), err error) {
 		rt := servers[p.name].IssueRefreshToken(clientID, "openid email offline_access")
 		seed := auth.Credentials{Version: 1, Provider: p.name, RefreshToken: rt, TokenType: "Bearer",
 			Scopes: []string{"openid", "email", "offline_access"}, Email: p.email}
-		if err := a.Adopt(ctx, seed); err != nil {
+		if _, err := a.Adopt(ctx, "", seed); err != nil {
 			return nil, nil, fmt.Errorf("demo seed %s: %w", p.name, err)
 		}
 		if _, err := a.Refresh(ctx, p.name); err != nil {
