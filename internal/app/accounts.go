@@ -24,6 +24,7 @@ type accountSet struct {
 	// a record this build could not move, such as a newer build's).
 	legacy *auth.Manager
 
+	syncMu sync.Mutex // serialises syncs
 	mu     sync.Mutex // guards byName, names, active, migrateErr
 	byName map[string]*auth.Manager
 	names  []string // sorted
@@ -91,40 +92,65 @@ func (a *App) migrate(ctx context.Context, set *accountSet) string {
 // sync makes set match the store: a Manager for every account stored, none
 // for an account gone, and the active account the store records.
 func (a *App) sync(ctx context.Context, set *accountSet) error {
-	_, err := a.syncAdded(ctx, set)
-	return err
+	return a.syncing(ctx, set, false)
 }
 
-// syncAdded is sync, returning the Managers of accounts new to this process.
-func (a *App) syncAdded(ctx context.Context, set *accountSet) ([]*auth.Manager, error) {
+// syncing is sync; with announce, each account new to this process is read
+// (Manager.Reload) before anything else can use it, which announces the
+// login made elsewhere.
+func (a *App) syncing(ctx context.Context, set *accountSet, announce bool) error {
+	// One at a time, so a slow sync never applies an older listing over
+	// a newer one.
+	set.syncMu.Lock()
+	defer set.syncMu.Unlock()
 	names, err := a.book.List(ctx, set.p.Name)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	active := a.book.Active(ctx, set.p.Name, names)
 	set.mu.Lock()
-	defer set.mu.Unlock()
-	var added []*auth.Manager
+	var missing []string
 	for _, n := range names {
 		if set.byName[n] == nil {
-			m := a.newManager(set.p, n)
-			set.byName[n] = m
-			a.scheduler.Add(m)
-			added = append(added, m)
+			missing = append(missing, n)
 		}
 	}
+	set.mu.Unlock()
+	fresh := make([]*auth.Manager, 0, len(missing))
+	for _, n := range missing {
+		m := a.newManager(set.p, n)
+		if announce {
+			m.Reload(ctx)
+		}
+		fresh = append(fresh, m)
+	}
+
+	set.mu.Lock()
+	for _, m := range fresh {
+		set.byName[m.Account()] = m
+	}
+	var gone []string
 	for n := range set.byName {
 		if !slices.Contains(names, n) {
 			delete(set.byName, n)
-			a.scheduler.Remove(store.AccountKey(set.p.Name, n))
+			gone = append(gone, n)
 		}
 	}
-	if active != "" && active != set.active {
+	switched := active != "" && active != set.active
+	set.names, set.active = names, active
+	set.mu.Unlock()
+
+	for _, m := range fresh {
+		a.scheduler.Add(m)
+	}
+	for _, n := range gone {
+		a.scheduler.Remove(store.AccountKey(set.p.Name, n))
+	}
+	if switched {
 		a.bus.Publish(auth.Event{Time: a.clock.Now(), Provider: set.p.Name, Account: active, Kind: auth.Switched,
 			Message: "requests now use account " + active})
 	}
-	set.names, set.active = names, active
-	return added, nil
+	return nil
 }
 
 // managers lists every Manager of set, the released record's first.
@@ -377,13 +403,8 @@ func (a *App) changed(ctx context.Context, key string) {
 			m.Reload(ctx)
 		}
 	}
-	added, err := a.syncAdded(ctx, set)
-	if err != nil {
+	if err := a.syncing(ctx, set, true); err != nil {
 		a.log.Warn("credentials store: could not list accounts", "provider", k.Provider, "err", err.Error())
-	}
-	for _, m := range added {
-		// Read now: announces the login made elsewhere.
-		m.Reload(ctx)
 	}
 }
 
