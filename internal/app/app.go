@@ -193,11 +193,13 @@ func (a *App) reportFix(p store.PermissionFix) {
 	a.fixMu.Lock()
 	a.fixes = append(a.fixes, msg)
 	a.fixMu.Unlock()
-	provider := "store"
+	key := accounts.Key{Provider: "store"}
 	if name, ok := strings.CutSuffix(filepath.Base(p.Path), ".json"); ok {
-		provider = name
+		if k, ok := accounts.ParseKey(name); ok {
+			key = k
+		}
 	}
-	a.bus.Publish(auth.Event{Time: a.clock.Now(), Provider: provider, Kind: auth.PermissionsFixed, Message: msg})
+	a.bus.Publish(auth.Event{Time: a.clock.Now(), Provider: key.Provider, Account: key.Account, Kind: auth.PermissionsFixed, Message: msg})
 }
 
 // PermissionNotices returns, once each, the permission fixes the

@@ -25,7 +25,7 @@ func TestPermissionFixReachesTheBus(t *testing.T) {
 	if _, err := a.Adopt(context.Background(), "", c); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, "claude.json")
+	path := filepath.Join(dir, "claude@default.json")
 	if err := os.Chmod(path, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ func TestLooseCredentialsAreFixedAndReportedOnce(t *testing.T) {
 	ctx := testContext(t)
 	h := newHarness(t, nil)
 	saveCreds(t, h, "corp", auth.Credentials{AccessToken: "at-corp-123456", RefreshToken: "rt-corp-123456", ExpiresAt: time.Now().Add(time.Hour)})
-	file := filepath.Join(h.credsDir, "corp.json")
+	file := filepath.Join(h.credsDir, "corp@default.json")
 	if err := os.Chmod(file, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -180,7 +180,8 @@ func httpServer(t *testing.T, h http.HandlerFunc) string {
 	return "http://" + ln.Addr().String()
 }
 
-// saveCreds stores c for provider in the harness's credentials folder.
+// saveCreds stores c as the provider's account "default" in the harness's
+// credentials folder.
 func saveCreds(t *testing.T, h *harness, provider string, c auth.Credentials) {
 	t.Helper()
 	c.Provider = provider
@@ -192,7 +193,7 @@ func saveCreds(t *testing.T, h *harness, provider string, c auth.Credentials) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Save(context.Background(), provider, blob); err != nil {
+	if err := st.Save(context.Background(), store.AccountKey(provider, "default"), blob); err != nil {
 		t.Fatal(err)
 	}
 }
