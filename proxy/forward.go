@@ -368,6 +368,10 @@ func (x *exchange) decorate(h http.Header) {
 	h.Del("X-Api-Key")
 	h.Del("Cookie")
 	h.Del("X-Real-Ip")
+	// Compressed answers say nothing to the usage counter; without the
+	// client's Accept-Encoding the transport negotiates gzip itself and
+	// hands the body on inflated.
+	h.Del("Accept-Encoding")
 	x.route.target.Decorate(h, x.creds)
 }
 

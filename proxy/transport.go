@@ -24,9 +24,10 @@ func newTransport() *http.Transport {
 		// A non-streaming completion only sends its headers when the whole
 		// answer is ready, which the APIs allow to take up to ten minutes.
 		ResponseHeaderTimeout: 11 * time.Minute,
-		// Pass the client's own Accept-Encoding through untouched instead of
-		// asking for gzip and decompressing on the client's behalf.
-		DisableCompression: true,
+		// The client's Accept-Encoding is dropped (decorate) and the
+		// transport asks for gzip and inflates it: the usage counter must
+		// read the answer's bytes, and loopback to the client costs nothing.
+		DisableCompression: false,
 	}
 }
 

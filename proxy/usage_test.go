@@ -1,11 +1,14 @@
 package proxy
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -197,5 +200,47 @@ func TestUpstreamCutMidStream(t *testing.T) {
 	ev := nextEvent(t, events)
 	if ev.ErrorKind != "upstream_cut" || ev.Usage != (usage.Tokens{Input: 40, Output: 1}) {
 		t.Errorf("event %+v, want upstream_cut with message_start's usage", ev)
+	}
+}
+
+// TestGzipAnswersAreCounted: a client that accepts gzip still has its
+// usage counted; the upstream's compressed answer reaches it inflated.
+func TestGzipAnswersAreCounted(t *testing.T) {
+	const reply = `{"id":"msg_1","type":"message","usage":{"input_tokens":21,"output_tokens":8,"cache_read_input_tokens":300}}`
+	var sawAE string
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sawAE = r.Header.Get("Accept-Encoding")
+		w.Header().Set("Content-Type", "application/json")
+		if !strings.Contains(sawAE, "gzip") {
+			_, _ = io.WriteString(w, reply)
+			return
+		}
+		w.Header().Set("Content-Encoding", "gzip")
+		zw := gzip.NewWriter(w)
+		_, _ = io.WriteString(zw, reply)
+		_ = zw.Close()
+	}))
+	defer upstream.Close()
+	s := newTestServer(t, Options{Upstreams: []Upstream{{Name: "claude", Target: claudeTarget{base: upstream.URL}, Tokens: newTokens("tok-A")}}})
+	px := httptest.NewServer(s.Handler())
+	defer px.Close()
+	events, cancel := s.Subscribe(1)
+	defer cancel()
+	req, _ := http.NewRequest(http.MethodPost, px.URL+"/claude/v1/messages", strings.NewReader(`{"model":"m"}`))
+	req.Header.Set("Accept-Encoding", "gzip, deflate, br")
+	resp, err := px.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != reply || resp.Header.Get("Content-Encoding") != "" {
+		t.Fatalf("client got %q (Content-Encoding %q)", body, resp.Header.Get("Content-Encoding"))
+	}
+	if sawAE != "gzip" {
+		t.Errorf("upstream saw Accept-Encoding %q, want the transport's own gzip", sawAE)
+	}
+	if ev := nextEvent(t, events); ev.Usage != (usage.Tokens{Input: 21, Output: 8, CacheRead: 300}) {
+		t.Errorf("usage %+v", ev.Usage)
 	}
 }
