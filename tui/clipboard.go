@@ -46,7 +46,7 @@ func (c copier) copy(ctx context.Context, what, text string) tea.Cmd {
 func (msg clipboardMsg) note() string {
 	switch {
 	case msg.Tmux:
-		return fmt.Sprintf("Copied the %s to tmux's paste buffer (prefix ] pastes it) and sent it to your terminal's clipboard.", msg.What)
+		return fmt.Sprintf("Copied the %s to tmux's paste buffer (prefix ] pastes it); tmux also passes it on to your terminal's clipboard where it may.", msg.What)
 	case msg.Sent:
 		return fmt.Sprintf("Sent the %s to your terminal's clipboard (OSC 52). If nothing pastes, your terminal does not allow it: select the text instead.", msg.What)
 	case msg.Err != nil:

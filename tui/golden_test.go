@@ -11,6 +11,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/golden"
 	"github.com/charmbracelet/x/exp/teatest"
 	"github.com/muesli/termenv"
@@ -57,6 +58,7 @@ func (p probe) waitView(t *testing.T, what string, cond func(v string) bool) {
 
 func contains(subs ...string) func(string) bool {
 	return func(v string) bool {
+		v = ansi.Strip(v) // what the user reads, in colour too
 		for _, s := range subs {
 			if !strings.Contains(v, s) {
 				return false
@@ -135,7 +137,7 @@ func TestGolden(t *testing.T) {
 			}
 		}, drive: func(t *testing.T, r *rig, tm *teatest.TestModel, p probe) {
 			tm.Send(keyPress("p"))
-			p.waitView(t, "the running proxy", contains("proxy running at"))
+			p.waitView(t, "the running proxy", contains("8787 · "))
 			tm.Send(keyPress("e"))
 			p.waitView(t, "the exports and the copy", contains("Environment for clients", "Sent the exports"))
 		}},
@@ -182,7 +184,7 @@ func TestGolden(t *testing.T) {
 			ch <- proxy.Event{Time: t0.Add(-time.Second), Provider: "codex", Method: "POST", Path: "/responses", Status: 401, Duration: 35 * time.Millisecond, Bytes: 118, Retried: true}
 		}, drive: func(t *testing.T, r *rig, tm *teatest.TestModel, p probe) {
 			tm.Send(keyPress("p"))
-			p.waitView(t, "the running proxy", contains("proxy running at", "/v1/messages", "/responses", "listening at http"))
+			p.waitView(t, "the running proxy", contains("8787 · ", "/v1/messages", "/responses", "listening at http"))
 		}},
 	}
 	for _, c := range cases {

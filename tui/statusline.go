@@ -3,6 +3,8 @@ package tui
 import (
 	"fmt"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"github.com/ccproxy-tui/ccproxy-tui/proxy"
 )
 
@@ -16,29 +18,47 @@ type proxyState struct {
 	Stats      proxy.Counters
 }
 
-// statusLine is the top line: the program, the proxy, its counters.
+// statusLine is the top line: the program, the proxy, its counters. When
+// the width is short, words go before the address does: the proxy's URL
+// (with its port) is what a user copies from here.
 func statusLine(com *Common, p proxyState, demo bool, filter string) string {
 	st := com.Styles
-	s := st.Title.Render("ccproxy-tui")
+	head := st.Title.Render("ccproxy-tui")
 	if demo {
-		s += " " + st.Warning.Render("[demo]")
+		head += " " + st.Warning.Render("[demo]")
 	}
-	s += "  "
+	var variants []string
 	switch {
 	case !p.Configured:
-		s += st.Muted.Render("○ no proxy configured")
+		variants = []string{st.Muted.Render("○ no proxy configured")}
 	case p.Busy && p.Running:
-		s += st.Warning.Render("◐ proxy stopping…")
+		variants = []string{st.Warning.Render("◐ proxy stopping…")}
 	case p.Busy:
-		s += st.Warning.Render("◐ proxy starting…")
+		variants = []string{st.Warning.Render("◐ proxy starting…")}
 	case p.Running:
-		s += st.Calm.Render("● proxy running at "+p.URL) +
-			st.Muted.Render(fmt.Sprintf(" · %d requests · %d errors", p.Stats.Requests, p.Stats.Errors))
+		counts := fmt.Sprintf(" · %d requests · %d errors", p.Stats.Requests, p.Stats.Errors)
+		short := fmt.Sprintf(" · %d req · %d err", p.Stats.Requests, p.Stats.Errors)
+		variants = []string{
+			st.Calm.Render("● proxy running at "+p.URL) + st.Muted.Render(counts),
+			st.Calm.Render("● proxy at "+p.URL) + st.Muted.Render(short),
+			st.Calm.Render("● "+p.URL) + st.Muted.Render(short),
+			st.Calm.Render("● " + p.URL),
+		}
 	default:
-		s += st.Muted.Render("○ proxy stopped · p to start")
+		variants = []string{st.Muted.Render("○ proxy stopped · p to start")}
 	}
+	tail := ""
 	if filter != "" {
-		s += st.Warning.Render("  /" + filter)
+		tail = st.Warning.Render("  /" + filter)
 	}
-	return clip(s, com.Width)
+	for _, v := range variants {
+		if s := head + "  " + v + tail; ansi.StringWidth(s) <= com.Width {
+			return s
+		}
+	}
+	last := variants[len(variants)-1]
+	if s := last + tail; ansi.StringWidth(s) <= com.Width {
+		return s
+	}
+	return clip(last+tail, com.Width)
 }

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/proxy"
 )
 
 func TestFresh(t *testing.T) {
@@ -512,4 +514,17 @@ func rowOf(view, provider string) string {
 		}
 	}
 	return ""
+}
+
+// TestStatusLineKeepsThePort checks that the proxy's address, port
+// included, survives every width from 40 columns up.
+func TestStatusLineKeepsThePort(t *testing.T) {
+	p := proxyState{Configured: true, Running: true, URL: "http://127.0.0.1:33481", Stats: proxy.Counters{Requests: 1234, Errors: 5}}
+	for _, w := range []int{40, 60, 80, 140} {
+		com := &Common{Width: w, Styles: NoColorStyles()}
+		line := statusLine(com, p, true, "")
+		if !strings.Contains(line, "http://127.0.0.1:33481") || ansi.StringWidth(line) > w {
+			t.Errorf("%d columns: %q", w, line)
+		}
+	}
 }
