@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 
+	"github.com/ccproxy-tui/ccproxy-tui/internal/acctname"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/provname"
 )
 
@@ -26,12 +27,9 @@ var smallInt = regexp.MustCompile(`^-?[0-9]{1,6}$`)
 // leading dot.
 const providerPattern = provname.Pattern
 
-// accountPattern is the namespace of account names: like a provider name,
-// but also '.', '@' and '+', so an e-mail address is a name as it is.
-const accountPattern = `[a-z0-9][a-z0-9._@+-]{0,63}`
-
-// accountName is the account-name rule CheckAccount applies.
-var accountName = regexp.MustCompile(`^` + accountPattern + `$`)
+// accountPattern is the namespace of account names, the one rule of
+// acctname.
+const accountPattern = acctname.Pattern
 
 // keyName is the whole namespace of store keys: a provider's own record
 // (<provider>), one of its accounts (<provider>@<account>) or the record of
@@ -40,16 +38,13 @@ var accountName = regexp.MustCompile(`^` + accountPattern + `$`)
 // credentials folder or collides with the store's bookkeeping entries.
 var keyName = regexp.MustCompile(`^` + providerPattern + `(\.active|@` + accountPattern + `)?$`)
 
-// CheckAccount is the one rule for account names, used wherever a name is
-// taken from a user, a route or an identity: lower-case letters, digits,
-// '.', '_', '-', '@' and '+', starting with a letter or digit, at most 64.
-// The rule keeps a name usable as it is in a file name, a keyring item and
-// a proxy route (/<provider>@<account>/).
+// CheckAccount applies acctname's rule, as an ErrInvalid, for callers that
+// branch on the store's errors.
 func CheckAccount(name string) error {
-	if accountName.MatchString(name) {
-		return nil
+	if err := acctname.Check(name); err != nil {
+		return fmt.Errorf("%w: %w", err, ErrInvalid)
 	}
-	return fmt.Errorf("account name %q: want lower-case letters, digits, '.', '_', '-', '@' or '+', starting with a letter or digit (max 64): %w", shorten(name), ErrInvalid)
+	return nil
 }
 
 // AccountKey is the key of one account's record of a provider.
