@@ -219,7 +219,8 @@ func New(opts Options) (*Server, error) {
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Start binds the listen address and serves until Stop; ctx bounds the bind
-// only. It fails at once when the port is taken, so the caller can report it.
+// only. It fails at once when the port is taken, so the caller can report
+// it: with a *ServingElsewhereError when another ccproxy-tui serves there.
 func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -229,6 +230,10 @@ func (s *Server) Start(ctx context.Context) error {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", s.opts.Listen)
 	if err != nil {
+		// A *ServingElsewhereError when our own proxy already runs there.
+		if e := s.elsewhere(ctx, err); e != err {
+			return e
+		}
 		return fmt.Errorf("proxy listen %s: %w", s.opts.Listen, err)
 	}
 	srv := &http.Server{

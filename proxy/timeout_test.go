@@ -3,10 +3,12 @@ package proxy
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -217,5 +219,46 @@ func TestTrickledBodyTimesOut(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestTimeout {
 		t.Errorf("status %d %s, want 408", resp.StatusCode, body)
+	}
+}
+
+// A second proxy on an address our own proxy already serves says who
+// serves it instead of failing to bind; any other program on the port is
+// an ordinary bind error.
+func TestStartFindsOurProxyAlreadyServing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	first := newTestServer(t, Options{Listen: addr})
+	if err := first.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer first.Stop(context.Background())
+	second := newTestServer(t, Options{Listen: addr})
+	err = second.Start(context.Background())
+	var se *ServingElsewhereError
+	if !errors.As(err, &se) || se.URL != "http://"+addr || se.PID != os.Getpid() {
+		t.Fatalf("second Start = %v, want a *ServingElsewhereError naming http://%s and pid %d", err, addr, os.Getpid())
+	}
+	if second.Running() {
+		t.Error("the second proxy claims to run itself")
+	}
+
+	squatter, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer squatter.Close()
+	go func() {
+		// Something that is not a ccproxy-tui: it answers 200 without
+		// saying who it is.
+		_ = http.Serve(squatter, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") }))
+	}()
+	other := newTestServer(t, Options{Listen: squatter.Addr().String()})
+	if err := other.Start(context.Background()); err == nil || errors.As(err, &se) {
+		t.Errorf("Start on a port another program holds = %v, want a plain bind error", err)
 	}
 }
