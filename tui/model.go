@@ -18,6 +18,7 @@ import (
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
 	"github.com/ccproxy-tui/ccproxy-tui/ledger"
+	"github.com/ccproxy-tui/ccproxy-tui/proxy"
 )
 
 // animEvery is the spinner's frame interval.
@@ -282,6 +283,14 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.updateLogin(msg)
 	case proxyToggledMsg:
 		m.proxy.Busy = false
+		var se *proxy.ServingElsewhereError
+		if errors.As(msg.Err, &se) {
+			// Another ccproxy-tui already serves the address: that is a
+			// running proxy, just not this process's.
+			m.proxy.Running, m.proxy.URL, m.proxy.ElsewherePID = true, se.URL, se.PID
+			m.activity = m.activity.Add(entry{Time: m.com.Now, Provider: "proxy", Text: termsafe.Line(se.Error())})
+			return m, nil
+		}
 		if msg.Err != nil {
 			m = m.report("proxy", msg.Err.Error())
 			return m, nil
@@ -522,6 +531,10 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		if m.proxy.Busy {
+			return m, nil
+		}
+		if m.proxy.ElsewherePID != 0 {
+			m.flash, m.flashLevel = fmt.Sprintf("the proxy at %s belongs to pid %d; stop it there", m.proxy.URL, m.proxy.ElsewherePID), levelWarn
 			return m, nil
 		}
 		m.proxy.Busy = true

@@ -16,6 +16,9 @@ type proxyState struct {
 	Busy       bool // a start or stop is under way
 	URL        string
 	Stats      proxy.Counters
+	// ElsewherePID is the process serving URL when it is not this one
+	// (a serve started earlier); zero when the proxy is ours.
+	ElsewherePID int
 }
 
 // statusLine is the top line: the program, the proxy, its counters. When
@@ -35,6 +38,13 @@ func statusLine(com *Common, p proxyState, demo bool, filter string) string {
 		variants = []string{st.Warning.Render("◐ proxy stopping…")}
 	case p.Busy:
 		variants = []string{st.Warning.Render("◐ proxy starting…")}
+	case p.Running && p.ElsewherePID != 0:
+		whose := fmt.Sprintf(" · served by pid %d", p.ElsewherePID)
+		variants = []string{
+			st.Calm.Render("● proxy running at "+p.URL) + st.Muted.Render(whose),
+			st.Calm.Render("● "+p.URL) + st.Muted.Render(fmt.Sprintf(" · pid %d", p.ElsewherePID)),
+			st.Calm.Render("● " + p.URL),
+		}
 	case p.Running:
 		counts := fmt.Sprintf(" · %d requests · %d errors", p.Stats.Requests, p.Stats.Errors)
 		short := fmt.Sprintf(" · %d req · %d err", p.Stats.Requests, p.Stats.Errors)

@@ -528,3 +528,24 @@ func TestStatusLineKeepsThePort(t *testing.T) {
 		}
 	}
 }
+
+// A dashboard opened while a serve already listens on the address shows
+// that proxy as running, and whose it is, instead of a bind failure.
+func TestProxyServedElsewhereShowsAsRunning(t *testing.T) {
+	r := newRig(t, threeProviders())
+	r.px.failOn = &proxy.ServingElsewhereError{URL: "http://127.0.0.1:8787", PID: 4242}
+	m := r.model(t, 120, 24)
+	m, cmd := send(t, m, keyPress("p"))
+	if cmd == nil {
+		t.Fatal("p did not try to start the proxy")
+	}
+	m = step(t, m, cmd())
+	view := m.View()
+	if !strings.Contains(view, "proxy running at http://127.0.0.1:8787") || !strings.Contains(view, "pid 4242") {
+		t.Fatalf("status line does not show the proxy served elsewhere:\n%s", view)
+	}
+	m, cmd = send(t, m, keyPress("p"))
+	if cmd != nil || !strings.Contains(m.View(), "belongs to pid 4242") {
+		t.Errorf("p on a proxy served elsewhere should say whose it is, not stop or start:\n%s", m.View())
+	}
+}
