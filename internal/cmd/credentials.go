@@ -95,6 +95,10 @@ func refreshRun(opts *RefreshOptions) error {
 	if err != nil {
 		return err
 	}
+	if f.IO.IsStderrTTY() {
+		// The token endpoint may take a while; say what is happening.
+		fmt.Fprintf(f.IO.ErrOut, "Refreshing %s…\n", opts.Provider)
+	}
 	c, err := a.Refresh(contextOr(opts.Context), selector(opts.Provider, opts.Account))
 	if err != nil {
 		f.logger().Warn("refresh failed", "provider", opts.Provider, "err", err.Error())

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ccproxy-tui/ccproxy-tui/auth"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
 	"github.com/ccproxy-tui/ccproxy-tui/providers"
 )
@@ -74,7 +75,7 @@ func Execute(root *cobra.Command, argv []string, stderr io.Writer, log *slog.Log
 		}
 		return ExitUsage
 	}
-	fmt.Fprintf(stderr, "%s\n", oneLine(err.Error()))
+	fmt.Fprintf(stderr, "%s\n", oneLine(message(err)))
 	return ExitError
 }
 
@@ -92,4 +93,53 @@ func isCobraUsageError(err error) bool {
 func oneLine(s string) string {
 	s = strings.TrimSpace(s)
 	return termsafe.Line(strings.ReplaceAll(s, "\n", "; "))
+}
+
+// message is the line a failed command prints. An auth error is told once:
+// its operation and provider, the OAuth code, the root cause under every
+// layer, and one next step for someone whose command has ended, so a
+// transient failure says to check the network and run it again, never
+// "will retry".
+func message(err error) string {
+	top, ok := err.(*auth.Error)
+	if !ok {
+		return err.Error()
+	}
+	code, hint := top.Code, top.Hint
+	var cause error
+	for e := error(top); e != nil; {
+		ae, ok := e.(*auth.Error)
+		if !ok {
+			cause = e
+			break
+		}
+		if code == "" {
+			code = ae.Code
+		}
+		if hint == "" {
+			hint = ae.Hint
+		}
+		e = ae.Err
+	}
+	msg := top.Op + " " + top.Provider
+	if code != "" {
+		msg += ": " + code
+	}
+	if cause != nil {
+		msg += ": " + cause.Error()
+	}
+	if hint == "" {
+		switch {
+		case errors.Is(err, auth.ErrLoginRequired):
+			hint = "run: ccproxy-tui auth login " + top.Provider
+		case errors.Is(err, auth.ErrTransient):
+			hint = "check the network, then run the command again"
+		case errors.Is(err, auth.ErrMisconfigured):
+			hint = "check [providers." + top.Provider + "] in the config"
+		}
+	}
+	if hint != "" {
+		msg += " (" + hint + ")"
+	}
+	return msg
 }

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -308,5 +309,34 @@ func TestEnvSaysWhatItLeftOut(t *testing.T) {
 	}
 	if !strings.Contains(h.out.String(), "# left out copilot (speaks the same API as codex") || !strings.Contains(h.out.String(), "run: ccproxy-tui env copilot") {
 		t.Errorf("env output:\n%s", h.out)
+	}
+}
+
+// TestMessageOfAuthErrors checks a failed command's line: each layer once,
+// and a next step for a command that has ended (no "will retry").
+func TestMessageOfAuthErrors(t *testing.T) {
+	inner := &auth.Error{Provider: "codex", Op: "device login", Kind: auth.ErrTransient, Err: errors.New("dial tcp: connection refused")}
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"transient, nested", &auth.Error{Provider: "codex", Op: "login", Kind: auth.ErrTransient, Err: inner},
+			"login codex: dial tcp: connection refused (check the network, then run the command again)"},
+		{"refused, with a code", &auth.Error{Provider: "claude", Op: "refresh", Kind: auth.ErrLoginRequired, Code: "invalid_grant", Err: errors.New("token endpoint answered 400")},
+			"refresh claude: invalid_grant: token endpoint answered 400 (run: ccproxy-tui auth login claude)"},
+		{"an explicit hint wins", &auth.Error{Provider: "copilot", Op: "device login", Kind: auth.ErrCancelled, Err: errors.New("the code expired"), Hint: "start again and enter the new code sooner"},
+			"device login copilot: the code expired (start again and enter the new code sooner)"},
+		{"not an auth error", errors.New("import claude: no file"), "import claude: no file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := message(tt.err); got != tt.want {
+				t.Errorf("message =\n %q\nwant\n %q", got, tt.want)
+			}
+			if strings.Contains(message(tt.err), "will retry") {
+				t.Error("a command that exits says it will retry")
+			}
+		})
 	}
 }
