@@ -319,3 +319,60 @@ func TestReloadFollowsAnotherProcess(t *testing.T) {
 		t.Errorf("Reload after our own save announced %v", kinds(evs))
 	}
 }
+
+// A request whose token still works is not held up by a refresh stuck
+// behind another process's lock: it gets the current token after a brief
+// wait, and the refresh completes once the lock is free.
+func TestValidTokenIsNotHeldUpByAStuckRefresh(t *testing.T) {
+	p := newLCProvider(t)
+	dir := t.TempDir()
+	disk, err := store.NewFile(dir, store.WithLockTimeout(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := store.NewFile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.store = disk
+	seeded := p.seed(t, lcT0.Add(time.Minute)) // inside the grace window
+	m := p.manager(nil)
+	events, cancel := p.bus.Subscribe(16)
+	defer cancel()
+	ctx := context.Background()
+	unlock, err := other.Lock(ctx, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	tok, err := m.Token(ctx)
+	held := time.Since(start)
+	if err != nil || tok != seeded.AccessToken {
+		t.Fatalf("Token = %s, %v; want the current token", MaskAccess(tok), err)
+	}
+	if held > onDemandWait+5*time.Second {
+		t.Errorf("the request was held %v behind the lock", held)
+	}
+	unlock()
+	if !waitKind(ctx, events, RefreshSucceeded) {
+		t.Fatal("the refresh never completed once the lock was free")
+	}
+	if tok, _ := m.Token(ctx); tok == seeded.AccessToken || !p.srv.ValidAccessToken(tok) {
+		t.Error("after the refresh the old token is still served")
+	}
+}
+
+func waitKind(ctx context.Context, ch <-chan Event, kind EventKind) bool {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		select {
+		case e := <-ch:
+			if e.Kind == kind {
+				return true
+			}
+		case <-ctx.Done():
+			return false
+		}
+	}
+}

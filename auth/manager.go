@@ -22,6 +22,10 @@ const (
 	DefaultCacheTTL = 30 * time.Second
 )
 
+// onDemandWait is how long a request whose token still works waits for a
+// refresh it set off before going on with the current token.
+const onDemandWait = time.Second
+
 // refreshTimeout bounds one refresh (lock wait, token call, save) once it has
 // started. The refresh does not end early when the caller that started it
 // gives up: abandoning it after the server rotated the refresh token would
@@ -542,11 +546,22 @@ func (m *Manager) credentials(ctx context.Context, now time.Time) (Credentials, 
 		// token endpoint on every request.
 		return cur, nil
 	}
-	r, err := m.refresh(ctx, refreshReq{reason: "expiring"})
+	wait := ctx
+	if cur.Valid(now) {
+		// A request with a token that still works is not held up by a
+		// slow refresh (a token endpoint that stalls, a lock another
+		// process holds): it waits briefly, then goes on with the current
+		// token while the refresh carries on.
+		var cancel context.CancelFunc
+		wait, cancel = context.WithTimeout(ctx, onDemandWait)
+		defer cancel()
+	}
+	r, err := m.refresh(wait, refreshReq{reason: "expiring"})
 	if err != nil {
 		// The failure is recorded; a token that still works is served.
 		fallback := r.creds
-		if fallback.AccessToken == "" && !errors.Is(err, ErrLoginRequired) && !errors.Is(err, ErrCancelled) {
+		gaveUp := errors.Is(err, ErrCancelled) && ctx.Err() == nil // our brief wait ended, not the caller
+		if fallback.AccessToken == "" && !errors.Is(err, ErrLoginRequired) && (gaveUp || !errors.Is(err, ErrCancelled)) {
 			fallback = cur
 		}
 		if fallback.Valid(m.clock.Now()) {
