@@ -25,6 +25,10 @@ type Event struct {
 
 	// Account is the account the request used; "" is the provider's one login.
 	Account string
+	// FailoverFrom is the account whose usage limit was reached when the
+	// request was sent again on Account (failover = true); "" otherwise.
+	// That first answer is an Event of its own.
+	FailoverFrom string
 	// Model is the "model" the client's request body named ("" if none).
 	Model string
 	// TTFB is the time until the first response byte went to the client.

@@ -37,15 +37,20 @@ type route struct {
 type exchange struct {
 	http.ResponseWriter
 	route   *route
-	account string      // the provider's account serving the request, "" when it has none
-	tokens  TokenSource // the account's
-	creds   auth.Credentials
-	base    *url.URL
-	rest    string // path after /<name>, e.g. "/v1/messages"
-	restRaw string // its escaped form when it differs (url.URL.RawPath)
-	body    []byte // the buffered request body, replayed on retry
-	hasBody bool
-	reader  replayBody // reads body for the first attempt, without another allocation
+	account string // the provider's account serving the request, "" when it has none
+	// failoverFrom is the account whose usage limit was reached when the
+	// request was sent again on account.
+	failoverFrom string
+	// clientPath is the path the client asked for, for events.
+	clientPath string
+	tokens     TokenSource // the account's
+	creds      auth.Credentials
+	base       *url.URL
+	rest       string // path after /<name>, e.g. "/v1/messages"
+	restRaw    string // its escaped form when it differs (url.URL.RawPath)
+	body       []byte // the buffered request body, replayed on retry
+	hasBody    bool
+	reader     replayBody // reads body for the first attempt, without another allocation
 
 	status  int
 	bytes   int64
@@ -109,7 +114,7 @@ func (s *Server) newReverseProxy(tr http.RoundTripper) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite:        s.rewrite,
 		ModifyResponse: s.modifyResponse,
-		Transport:      &retrier{next: tr, idle: s.opts.IdleTimeout, clock: s.clock},
+		Transport:      &failover{s: s, next: &retrier{next: tr, idle: s.opts.IdleTimeout, clock: s.clock}},
 		ErrorHandler:   s.proxyError,
 		BufferPool:     make(bufferPool, 256),
 		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
@@ -130,7 +135,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	start := s.clock.Now()
 	s.stats.inFlight.Add(1)
-	x := &exchange{ResponseWriter: w, start: start, since: s.clock.Since}
+	x := &exchange{ResponseWriter: w, start: start, since: s.clock.Since, clientPath: r.URL.Path}
 	completed := false
 	// Deferred so the event is published even when the ReverseProxy aborts a
 	// stream the client left (it panics with http.ErrAbortHandler).
@@ -520,7 +525,7 @@ func (s *Server) finish(x *exchange, r *http.Request, start time.Time, completed
 		ErrorKind: x.errorKind(r, status),
 	}
 	if x.route != nil {
-		ev.Provider, ev.Account = x.route.name, x.account
+		ev.Provider, ev.Account, ev.FailoverFrom = x.route.name, x.account, x.failoverFrom
 		ev.Quota = s.readQuota(x, start)
 	}
 	if x.hasBody {

@@ -32,7 +32,7 @@ func (s *Server) readQuota(x *exchange, at time.Time) *quota.Snapshot {
 		return nil
 	}
 	out := q // declared here, so only a response with quota pays for the heap copy
-	out.Provider = x.route.name
+	out.Provider, out.Account = x.route.name, x.account
 	return &out
 }
 

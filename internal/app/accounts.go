@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -425,4 +426,41 @@ func (r route) Account(ctx context.Context, name string) (string, proxy.TokenSou
 		return "", nil, err
 	}
 	return account, m, nil
+}
+
+// Fallback implements proxy.Failover: with failover on for the provider,
+// the first account after from (in name order, wrapping around) that is
+// logged in and whose latest quota is not rejected. An account with no
+// quota reading yet counts as having headroom.
+func (r route) Fallback(ctx context.Context, from string) (string, proxy.TokenSource, bool) {
+	if !r.a.cfg.Providers[r.set.p.Name].Failover || from == "" {
+		return "", nil, false
+	}
+	r.set.mu.Lock()
+	names := slices.Clone(r.set.names)
+	byName := maps.Clone(r.set.byName)
+	r.set.mu.Unlock()
+	latest, err := r.a.quota.Latest(ctx)
+	if err != nil {
+		r.a.log.Warn("failover: quota readings of other processes unavailable", "provider", r.set.p.Name, "err", err.Error())
+	}
+	exhausted := map[string]bool{}
+	for _, q := range latest {
+		if q.Provider == r.set.p.Name && q.Rejected() {
+			exhausted[q.Account] = true
+		}
+	}
+	start := slices.Index(names, from) // -1 when from is gone: all are candidates
+	for i := range names {
+		name := names[(start+1+i)%len(names)]
+		m := byName[name]
+		if name == from || m == nil || exhausted[name] {
+			continue
+		}
+		if c, err := m.Credentials(ctx); err != nil || c.AccessToken == "" {
+			continue
+		}
+		return name, m, true
+	}
+	return "", nil, false
 }

@@ -100,6 +100,11 @@ type Provider struct {
 	// another machine. Off, such a URL is refused when the config loads;
 	// on, every start warns about it.
 	AllowInsecureHTTP bool `toml:"allow_insecure_http"`
+	// Failover = true sends a request once more on another of the
+	// provider's accounts when the active one's usage limit is reached and
+	// the other has headroom by its quota. Off by default: each
+	// provider's terms decide whether using several accounts so is allowed.
+	Failover bool `toml:"failover"`
 }
 
 // Defaults of DESIGN.md.
