@@ -268,3 +268,92 @@ func readStored(t *testing.T, s store.Store) auth.Credentials {
 	}
 	return c
 }
+
+// A burst of upstream 401s for one access token costs one refresh, and
+// while the token endpoint fails, further 401s inside its back-off cost no
+// token call at all.
+func TestProxyRefreshesOncePerRejectedToken(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	clock := clockwork.NewFakeClockAt(now)
+	srv := fake.NewOAuthServer(fake.WithClock(clock), fake.WithClientID("ccproxy"))
+	defer srv.Close()
+	up := fake.NewUpstream(fake.UpstreamOptions{Accept: srv.ValidAccessToken})
+	api := httptest.NewServer(up)
+	defer api.Close()
+	cfg := config.Default()
+	cfg.Providers["corp"] = config.Provider{Type: "oidc", Issuer: srv.Issuer(), ClientID: "ccproxy", APIBase: api.URL}
+	transport := &http.Transport{MaxIdleConnsPerHost: 128}
+	defer transport.CloseIdleConnections()
+	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
+	mem := store.NewMemory()
+	a, err := New(Options{Config: cfg, Store: mem, Clock: clock, HTTPClient: client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed := auth.Credentials{Provider: "corp", AccessToken: "seed-access-token-0123456789abcdef",
+		RefreshToken: srv.IssueRefreshToken("ccproxy", ""), ExpiresAt: now.Add(-time.Minute), ObtainedAt: now.Add(-time.Hour)}
+	if _, err := a.Adopt(ctx, "", seed); err != nil {
+		t.Fatal(err)
+	}
+	proxy := httptest.NewServer(a.Proxy().Handler())
+	defer proxy.Close()
+	post := func() int {
+		resp, err := client.Post(proxy.URL+"/corp/v1/chat/completions", "application/json", strings.NewReader(`{"model":"m"}`))
+		if err != nil {
+			t.Error(err)
+			return 0
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post(); code != http.StatusOK {
+		t.Fatalf("first request: %d", code)
+	}
+	live, err := a.Token(ctx, "corp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := srv.Counts()
+
+	// The API turns the live token down, as after a revocation on its side.
+	up.RejectToken(live)
+	codes := make(chan int, 100)
+	for range 100 {
+		go func() { codes <- post() }()
+	}
+	for range 100 {
+		if code := <-codes; code != http.StatusOK {
+			t.Fatalf("a rejected request was not retried with the new token: %d", code)
+		}
+	}
+	burst := srv.Counts()
+	if n := burst.Refresh - before.Refresh; n != 1 || burst.Token-before.Token != 1 {
+		t.Errorf("100 concurrent 401s for one token made %d refreshes (%d token calls), want 1", n, burst.Token-before.Token)
+	}
+	for range 100 {
+		if code := post(); code != http.StatusOK {
+			t.Fatalf("sequential request: %d", code)
+		}
+	}
+	if n := srv.Counts().Refresh - burst.Refresh; n != 0 {
+		t.Errorf("100 sequential requests after the burst made %d refreshes, want 0", n)
+	}
+
+	// Now the token endpoint fails: ten 401s make one token call.
+	current, _ := a.Token(ctx, "corp")
+	up.RejectToken(current)
+	srv.InjectTokenFault(fake.FaultUnavailable(), 100)
+	failing := srv.Counts().Token
+	for range 10 {
+		if code := post(); code != http.StatusServiceUnavailable {
+			t.Fatalf("with the token endpoint down: %d, want 503", code)
+		}
+	}
+	if n := srv.Counts().Token - failing; n != 1 {
+		t.Errorf("10 rejected requests against a failing token endpoint made %d token calls, want 1", n)
+	}
+	t.Logf("100 concurrent 401s: %d refresh; 100 sequential requests after: 0; 10 401s with the token endpoint at 503: %d token call",
+		burst.Refresh-before.Refresh, srv.Counts().Token-failing)
+}
