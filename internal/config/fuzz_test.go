@@ -39,7 +39,7 @@ func FuzzParse(f *testing.F) {
 			if !provname.Valid(name) {
 				t.Fatalf("accepted provider name %q", name)
 			}
-			for _, u := range []string{p.Issuer, p.AuthorizeURL, p.TokenURL, p.DeviceURL, p.RevocationURL, p.APIBase} {
+			for _, u := range []string{p.Issuer, p.AuthorizeURL, p.TokenURL, p.DeviceURL, p.RevocationURL, p.APIBase, p.UsageURL} {
 				if !p.AllowInsecureHTTP && CleartextRemote(u) {
 					t.Fatalf("accepted cleartext %q for %s", u, name)
 				}

@@ -225,6 +225,7 @@ func (c *Config) Validate() error {
 			{"issuer", p.Issuer}, {"authorize_url", p.AuthorizeURL}, {"token_url", p.TokenURL},
 			{"device_url", p.DeviceURL}, {"redirect_url", p.RedirectURL}, {"api_base", p.APIBase},
 			{"copilot_token_url", p.CopilotTokenURL}, {"revocation_url", p.RevocationURL},
+			{"usage_url", p.UsageURL},
 		}
 		if p.CopilotTokenURL != "" && name != "copilot" {
 			return &Error{Key: key + ".copilot_token_url", Msg: "only the copilot provider trades its token for a second one; remove the key"}
