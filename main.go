@@ -11,6 +11,7 @@ import (
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/cmd"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/dashboard"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/demo"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/iostreams"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/logging"
@@ -39,9 +40,9 @@ func run() int {
 		Clock:       clockwork.NewRealClock(),
 		OpenBrowser: auth.OpenBrowser,
 		Logger:      logger,
-		// The dashboard hook: runDashboard (dashboard.go) adapts the app to
-		// the tui package; --demo swaps in internal/demo's loopback fakes.
-		RunDashboard: runDashboard,
+		// The dashboard hook: internal/dashboard adapts the app to the tui
+		// package; --demo swaps in internal/demo's loopback fakes.
+		RunDashboard: dashboard.Run,
 		DemoApp:      demo.App,
 		LedgerPath:   ledger.DefaultPath(),
 	}

@@ -1,4 +1,8 @@
-package main
+// Package dashboard wires the program to the tui package: it adapts
+// *app.App to the dashboard's small interfaces and runs the refresh loop and
+// the usage ledger while the dashboard is open. main.go hands Run to the
+// command line as its RunDashboard.
+package dashboard
 
 import (
 	"context"
@@ -11,24 +15,19 @@ import (
 	"github.com/ccproxy-tui/ccproxy-tui/internal/cmd"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/demo"
 	"github.com/ccproxy-tui/ccproxy-tui/ledger"
+	"github.com/ccproxy-tui/ccproxy-tui/proxy"
 	"github.com/ccproxy-tui/ccproxy-tui/quota"
 	"github.com/ccproxy-tui/ccproxy-tui/tui"
 )
 
-// runDashboard is the Factory's RunDashboard: it keeps tokens fresh in the
+// Run is the Factory's RunDashboard: it keeps tokens fresh in the
 // background while the tui package shows the dashboard.
-func runDashboard(ctx context.Context, opts cmd.DashboardOptions) error {
+func Run(ctx context.Context, opts cmd.DashboardOptions) error {
 	a := opts.App
 	authEvents, unsubAuth := a.AuthEvents(256)
 	defer unsubAuth()
 	proxyEvents, unsubProxy := a.Proxy().Subscribe(256)
 	defer unsubProxy()
-
-	openBrowser := auth.OpenBrowser
-	if opts.Demo {
-		// The demo's pretend browser approves the fake login by itself.
-		openBrowser = demo.OpenBrowser
-	}
 
 	// Without a ledger the dashboard still runs; its status says so.
 	stopRecording, _ := a.StartLedger(ctx)
@@ -48,6 +47,17 @@ func runDashboard(ctx context.Context, opts cmd.DashboardOptions) error {
 	defer wg.Wait()
 	defer cancel()
 
+	return tui.Run(ctx, options(opts, authEvents, proxyEvents))
+}
+
+// options are the dashboard's tui.Options for the app in opts.
+func options(opts cmd.DashboardOptions, authEvents <-chan auth.Event, proxyEvents <-chan proxy.Event) tui.Options {
+	a := opts.App
+	openBrowser := auth.OpenBrowser
+	if opts.Demo {
+		// The demo's pretend browser approves the fake login by itself.
+		openBrowser = demo.OpenBrowser
+	}
 	topts := tui.Options{
 		Backend:     dashboardBackend{a},
 		Proxy:       a.Proxy(),
@@ -75,7 +85,7 @@ func runDashboard(ctx context.Context, opts cmd.DashboardOptions) error {
 		topts.Usage = db
 		topts.UsageStats = func() ledger.WriterStats { return a.LedgerStatus().WriterStats }
 	}
-	return tui.Run(ctx, topts)
+	return topts
 }
 
 // dashboardBackend adapts *app.App to tui.Backend: app returns its own login
