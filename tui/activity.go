@@ -218,7 +218,7 @@ func (a activityModel) render() activityModel {
 // reach the screen. The event's own message is used when it already says
 // what happened, so a line never repeats itself.
 func authEntry(e auth.Event) entry {
-	en := entry{Time: e.Time, Provider: e.Provider, Level: levelInfo}
+	en := entry{Time: e.Time, Provider: withAccount(e.Provider, e.Account), Level: levelInfo}
 	label := string(e.Kind)
 	switch e.Kind {
 	case auth.LoginStarted:
@@ -237,6 +237,8 @@ func authEntry(e auth.Event) entry {
 		label = "logged out"
 	case auth.NeedsLogin:
 		label, en.Level = "needs login", levelWarn
+	case auth.Switched:
+		label = "active account"
 	}
 	en.Text = label
 	switch {
@@ -259,7 +261,7 @@ func authEntry(e auth.Event) entry {
 
 // proxyEntry describes one proxied request.
 func proxyEntry(e proxy.Event) entry {
-	en := entry{Time: e.Time, Provider: e.Provider, Level: levelInfo}
+	en := entry{Time: e.Time, Provider: withAccount(e.Provider, e.Account), Level: levelInfo}
 	if en.Provider == "" {
 		en.Provider = "proxy"
 	}
@@ -271,10 +273,21 @@ func proxyEntry(e proxy.Event) entry {
 	if e.Retried {
 		en.Text += " · retried after refresh"
 	}
+	if e.FailoverFrom != "" {
+		en.Text += " · failed over from " + e.FailoverFrom + ", whose usage limit was reached"
+	}
 	if e.Status >= 500 || e.Status == proxy.StatusClientClosed {
 		en.Level = levelError
 	} else if e.Status >= 400 {
 		en.Level = levelWarn
 	}
 	return en
+}
+
+// withAccount names the account beside its provider, when there is one.
+func withAccount(provider, account string) string {
+	if account == "" {
+		return provider
+	}
+	return provider + "@" + account
 }

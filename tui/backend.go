@@ -14,10 +14,14 @@ import (
 
 // Backend is everything the dashboard asks of the rest of the program. Every
 // method may block on the network; the dashboard only ever calls them from a
-// tea.Cmd, never from Update.
+// tea.Cmd, never from Update. Where a method takes a provider, the name may
+// be "<provider>@<account>" to act on that account (a row's key).
 type Backend interface {
-	// Statuses lists every configured provider, in display order.
+	// Statuses lists every account of every configured provider, in
+	// display order, grouped by provider.
 	Statuses(ctx context.Context) []auth.Status
+	// Switch makes account the provider's active one.
+	Switch(ctx context.Context, provider, account string) error
 	// StartBrowserLogin binds the loopback callback and returns at once.
 	StartBrowserLogin(ctx context.Context, provider string) (BrowserLogin, error)
 	// StartPasteLogin prepares a login whose code the user pastes.

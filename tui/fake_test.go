@@ -114,6 +114,11 @@ func (f *fakeBackend) Logout(_ context.Context, p string) error {
 	return nil
 }
 
+func (f *fakeBackend) Switch(_ context.Context, p, a string) error {
+	f.record("switch " + p + "@" + a)
+	return nil
+}
+
 func (f *fakeBackend) Refresh(_ context.Context, p string) error {
 	f.record("refresh " + p)
 	f.mu.Lock()

@@ -12,8 +12,10 @@ type KeyMap struct {
 	PasteLogin  key.Binding
 	Logout      key.Binding
 	Refresh     key.Binding
-	Proxy       key.Binding
-	Env         key.Binding
+	// Switch makes the selected account its provider's active one.
+	Switch key.Binding
+	Proxy  key.Binding
+	Env    key.Binding
 	// Requests shows the requests view in the activity log's place.
 	Requests       key.Binding
 	LogUp, LogDown key.Binding
@@ -51,6 +53,7 @@ func DefaultKeyMap() *KeyMap {
 		PasteLogin:  key.NewBinding(key.WithKeys("v"), key.WithHelp("v", "paste code")),
 		Logout:      key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "logout")),
 		Refresh:     key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh now")),
+		Switch:      key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "switch account")),
 		Proxy:       key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "start/stop proxy")),
 		Env:         key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "copy env exports")),
 		Requests:    key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "requests view")),
@@ -88,7 +91,7 @@ func (k *KeyMap) ShortHelp() []key.Binding {
 func (k *KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.Top, k.Details, k.LogUp, k.LogDown, k.Focus, k.Filter},
-		{k.Login, k.DeviceLogin, k.PasteLogin, k.Logout, k.Refresh},
+		{k.Login, k.DeviceLogin, k.PasteLogin, k.Logout, k.Refresh, k.Switch},
 		{k.Proxy, k.Env, k.Requests, k.Help, k.Quit},
 	}
 }

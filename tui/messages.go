@@ -47,6 +47,10 @@ type (
 		Op  opID
 		Err error
 	}
+	switchDoneMsg struct {
+		Row string // the row's key, "<provider>@<account>"
+		Err error
+	}
 	browserStartedMsg struct {
 		Op    opID
 		Login BrowserLogin

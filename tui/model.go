@@ -268,6 +268,12 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		cmd := m.fetchStatuses()
 		return m, cmd
+	case switchDoneMsg:
+		m.table = m.table.SetBusy(msg.Row, "")
+		if msg.Err != nil {
+			m = m.report(msg.Row, m.describe("switch", msg.Row, msg.Err))
+		}
+		return m, m.fetchStatuses()
 	case logoutDoneMsg:
 		if !fresh(m.logoutOp, msg.Op) {
 			return m, nil
@@ -342,7 +348,7 @@ func (m Model) report(provider, text string) Model {
 
 func (m Model) syncDetail() Model {
 	s, ok := m.table.SelectedStatus()
-	q, hasQuota := m.quota.Snapshot(s.Provider)
+	q, hasQuota := m.quota.Snapshot(s.Provider, s.Account)
 	m.detail = m.detail.SetQuota(q, ok && hasQuota).SetStatus(s, ok)
 	return m
 }
@@ -525,6 +531,8 @@ func (m Model) handleKey(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		}
 	case key.Matches(msg, k.Refresh):
 		return m.refresh(sel)
+	case key.Matches(msg, k.Switch):
+		return m.switchAccount()
 	case key.Matches(msg, k.Proxy):
 		if !m.proxy.Configured {
 			m.flash, m.flashLevel = "no proxy is configured", levelWarn
@@ -575,6 +583,28 @@ func (m Model) refresh(p string) (tea.Model, tea.Cmd) {
 	b, ctx := m.opts.Backend, m.ctx
 	return m, func() tea.Msg {
 		return refreshDoneMsg{Op: op, Err: b.Refresh(ctx, op.Provider)}
+	}
+}
+
+// switchAccount makes the selected account its provider's active one; a
+// row that is no account, or is active already, says so instead.
+func (m Model) switchAccount() (tea.Model, tea.Cmd) {
+	s, ok := m.table.SelectedStatus()
+	switch {
+	case !ok:
+		return m, nil
+	case s.Account == "":
+		m.flash, m.flashLevel = s.Provider+" has no accounts to switch between; log in first", levelWarn
+		return m, nil
+	case s.Active:
+		m.flash, m.flashLevel = s.Provider+" account "+termsafe.Line(s.Account)+" is active already", levelInfo
+		return m, nil
+	}
+	row := rowKey(s)
+	m.table = m.table.SetBusy(row, "switching")
+	b, ctx := m.opts.Backend, m.ctx
+	return m, func() tea.Msg {
+		return switchDoneMsg{Row: row, Err: b.Switch(ctx, s.Provider, s.Account)}
 	}
 }
 

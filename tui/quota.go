@@ -98,10 +98,11 @@ func (q quotaModel) Counting(now time.Time) bool {
 	return false
 }
 
-// Snapshot returns the quota of provider, for the details pane.
-func (q quotaModel) Snapshot(provider string) (quota.Snapshot, bool) {
+// Snapshot returns the quota of one account of provider (account "" for
+// a provider without accounts: its first reading), for the details pane.
+func (q quotaModel) Snapshot(provider, account string) (quota.Snapshot, bool) {
 	for _, s := range q.list {
-		if s.Provider == provider {
+		if s.Provider == provider && (account == "" || s.Account == account) {
 			return s, true
 		}
 	}

@@ -11,15 +11,16 @@ import (
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 )
 
-// tableModel is the providers table: one row per provider with its live
-// countdown. It renders in Update (when data, size, cursor or clock change)
+// tableModel is the providers table: one row per account, grouped under
+// its provider (the name shown once, the active account marked), with its
+// live countdown. It renders in Update (when data, size, cursor or clock change)
 // so that View only returns the cached text.
 type tableModel struct {
 	com      *Common
 	rows     []auth.Status // the rows shown: all, or those the filter keeps
 	all      []auth.Status
 	filter   string
-	busy     map[string]string // provider → transient state ("refreshing", "logging in")
+	busy     map[string]string // row key → transient state ("refreshing", "logging in")
 	cursor   int
 	offset   int
 	width    int
@@ -71,14 +72,14 @@ func (t tableModel) SetRows(rows []auth.Status) tableModel {
 		t.rows = nil
 		f := strings.ToLower(t.filter)
 		for _, r := range t.all {
-			if strings.Contains(strings.ToLower(r.Provider), f) {
+			if strings.Contains(strings.ToLower(rowKey(r)), f) {
 				t.rows = append(t.rows, r)
 			}
 		}
 	}
 	t.cursor = 0
 	for i, r := range t.rows {
-		if r.Provider == sel {
+		if rowKey(r) == sel {
 			t.cursor = i
 		}
 	}
@@ -102,12 +103,22 @@ func (t tableModel) SetBusy(provider, state string) tableModel {
 	return t.render()
 }
 
-// Selected is the provider under the cursor, "" when there are none.
+// Selected is the key of the row under the cursor ("claude", or
+// "claude@work" for one of several accounts), "" when there are none.
 func (t tableModel) Selected() string {
 	if t.cursor < 0 || t.cursor >= len(t.rows) {
 		return ""
 	}
-	return t.rows[t.cursor].Provider
+	return rowKey(t.rows[t.cursor])
+}
+
+// rowKey names a row the way the backend takes it: the provider, or
+// "<provider>@<account>" for an account.
+func rowKey(s auth.Status) string {
+	if s.Account == "" {
+		return s.Provider
+	}
+	return s.Provider + "@" + s.Account
 }
 
 // SelectedStatus is the status under the cursor.
@@ -253,12 +264,16 @@ func (t tableModel) render() tableModel {
 		r := t.rows[i]
 		r.State = r.StateAt(now) // the countdown and the state agree on every tick
 		b.WriteByte('\n')
-		cur, nameCell := "  ", fit(r.Provider, name)
+		shown := r.Provider
+		if i > 0 && t.rows[i-1].Provider == r.Provider {
+			shown = "" // grouped under the provider's first row
+		}
+		cur, nameCell := "  ", fit(shown, name)
 		if i == t.cursor {
 			cur, nameCell = "> ", st.Selected.Render(nameCell)
 		}
 		label := stateLabel(r)
-		if busy := t.busy[r.Provider]; busy != "" {
+		if busy := t.busy[rowKey(r)]; busy != "" {
 			label = busy
 		}
 		stateCell := fit(label, state)
@@ -270,11 +285,7 @@ func (t tableModel) render() tableModel {
 		}
 		line := cur + nameCell + "  " + stateCell
 		if account > 0 {
-			acct := r.Email
-			if acct == "" {
-				acct = r.AccountID
-			}
-			line += "  " + fit(acct, account)
+			line += "  " + fit(accountCell(r), account)
 		}
 		line += "  " + expiresCell(st, r, now, expires)
 		if life > 0 {
@@ -351,4 +362,26 @@ func lifeBar(st *Styles, r auth.Status, now time.Time, w int) string {
 		return st.Warning.Render(bar)
 	}
 	return st.Calm.Render(bar)
+}
+
+// accountCell is a row's account: its identity for a provider without
+// accounts; for an account, its name, marked "*" when active, and the
+// identity when it says more.
+func accountCell(r auth.Status) string {
+	id := r.Email
+	if id == "" {
+		id = r.AccountID
+	}
+	if r.Account == "" {
+		return id
+	}
+	mark := "  "
+	if r.Active {
+		mark = "* "
+	}
+	cell := mark + r.Account
+	if id != "" && id != r.Account {
+		cell += " · " + id
+	}
+	return cell
 }

@@ -72,12 +72,20 @@ const statuslineWindows = 3
 // the dashboard show (quota.Window.Percent).
 func writeStatusline(w io.Writer, list []quota.Snapshot, now time.Time) {
 	parts := make([]string, 0, len(list))
+	// A provider's account is named only when it has several: the line
+	// is short, and one account needs no name.
+	shown := map[string]int{}
+	for _, s := range list {
+		if len(s.Windows) > 0 {
+			shown[s.Provider]++
+		}
+	}
 	for _, s := range list {
 		if len(s.Windows) == 0 {
 			continue
 		}
 		who := termsafe.Line(s.Provider)
-		if s.Account != "" {
+		if s.Account != "" && shown[s.Provider] > 1 {
 			who += "@" + termsafe.Line(s.Account)
 		}
 		var wins []string

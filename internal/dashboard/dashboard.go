@@ -94,6 +94,10 @@ type dashboardBackend struct{ a *app.App }
 
 func (b dashboardBackend) Statuses(ctx context.Context) []auth.Status { return b.a.Statuses(ctx) }
 
+func (b dashboardBackend) Switch(ctx context.Context, provider, account string) error {
+	return b.a.Switch(ctx, provider, account)
+}
+
 func (b dashboardBackend) StartBrowserLogin(ctx context.Context, provider string) (tui.BrowserLogin, error) {
 	l, err := b.a.StartBrowserLogin(ctx, provider)
 	if err != nil {
