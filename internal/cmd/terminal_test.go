@@ -197,3 +197,37 @@ func saveCreds(t *testing.T, h *harness, provider string, c auth.Credentials) {
 		t.Fatal(err)
 	}
 }
+
+func TestLoginRefusesAForgedIssuer(t *testing.T) {
+	ctx := testContext(t)
+	h := newHarness(t, nil)
+	done := h.runAsync(ctx, "auth", "login", "corp", "--no-browser")
+	authorize := h.errOut.waitFor(ctx, t, urlRE)
+	h.errOut.waitFor(ctx, t, regexp.MustCompile(`Waiting for the browser…`))
+	// The real provider's code and state, delivered with another issuer (a
+	// mix-up attack's signature).
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(authorize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	q := loc.Query()
+	h.secret(q.Get("code"))
+	q.Set("iss", "https://evil.example")
+	loc.RawQuery = q.Encode()
+	if _, page := get(t, loc.String()); !strings.Contains(page, "Login failed") {
+		t.Errorf("page %q", page)
+	}
+	if code := <-done; code != 1 {
+		t.Fatalf("exit %d, want 1:\n%s", code, h.errOut)
+	}
+	if !strings.Contains(h.errOut.String(), "issuer_mismatch") || !strings.Contains(h.errOut.String(), "evil.example") {
+		t.Errorf("stderr:\n%s", h.errOut)
+	}
+	if n := h.srv.Counts().Exchange; n != 0 {
+		t.Errorf("the code was exchanged %d times", n)
+	}
+	h.assertNoSecrets()
+}
