@@ -19,6 +19,7 @@ import (
 
 	"github.com/ccproxy-tui/ccproxy-tui/accounts"
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/quota"
 	"github.com/ccproxy-tui/ccproxy-tui/usage"
 )
 
@@ -29,6 +30,9 @@ type route struct {
 	tokens   TokenSource
 	accounts AccountSource
 	format   string
+	// quota reads the responses' quota headers, reusing the last reading
+	// while they repeat.
+	quota quota.Reader
 }
 
 // exchange is the state of one proxied request. It is the ResponseWriter the

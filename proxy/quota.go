@@ -27,7 +27,7 @@ func (s *Server) readQuota(x *exchange, at time.Time) *quota.Snapshot {
 	if x.upstream == nil {
 		return nil
 	}
-	q, ok := quota.ReadHeaders(x.upstream, at)
+	q, ok := x.route.quota.Read(x.upstream, at)
 	if !ok {
 		return nil
 	}
