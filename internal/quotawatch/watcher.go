@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 
@@ -37,7 +38,8 @@ type Watcher struct {
 
 	mu     sync.Mutex // guards latest, loaded, client, polls; orders Observe's read-merge-save
 	latest map[key]quota.Snapshot
-	loaded bool // latest was filled from the store once
+	saved  map[key]time.Time // when each account was last written
+	loaded bool              // latest was filled from the store once
 	client *http.Client
 	polls  pollState // nil until EnablePolling
 }
@@ -54,7 +56,30 @@ func New(opts Options) *Watcher {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Watcher{store: opts.Store, clock: opts.Clock, log: opts.Logger, latest: map[key]quota.Snapshot{}}
+	return &Watcher{store: opts.Store, clock: opts.Clock, log: opts.Logger, latest: map[key]quota.Snapshot{}, saved: map[key]time.Time{}}
+}
+
+// SaveEvery is how often an unchanged reading is written again, so that
+// its age in the store stays fresh; a changed one is written at once.
+const SaveEvery = 30 * time.Second
+
+// sameReading reports whether two snapshots say the same thing, whenever
+// they were observed.
+func sameReading(a, b quota.Snapshot) bool {
+	if a.Status != b.Status || a.Binding != b.Binding || len(a.Windows) != len(b.Windows) {
+		return false
+	}
+	for i, w := range a.Windows {
+		v := b.Windows[i]
+		// A reset given as seconds-from-now moves by a second or so
+		// between answers without meaning anything.
+		drift := w.ResetsAt.Sub(v.ResetsAt).Abs()
+		if w.Name != v.Name || w.UsedPercent != v.UsedPercent || w.Status != v.Status || drift > 5*time.Second ||
+			w.UsageUnknown != v.UsageUnknown || w.Source != v.Source {
+			return false
+		}
+	}
+	return true
 }
 
 // Observe lays a new observation over what is known of its account and
@@ -71,10 +96,19 @@ func (w *Watcher) Observe(ctx context.Context, s quota.Snapshot) (quota.Snapshot
 	w.loadLocked(ctx)
 	// Merging over the zero snapshot still settles status and binding.
 	merged := w.latest[keyOf(s)].Merge(s)
+	prev, hadPrev := w.latest[keyOf(s)]
 	w.latest[keyOf(s)] = merged
 	if w.store == nil {
 		return merged, nil
 	}
+	// Under load every response carries the same numbers: write only
+	// what changed, and the unchanged at most every SaveEvery (so other
+	// processes see an age that is never much older than the truth).
+	now := w.clock.Now()
+	if hadPrev && sameReading(prev, merged) && now.Sub(w.saved[keyOf(s)]) < SaveEvery {
+		return merged, nil
+	}
+	w.saved[keyOf(s)] = now
 	save := s
 	save.Status, save.Binding = merged.Status, merged.Binding
 	if err := w.store.SaveQuota(ctx, save); err != nil {

@@ -188,3 +188,39 @@ func TestTwoProcessesShareTheLedger(t *testing.T) {
 		t.Errorf("the other process sees %+v", all)
 	}
 }
+
+// Under load every response repeats the same reading: it is written once,
+// again after SaveEvery, and at once when it changes.
+func TestObserveWritesOnlyWhatChanged(t *testing.T) {
+	ctx := context.Background()
+	st := &memStore{}
+	clock := clockwork.NewFakeClockAt(t0)
+	w := New(Options{Store: st, Clock: clock})
+	obs := func(used float64, reset time.Time) {
+		t.Helper()
+		if _, err := w.Observe(ctx, snap("codex", clock.Now(), quota.FromHeaders, quota.Window{Name: "primary", UsedPercent: used, ResetsAt: reset})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reset := t0.Add(time.Hour)
+	for range 100 {
+		obs(12, reset)
+		clock.Advance(100 * time.Millisecond)
+	}
+	if st.saves != 1 {
+		t.Fatalf("100 identical readings in 10s: %d writes, want 1", st.saves)
+	}
+	obs(12, reset.Add(time.Second)) // reset-after-seconds jitter
+	if st.saves != 1 {
+		t.Errorf("a reset 1s later counted as a change")
+	}
+	obs(13, reset)
+	if st.saves != 2 {
+		t.Errorf("a changed reading was not written at once (%d writes)", st.saves)
+	}
+	clock.Advance(SaveEvery)
+	obs(13, reset)
+	if st.saves != 3 {
+		t.Errorf("an unchanged reading was not refreshed after %s (%d writes)", SaveEvery, st.saves)
+	}
+}
