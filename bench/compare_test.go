@@ -13,18 +13,19 @@ import (
 )
 
 // BenchmarkHop compares the bare ReverseProxy and ccproxy (alone, and
-// recording into a usage ledger as serve does) in one process,
+// recording into a usage ledger and keeping the quota as serve does) in one process,
 // where scheduling noise from other processes matters less than in the
 // multi-process run: the ns/op and allocs/op ratio is the proxy's own cost.
 func BenchmarkHop(b *testing.B) {
-	up := httptest.NewServer(fake.NewUpstream(fake.UpstreamOptions{}))
+	// Every answer carries Anthropic's quota headers, as Claude's do.
+	up := httptest.NewServer(fake.NewUpstream(fake.UpstreamOptions{Quota: map[string]fake.QuotaPlan{"/v1": {Family: fake.QuotaAnthropic, Used: 42}}}))
 	defer up.Close()
 	u, _ := url.Parse(up.URL)
 	cc, err := proxy.New(proxy.Options{Upstreams: []proxy.Upstream{{Name: "claude", Target: benchTarget{base: u}, Tokens: memTokens{}}}})
 	if err != nil {
 		b.Fatal(err)
 	}
-	w, closeLedger, err := benchLedger()
+	w, db, closeLedger, err := benchLedger()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -34,6 +35,7 @@ func BenchmarkHop(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer keepQuota(withLedger, db)()
 	for _, h := range []struct {
 		name string
 		h    http.Handler

@@ -29,6 +29,7 @@ func main() {
 	rounds := flag.Int("rounds", 5, "interleaved rounds per cell")
 	streams := flag.Int("streams", 500, "concurrent open streams for the RSS and goroutine check")
 	flag.BoolVar(&withLedger, "ledger", true, "ccproxy records every request in a usage ledger (a temporary usage.db), as serve does")
+	flag.BoolVar(&withQuota, "quota", true, "the upstream answers with Anthropic's quota headers, which ccproxy reads and keeps in the ledger, as serve does")
 	serve := flag.Bool("serve", false, "only start upstream, bare and ccproxy, print their URLs, and wait for SIGTERM (for an external load tool)")
 	flag.Parse()
 	if *role != "" {
@@ -54,6 +55,9 @@ func main() {
 // withLedger is the -ledger flag, passed on to the ccproxy child.
 var withLedger bool
 
+// withQuota is the -quota flag, passed on to the children.
+var withQuota bool
+
 // child is one spawned role.
 type child struct {
 	cmd      *exec.Cmd
@@ -61,7 +65,7 @@ type child struct {
 }
 
 func spawn(role, upstream string) (*child, error) {
-	cmd := exec.Command(os.Args[0], "-role", role, "-upstream", upstream, "-ledger="+strconv.FormatBool(withLedger))
+	cmd := exec.Command(os.Args[0], "-role", role, "-upstream", upstream, "-ledger="+strconv.FormatBool(withLedger), "-quota="+strconv.FormatBool(withQuota))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/fake"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/quotawatch"
 	"github.com/ccproxy-tui/ccproxy-tui/ledger"
 	"github.com/ccproxy-tui/ccproxy-tui/proxy"
 )
@@ -30,7 +31,13 @@ func serveRole(role, upstream string, withLedger bool) error {
 	var h http.Handler
 	switch role {
 	case "upstream":
-		h = fake.NewUpstream(fake.UpstreamOptions{})
+		var plans map[string]fake.QuotaPlan
+		if withQuota {
+			// Every answer carries a full set of unified headers, as
+			// Claude's do; PerRequest 0 keeps it from ever refusing.
+			plans = map[string]fake.QuotaPlan{"/v1": {Family: fake.QuotaAnthropic, Used: 42}}
+		}
+		h = fake.NewUpstream(fake.UpstreamOptions{Quota: plans})
 	case "bare":
 		u, err := url.Parse(upstream)
 		if err != nil {
@@ -46,19 +53,27 @@ func serveRole(role, upstream string, withLedger bool) error {
 			Listen:    "127.0.0.1:0",
 			Upstreams: []proxy.Upstream{{Name: "claude", Target: benchTarget{base: u}, Tokens: memTokens{}}},
 		}
+		var db *ledger.DB
 		if withLedger {
 			// As serve records: every request through a Writer into a
 			// usage.db (here a temporary one).
-			w, closeLedger, err := benchLedger()
+			w, d, closeLedger, err := benchLedger()
 			if err != nil {
 				return err
 			}
 			defer closeLedger()
+			db = d
 			opts.Record = func(ev proxy.Event) { w.Add(app.LedgerRecord(ev)) }
 		}
 		s, err := proxy.New(opts)
 		if err != nil {
 			return err
+		}
+		if withQuota {
+			// As serve's app.Run does: every response's quota merged and
+			// kept (in the ledger when there is one).
+			stopQuota := keepQuota(s, db)
+			defer stopQuota()
 		}
 		h = s.Handler()
 	default:
@@ -87,22 +102,43 @@ func serveRole(role, upstream string, withLedger bool) error {
 }
 
 // benchLedger opens a usage ledger in a temporary folder, removed by close.
-func benchLedger() (*ledger.Writer, func(), error) {
+func benchLedger() (*ledger.Writer, *ledger.DB, func(), error) {
 	dir, err := os.MkdirTemp("", "ccproxy-bench-ledger")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	db, err := ledger.Open(context.Background(), filepath.Join(dir, ledger.FileName))
 	if err != nil {
 		_ = os.RemoveAll(dir)
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	w := ledger.NewWriter(db, ledger.WriterOptions{Linger: ledger.DefaultLinger})
-	return w, func() {
+	return w, db, func() {
 		_ = w.Close(context.Background())
 		_ = db.Close()
 		_ = os.RemoveAll(dir)
 	}, nil
+}
+
+// keepQuota feeds every response's quota to a watcher over db (memory when
+// nil) until stop.
+func keepQuota(s *proxy.Server, db *ledger.DB) (stop func()) {
+	var st quotawatch.Store
+	if db != nil {
+		st = db
+	}
+	w := quotawatch.New(quotawatch.Options{Store: st})
+	events, cancel := s.Subscribe(256)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ev := range events {
+			if ev.Quota != nil {
+				_, _ = w.Observe(context.Background(), *ev.Quota)
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // benchTarget decorates like the Claude provider does.
