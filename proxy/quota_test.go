@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ccproxy-tui/ccproxy-tui/accounts"
 	"github.com/ccproxy-tui/ccproxy-tui/quota"
 )
 
@@ -173,6 +174,38 @@ func TestRerouterMovesPathsBesideTheBase(t *testing.T) {
 		}
 		if got := <-paths; got != want {
 			t.Errorf("%s reached the upstream as %s, want %s", path, got, want)
+		}
+	}
+}
+
+// accountsOf serves two named accounts with their own tokens.
+type accountsOf map[string]*fakeTokens
+
+func (a accountsOf) Account(_ context.Context, name string) (string, TokenSource, error) {
+	if name == "" {
+		name = "personal"
+	}
+	t, ok := a[name]
+	if !ok {
+		return "", nil, &accounts.UnknownError{Provider: "claude", Account: name}
+	}
+	return name, t, nil
+}
+
+// A response's quota names the account that served it, so each account
+// keeps its own meters.
+func TestQuotaNamesTheAccount(t *testing.T) {
+	up := quotaUpstream(t)
+	s := newTestServer(t, Options{Upstreams: []Upstream{{Name: "claude", Target: claudeTarget{base: up.URL},
+		Accounts: accountsOf{"personal": newTokens("tok-P"), "work": newTokens("tok-W")}}}})
+	events, cancel := s.Subscribe(4)
+	defer cancel()
+	for path, want := range map[string]string{"/claude/ok": "personal", "/claude@work/ok": "work"} {
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "http://127.0.0.1:8787"+path, strings.NewReader(`{}`)))
+		ev := <-events
+		if rec.Code != 200 || ev.Quota == nil || ev.Quota.Account != want || ev.Quota.Provider != "claude" {
+			t.Errorf("%s: %d, quota %+v; want account %q", path, rec.Code, ev.Quota, want)
 		}
 	}
 }
