@@ -37,3 +37,24 @@ func (w Window) Percent() string {
 	}
 	return fmt.Sprintf("%d%%", int(math.Floor(w.UsedPercent+0.5)))
 }
+
+// Labels names each snapshot of list the way screens do: its provider, and
+// "provider@account" only for a provider seen with more than one account,
+// so one login reads "claude", not "claude@default".
+func Labels(list []Snapshot) []string {
+	accounts := map[string]map[string]bool{}
+	for _, s := range list {
+		if accounts[s.Provider] == nil {
+			accounts[s.Provider] = map[string]bool{}
+		}
+		accounts[s.Provider][s.Account] = true
+	}
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = s.Provider
+		if len(accounts[s.Provider]) > 1 && s.Account != "" {
+			out[i] += "@" + s.Account
+		}
+	}
+	return out
+}

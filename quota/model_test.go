@@ -202,3 +202,11 @@ func TestSortWindows(t *testing.T) {
 		t.Errorf("order\n%s\nwant\n%s", got, want)
 	}
 }
+
+func TestLabels(t *testing.T) {
+	list := []Snapshot{{Provider: "claude", Account: "default"}, {Provider: "codex", Account: "personal"}, {Provider: "codex", Account: "work"}}
+	got := strings.Join(Labels(list), " ")
+	if got != "claude codex@personal codex@work" {
+		t.Errorf("Labels = %s", got)
+	}
+}

@@ -160,11 +160,13 @@ const (
 
 func (q quotaModel) render() quotaModel {
 	var lines []string
-	for _, s := range q.visible() {
+	shown := q.visible()
+	labels := quota.Labels(shown)
+	for k, s := range shown {
 		for i, w := range s.Windows {
 			name := ""
 			if i == 0 {
-				name = who(s)
+				name = termsafe.Line(labels[k])
 			}
 			lines = append(lines, meterLine(q.com, name, s.Binding == w.Name, w, q.width))
 		}
@@ -176,16 +178,6 @@ func (q quotaModel) render() quotaModel {
 	q.offset = max(min(q.offset, len(lines)-q.height), 0)
 	q.rendered = block(strings.Join(lines[q.offset:], "\n"), q.width, q.height)
 	return q
-}
-
-// who names a snapshot's account the way screens do: provider, or
-// provider@account.
-func who(s quota.Snapshot) string {
-	name := termsafe.Line(s.Provider)
-	if s.Account != "" {
-		name += "@" + termsafe.Line(s.Account)
-	}
-	return name
 }
 
 // meterLine is one window: "claude  ◆5h  ▕██████░░░░▏  42%  ↻1h10m",

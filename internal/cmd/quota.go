@@ -155,14 +155,12 @@ const meterWidth = 20
 // status and where the numbers came from, a meter per window (the binding
 // one marked), and the pace forecast.
 func printQuota(w io.Writer, list []quota.Snapshot, now time.Time) {
+	labels := quota.Labels(list)
 	for i, s := range list {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		who := termsafe.Line(s.Provider)
-		if s.Account != "" {
-			who += "@" + termsafe.Line(s.Account)
-		}
+		who := termsafe.Line(labels[i])
 		fmt.Fprintf(w, "%s  %s  (%s, %s ago)\n", who, s.Status, sourceLabel(s.Source), quota.Duration(now.Sub(s.ObservedAt)))
 		nameWidth := 0
 		for _, win := range s.Windows {
