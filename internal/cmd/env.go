@@ -75,14 +75,15 @@ auth switch changes; --account pins one account (/<provider>@<account>/).`,
 
 func envRun(opts *EnvOptions) error {
 	a, err := opts.Factory.AppWithoutCredentials()
+	if opts.Account != "" {
+		// Every URL printed is one the proxy serves: the account must
+		// exist, which only the credentials store can say.
+		if a, err = opts.Factory.App(nil); err == nil {
+			_, err = a.Status(context.Background(), selector(opts.Provider, opts.Account))
+		}
+	}
 	if err != nil {
 		return err
-	}
-	if opts.Account != "" {
-		// Every URL printed is one the proxy serves.
-		if _, err := a.Status(context.Background(), selector(opts.Provider, opts.Account)); err != nil {
-			return err
-		}
 	}
 	return WriteEnv(opts.Factory.IO.Out, a, EnvRequest{
 		ProxyURL: ProxyURL(a.Config().Proxy.Listen),
