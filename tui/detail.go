@@ -24,6 +24,8 @@ type detailModel struct {
 	offset   int // first field shown, when they do not all fit
 	lines    int // fields rendered
 	rendered string
+	// logins names the login keys the provider offers ("l browser · v paste").
+	logins string
 	// usage is the ledger's last load: the provider's last hour and today.
 	usage    usageData
 	hasUsage bool
@@ -41,6 +43,12 @@ func (d detailModel) SetSize(w, h int) detailModel {
 func (d detailModel) SetStatus(s auth.Status, ok bool) detailModel {
 	d.status, d.ok = s, ok
 	return d.render()
+}
+
+// SetLogins names the login keys the provider offers; SetStatus renders.
+func (d detailModel) SetLogins(text string) detailModel {
+	d.logins = text
+	return d
 }
 
 // SetQuota shows s's windows and pace under the provider's fields; ok
@@ -104,6 +112,7 @@ func (d detailModel) render() detailModel {
 	}
 	field("Account", orDash(acct))
 	field("Storage", orDash(s.Storage))
+	field("Logins", orDash(d.logins))
 	field("Scopes", orDash(strings.Join(s.Scopes, " ")))
 	field("Access token", orDash(s.AccessTokenPreview))
 	field("Refresh token", orDash(s.RefreshTokenPreview))

@@ -95,6 +95,10 @@ func TestDialogKeys(t *testing.T) {
 		if strings.Contains(last, "l login") || !strings.Contains(last, "d device login") {
 			t.Errorf("codex's footer offers the wrong logins: %q", last)
 		}
+		m = step(t, m, keyPress("enter"))
+		if v := m.View(); !strings.Contains(v, "Logins        d device\n") {
+			t.Errorf("codex's details do not name its one login:\n%s", v)
+		}
 	})
 	t.Run("v in a browser login switches to pasting", func(t *testing.T) {
 		r := newRig(t, threeProviders())

@@ -283,3 +283,20 @@ func (m Model) offerText(flows []auth.Flow) string {
 	}
 	return "use " + strings.Join(parts, " or ")
 }
+
+// loginKeys names the login keys provider offers, for the details.
+func (m Model) loginKeys(provider string) string {
+	k := m.com.Keys
+	var parts []string
+	for _, f := range m.flows(provider) {
+		switch f {
+		case auth.FlowBrowser:
+			parts = append(parts, k.Login.Help().Key+" browser")
+		case auth.FlowDevice:
+			parts = append(parts, k.DeviceLogin.Help().Key+" device")
+		case auth.FlowPaste:
+			parts = append(parts, k.PasteLogin.Help().Key+" paste")
+		}
+	}
+	return strings.Join(parts, " · ")
+}

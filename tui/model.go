@@ -349,7 +349,7 @@ func (m Model) report(provider, text string) Model {
 func (m Model) syncDetail() Model {
 	s, ok := m.table.SelectedStatus()
 	q, hasQuota := m.quota.Snapshot(s.Provider, s.Account)
-	m.detail = m.detail.SetQuota(q, ok && hasQuota).SetStatus(s, ok)
+	m.detail = m.detail.SetQuota(q, ok && hasQuota).SetLogins(m.loginKeys(s.Provider)).SetStatus(s, ok)
 	return m
 }
 
