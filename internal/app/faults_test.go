@@ -357,3 +357,60 @@ func TestProxyRefreshesOncePerRejectedToken(t *testing.T) {
 	t.Logf("100 concurrent 401s: %d refresh; 100 sequential requests after: 0; 10 401s with the token endpoint at 503: %d token call",
 		burst.Refresh-before.Refresh, srv.Counts().Token-failing)
 }
+
+// What the dashboard is built on (App.Run, its events and Statuses) follows
+// a login and a logout made by another process within a second.
+func TestRunningAppFollowsAnotherProcessWithinASecond(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.Providers["corp"] = config.Provider{Type: "oidc", Issuer: "http://127.0.0.1:9/", ClientID: "ccproxy", APIBase: "http://127.0.0.1:9/"}
+	open := func() *App {
+		t.Helper()
+		disk, err := store.NewFile(dir) // each App its own handle, as each process has
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := New(Options{Config: cfg, Store: disk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	dashboard, other := open(), open()
+	events, unsubscribe := dashboard.AuthEvents(64)
+	defer unsubscribe()
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); dashboard.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+
+	measure := func(what string, act func() error, kind auth.EventKind) time.Duration {
+		t.Helper()
+		start := time.Now()
+		if err := act(); err != nil {
+			t.Fatalf("%s in the other process: %v", what, err)
+		}
+		if !waitEvent(ctx, events, func(e auth.Event) bool { return e.Provider == "corp" && e.Kind == kind }) {
+			t.Fatalf("the %s made elsewhere was never announced", what)
+		}
+		return time.Since(start)
+	}
+	login := auth.Credentials{Provider: "corp", AccessToken: "elsewhere-access-token-0123456789",
+		RefreshToken: "elsewhere-refresh", ExpiresAt: time.Now().Add(time.Hour), ObtainedAt: time.Now()}
+	in := measure("login", func() error { _, err := other.Adopt(ctx, "", login); return err }, auth.LoginSucceeded)
+	if st, err := dashboard.Status(ctx, "corp"); err != nil || !st.Authenticated {
+		t.Fatalf("after a login elsewhere: %+v %v", st, err)
+	}
+	out := measure("logout", func() error { _, err := other.Logout(ctx, "corp"); return err }, auth.LoggedOut)
+	if st, _ := dashboard.Status(ctx, "corp"); st.Authenticated {
+		t.Fatal("after a logout elsewhere the dashboard still says authenticated")
+	}
+	t.Logf("login seen after %v, logout after %v", in.Round(time.Millisecond), out.Round(time.Millisecond))
+	for what, d := range map[string]time.Duration{"login": in, "logout": out} {
+		if d >= time.Second {
+			t.Errorf("the %s took %v to be seen, want < 1s", what, d)
+		}
+	}
+}
