@@ -146,7 +146,10 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() { s.finish(x, r, start, completed) }()
 
 	name, rest := splitRoute(r.URL.Path)
-	provider, account, _ := strings.Cut(name, "@")
+	provider, account, named := strings.Cut(name, "@")
+	if named && account == "" {
+		account = "@" // "/claude@/" names no account: unknown, not the active one
+	}
 	x.route = s.routes[provider]
 	format := ""
 	if x.route != nil {

@@ -419,6 +419,10 @@ type route struct {
 func (r route) Account(ctx context.Context, name string) (string, proxy.TokenSource, error) {
 	sel := r.set.p.Name
 	if name != "" {
+		if accounts.Check(name) != nil {
+			// No account can have that name: the route is unknown.
+			return "", nil, r.set.unknown(name)
+		}
 		sel += "@" + name
 	}
 	_, m, account, err := r.a.resolve(ctx, sel)

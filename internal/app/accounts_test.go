@@ -108,6 +108,12 @@ func TestAccountsRouteByNameAndBySwitching(t *testing.T) {
 		t.Errorf("unknown account answer %s: want the OpenAI error shape listing the accounts", body)
 	}
 
+	for _, bad := range []string{"/corp@Work/v1/chat/completions", "/corp@/v1/chat/completions", "/corp@..%2f/v1/chat/completions"} {
+		if code, body, token := send(t, a, up, bad); code != http.StatusNotFound || token != "" || !strings.Contains(body, "unknown_account") {
+			t.Errorf("%s: %d %s (upstream token %q), want a 404 unknown_account", bad, code, body, token)
+		}
+	}
+
 	list := a.Statuses(ctx)
 	var corp []string
 	for _, st := range list {
