@@ -126,6 +126,14 @@ func fakeUsage(body []byte, output int) usage.Tokens {
 	return usage.Tokens{Input: 1 + n/4, Output: int64(output), CacheRead: n / 2, CacheCreation: n % 97}
 }
 
+// openAIUsage is t as the OpenAI APIs count it: their prompt tokens include
+// the cached ones, and nothing reports cache creation.
+func openAIUsage(t usage.Tokens) usage.Tokens {
+	t.Input += t.CacheRead
+	t.CacheCreation = 0
+	return t
+}
+
 // Requests returns copies of the recorded requests (Record must be on).
 func (u *Upstream) Requests() []SeenRequest {
 	u.mu.Lock()
@@ -176,11 +184,11 @@ func (u *Upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply = fmt.Appendf(nil, `{"id":"msg_fake","type":"message","role":"assistant","model":"fake-model","content":[{"type":"text","text":"Hello from the fake upstream."}],"stop_reason":"end_turn","usage":{"input_tokens":%d,"cache_creation_input_tokens":%d,"cache_read_input_tokens":%d,"output_tokens":%d}}`,
 			t.Input, t.CacheCreation, t.CacheRead, t.Output)
 	case apiResponses:
-		t.CacheCreation = 0
+		t = openAIUsage(t)
 		reply = fmt.Appendf(nil, `{"id":"resp_fake","object":"response","status":"completed","model":"fake-model","output":[{"type":"message","role":"assistant","content":[{"type":"output_text","text":"Hello from the fake upstream."}]}],"usage":{"input_tokens":%d,"input_tokens_details":{"cached_tokens":%d},"output_tokens":%d,"total_tokens":%d}}`,
 			t.Input, t.CacheRead, t.Output, t.Input+t.Output)
 	default:
-		t.CacheCreation = 0
+		t = openAIUsage(t)
 		reply = fmt.Appendf(nil, `{"id":"chatcmpl-fake","object":"chat.completion","model":"fake-model","choices":[{"index":0,"message":{"role":"assistant","content":"Hello from the fake upstream."},"finish_reason":"stop"}],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d,"prompt_tokens_details":{"cached_tokens":%d}}}`,
 			t.Input, t.Output, t.Input+t.Output, t.CacheRead)
 	}
@@ -237,7 +245,7 @@ func (u *Upstream) stream(w http.ResponseWriter, r *http.Request, a api, body []
 	total := deltas + 2
 	t := fakeUsage(body, deltas+1)
 	if a != apiMessages {
-		t.CacheCreation = 0
+		t = openAIUsage(t)
 	}
 	// Anthropic reports input and cache counts at the start, the output at
 	// the end; the OpenAI APIs report everything at the end. What was sent
