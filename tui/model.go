@@ -228,6 +228,7 @@ func (m Model) update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		}
 		m.usageN = 0
+		m.proxy.LedgerLost = msg.Data.Stats.Dropped + msg.Data.Stats.Failed
 		m, cmd := m.broadcast(msg)
 		if m.showRequests {
 			cmd = tea.Batch(cmd, m.scheduleUsage(reloadEvery))

@@ -19,6 +19,9 @@ type proxyState struct {
 	// ElsewherePID is the process serving URL when it is not this one
 	// (a serve started earlier); zero when the proxy is ours.
 	ElsewherePID int
+	// LedgerLost counts the usage records the ledger dropped or failed to
+	// write, from its last load; the status line says so while non-zero.
+	LedgerLost int64
 }
 
 // statusLine is the top line: the program, the proxy, its counters. When
@@ -58,8 +61,11 @@ func statusLine(com *Common, p proxyState, demo bool, filter string) string {
 		variants = []string{st.Muted.Render("○ proxy stopped · p to start")}
 	}
 	tail := ""
+	if p.LedgerLost > 0 {
+		tail = st.Warning.Render(fmt.Sprintf("  %d not recorded", p.LedgerLost))
+	}
 	if filter != "" {
-		tail = st.Warning.Render("  /" + filter)
+		tail += st.Warning.Render("  /" + filter)
 	}
 	for _, v := range variants {
 		if s := head + "  " + v + tail; ansi.StringWidth(s) <= com.Width {
