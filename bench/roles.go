@@ -112,7 +112,7 @@ func benchLedger() (*ledger.Writer, *ledger.DB, func(), error) {
 		_ = os.RemoveAll(dir)
 		return nil, nil, nil, err
 	}
-	w := ledger.NewWriter(db, ledger.WriterOptions{Linger: ledger.DefaultLinger})
+	w := ledger.NewWriter(db, ledger.WriterOptions{Linger: ledger.DefaultLinger, Idle: ledger.DefaultIdle})
 	return w, db, func() {
 		_ = w.Close(context.Background())
 		_ = db.Close()

@@ -23,6 +23,12 @@ type WriterOptions struct {
 	// times what a shared one does. 0 writes at once; serve uses
 	// DefaultLinger. Close writes what lingers.
 	Linger time.Duration
+	// Idle ends the wait early once no record has come for this long, so
+	// a quiet proxy's request is on disk a few milliseconds after it
+	// ended (a `usage` run right after it sees it) while a busy one still
+	// shares transactions. 0 waits the whole Linger; serve uses
+	// DefaultIdle.
+	Idle time.Duration
 	// Retention deletes records older than this, at start and hourly;
 	// 0 keeps them all.
 	Retention time.Duration
@@ -37,6 +43,7 @@ const (
 	DefaultQueue     = 4096
 	DefaultBatch     = 256
 	DefaultLinger    = 250 * time.Millisecond
+	DefaultIdle      = 3 * time.Millisecond
 	DefaultRetention = 90 * 24 * time.Hour
 	pruneEvery       = time.Hour
 )
@@ -177,11 +184,23 @@ func (w *Writer) gather(batch []Record) []Record {
 	}
 	t := w.opts.Clock.NewTimer(w.opts.Linger)
 	defer t.Stop()
+	var idle <-chan time.Time // nil, never ready, without Idle
+	var it clockwork.Timer
+	if w.opts.Idle > 0 {
+		it = w.opts.Clock.NewTimer(w.opts.Idle)
+		defer it.Stop()
+		idle = it.Chan()
+	}
 	for len(batch) < cap(batch) {
 		select {
 		case r := <-w.queue:
 			batch = append(batch, r)
+			if it != nil {
+				it.Reset(w.opts.Idle)
+			}
 		case <-t.Chan():
+			return w.fill(batch)
+		case <-idle:
 			return w.fill(batch)
 		case <-w.stop:
 			return w.fill(batch)

@@ -224,3 +224,21 @@ func TestCloseWritesWhatLingers(t *testing.T) {
 		t.Errorf("Stats = %+v, want the 3 lingering records written at Close", st)
 	}
 }
+
+// TestIdleEndsTheLingerEarly: once records stop coming for Idle, the
+// batch goes without waiting out the whole Linger.
+func TestIdleEndsTheLingerEarly(t *testing.T) {
+	clock := clockwork.NewFakeClock()
+	sink := newFakeSink()
+	w := newWriter(sink, WriterOptions{Linger: time.Hour, Idle: 3 * time.Millisecond, Clock: clock})
+	defer closeWriter(t, w)
+	w.Add(Record{})
+	if err := clock.BlockUntilContext(context.Background(), 3); err != nil { // retention ticker, linger and idle timers
+		t.Fatal(err)
+	}
+	w.Add(Record{})
+	clock.Advance(3 * time.Millisecond)
+	if n := <-sink.entered; n < 1 || n > 2 {
+		t.Errorf("batch of %d, want the records that came before the pause", n)
+	}
+}

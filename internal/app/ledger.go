@@ -48,6 +48,7 @@ func (a *App) StartLedger(ctx context.Context) (release func(context.Context) er
 	l.writer = ledger.NewWriter(l.db, ledger.WriterOptions{
 		Retention: a.cfg.Ledger.Retention.Duration,
 		Linger:    ledger.DefaultLinger,
+		Idle:      ledger.DefaultIdle,
 		Clock:     a.clock,
 		Logger:    a.log,
 	})
