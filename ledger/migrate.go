@@ -2,7 +2,9 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 )
 
 // migrations[i] brings the schema from version i to i+1. Append only: a
@@ -104,12 +106,42 @@ func (d *DB) migrate(ctx context.Context) error {
 }
 
 func migrateTo(ctx context.Context, d *DB, target int) error {
+	deadline := time.NewTimer(BusyTimeout)
+	defer deadline.Stop()
+	wait := 5 * time.Millisecond
 	for {
 		done, err := migrateStep(ctx, d, target)
-		if err != nil || done {
+		switch {
+		case done:
+			return nil
+		case err == nil:
+			wait = 5 * time.Millisecond
+			continue
+		case !isBusy(err):
 			return err
 		}
+		// Two processes opening a new file at once: while one turns it to
+		// WAL, the other's BEGIN is refused at once, busy timeout or not.
+		// Try again shortly, for as long as the busy timeout.
+		retry := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			retry.Stop()
+			return err
+		case <-deadline.C:
+			retry.Stop()
+			return err
+		case <-retry.C:
+		}
+		wait = min(2*wait, 200*time.Millisecond)
 	}
+}
+
+// isBusy reports whether err is SQLite's "database is locked" (SQLITE_BUSY
+// and its extended codes).
+func isBusy(err error) bool {
+	var se interface{ Code() int }
+	return errors.As(err, &se) && se.Code()&0xff == 5
 }
 
 func migrateStep(ctx context.Context, d *DB, target int) (done bool, err error) {

@@ -183,3 +183,22 @@ func TestConcurrentOpensMigrateOnce(t *testing.T) {
 		t.Errorf("version %d, want %d", got, SchemaVersion())
 	}
 }
+
+type codeErr int
+
+func (c codeErr) Error() string { return fmt.Sprintf("sqlite error %d", int(c)) }
+func (c codeErr) Code() int     { return int(c) }
+
+func TestIsBusy(t *testing.T) {
+	for err, want := range map[error]bool{
+		codeErr(5):                               true,  // SQLITE_BUSY
+		codeErr(5 | 2<<8):                        true,  // SQLITE_BUSY_SNAPSHOT
+		fmt.Errorf("begin: %w", codeErr(5|1<<8)): true,  // SQLITE_BUSY_RECOVERY, wrapped
+		codeErr(6):                               false, // SQLITE_LOCKED
+		errors.New("database is locked"):         false,
+	} {
+		if got := isBusy(err); got != want {
+			t.Errorf("isBusy(%v) = %v, want %v", err, got, want)
+		}
+	}
+}

@@ -242,7 +242,19 @@ func (w *Writer) write(ctx context.Context, batch []Record) {
 		w.dropped.Add(int64(len(batch)))
 		return
 	}
-	if err := w.sink.Insert(ctx, batch); err != nil {
+	err := w.sink.Insert(ctx, batch)
+	if isBusy(err) {
+		// Past the busy timeout, or refused while another process turned
+		// a new file to WAL: one more try before the batch is lost.
+		retry := time.NewTimer(50 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+		case <-retry.C:
+			err = w.sink.Insert(ctx, batch)
+		}
+		retry.Stop()
+	}
+	if err != nil {
 		w.failed.Add(int64(len(batch)))
 		w.noteErr(err)
 		return
