@@ -89,9 +89,13 @@ type App struct {
 	ledgerPath string
 	ledger     atomic.Pointer[usageLedger] // nil until StartLedger
 
-	fixMu sync.Mutex // guards fixes
+	fixMu sync.Mutex // guards fixes, early and built
 	// fixes are the store's permission fixes not yet handed to a screen.
 	fixes []string
+	// early are the fix events of New, published before anyone could
+	// subscribe; Run publishes them again for the dashboard.
+	early []auth.Event
+	built bool
 }
 
 // New builds the graph. It does no network I/O and binds no socket.
@@ -154,6 +158,9 @@ func New(opts Options) (*App, error) {
 	// The app lives as long as the process; the subscription is never
 	// cancelled.
 	a.requests, _ = srv.Subscribe(256)
+	a.fixMu.Lock()
+	a.built = true
+	a.fixMu.Unlock()
 	return a, nil
 }
 
@@ -199,7 +206,13 @@ func (a *App) reportFix(p store.PermissionFix) {
 			key = k
 		}
 	}
-	a.bus.Publish(auth.Event{Time: a.clock.Now(), Provider: key.Provider, Account: key.Account, Kind: auth.PermissionsFixed, Message: msg})
+	e := auth.Event{Time: a.clock.Now(), Provider: key.Provider, Account: key.Account, Kind: auth.PermissionsFixed, Message: msg}
+	a.fixMu.Lock()
+	if !a.built {
+		a.early = append(a.early, e)
+	}
+	a.fixMu.Unlock()
+	a.bus.Publish(e)
 }
 
 // PermissionNotices returns, once each, the permission fixes the
@@ -343,6 +356,13 @@ func (a *App) AuthEvents(size int) (<-chan auth.Event, func()) { return a.bus.Su
 func (a *App) Run(ctx context.Context) {
 	events, unsubscribe := a.bus.Subscribe(64)
 	defer unsubscribe()
+	a.fixMu.Lock()
+	early := a.early
+	a.early = nil
+	a.fixMu.Unlock()
+	for _, e := range early {
+		a.bus.Publish(e) // the folder fixed at the start, for the dashboard
+	}
 	a.running.Store(true)
 	for _, set := range a.sets {
 		for _, m := range set.managers() {

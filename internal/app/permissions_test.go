@@ -46,3 +46,45 @@ func TestPermissionFixReachesTheBus(t *testing.T) {
 		t.Errorf("notices = %q, want one, handed out once", n)
 	}
 }
+
+// A folder fixed while the app was being built is shown once the
+// dashboard, subscribed before Run, starts it.
+func TestPermissionFixAtTheStartReachesTheDashboard(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "creds")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Store.Dir = dir
+	a, err := New(Options{Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, cancel := a.AuthEvents(64)
+	defer cancel()
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.Run(ctx)
+	}()
+	defer func() { stop(); <-done }()
+	bound := time.NewTimer(10 * time.Second) // a bound, not a wait: the event comes at once
+	defer bound.Stop()
+	for {
+		select {
+		case e := <-events:
+			if e.Kind == auth.PermissionsFixed {
+				if !strings.Contains(e.Message, dir+" was mode 0755") {
+					t.Errorf("event %q", e.Message)
+				}
+				return
+			}
+		case <-bound.C:
+			t.Fatal("the start's permission fix never reached the dashboard")
+		}
+	}
+}
