@@ -402,6 +402,7 @@ func (m Model) updateQuota(msg tea.Msg) (Model, tea.Cmd) {
 		}
 		rowsBefore := m.quota.Rows()
 		m.quota = m.quota.SetList(msg.List)
+		m.table = m.table.SetQuota(msg.List)
 		if m.quota.Rows() != rowsBefore {
 			m = m.layout()
 		}

@@ -9,6 +9,8 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
+	"github.com/ccproxy-tui/ccproxy-tui/quota"
 )
 
 // tableModel is the providers table: one row per account, grouped under
@@ -21,6 +23,7 @@ type tableModel struct {
 	all      []auth.Status
 	filter   string
 	busy     map[string]string // row key → transient state ("refreshing", "logging in")
+	meters   map[string]string // row key → its binding quota window, "5h 42%"
 	cursor   int
 	offset   int
 	width    int
@@ -100,6 +103,23 @@ func (t tableModel) SetBusy(provider, state string) tableModel {
 		busy[provider] = state
 	}
 	t.busy = busy
+	return t.render()
+}
+
+// SetQuota gives each account its binding quota window, shown in its row
+// when known. The map is replaced, never written in place.
+func (t tableModel) SetQuota(list []quota.Snapshot) tableModel {
+	meters := make(map[string]string, len(list))
+	for _, s := range list {
+		if w, ok := s.Window(s.Binding); ok {
+			text := termsafe.Line(w.Name) + " " + w.Percent()
+			if w.Status == quota.Rejected {
+				text += "!"
+			}
+			meters[rowKey(auth.Status{Provider: s.Provider, Account: s.Account})] = text
+		}
+	}
+	t.meters = meters
 	return t.render()
 }
 
@@ -285,7 +305,11 @@ func (t tableModel) render() tableModel {
 		}
 		line := cur + nameCell + "  " + stateCell
 		if account > 0 {
-			line += "  " + fit(accountCell(r), account)
+			cell := accountCell(r)
+			if m := t.meters[rowKey(r)]; m != "" {
+				cell += " · " + m
+			}
+			line += "  " + fit(cell, account)
 		}
 		line += "  " + expiresCell(st, r, now, expires)
 		if life > 0 {
