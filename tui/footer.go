@@ -61,6 +61,9 @@ func (m Model) footerKeys() (opt, must []key.Binding) {
 	if m.focus == paneLog {
 		opt = append([]key.Binding{withDesc(k.Details, "open line")}, opt...)
 	}
+	if m.focus == paneRequests {
+		opt = append([]key.Binding{withDesc(k.Details, "open request"), withDesc(k.Requests, "activity")}, opt...)
+	}
 	opt = append(opt, k.Details, k.Focus, k.Filter)
 	return opt, []key.Binding{k.Help, k.Quit}
 }
