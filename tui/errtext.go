@@ -12,7 +12,7 @@ import (
 
 // cliAdvice matches the next step auth writes for the command line, which
 // the dashboard says with its own key instead.
-var cliAdvice = regexp.MustCompile(`[;,]? ?\(?(then )?run: ccproxy-tui auth login [^\s);]+\)?`)
+var cliAdvice = regexp.MustCompile(`[;,]? ?\(?(then )?run: ccproxy-tui auth login [^\s);]+( --account [^\s);]+)?\)?`)
 
 // describe is the one line the dashboard shows for a failed operation:
 // what failed, the cause once (however many layers wrapped it), and the

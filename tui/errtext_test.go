@@ -59,5 +59,10 @@ func TestDescribe(t *testing.T) {
 		if want := "refresh refused — log in again — use l (browser) or v (paste)"; got != want {
 			t.Errorf("keyAdvice = %q, want %q", got, want)
 		}
+		// An account's advice names it; the key acts on the selected row.
+		got = m.keyAdvice("claude", "refresh refused — log in again; run: ccproxy-tui auth login claude --account work")
+		if want := "refresh refused — log in again — use l (browser) or v (paste)"; got != want {
+			t.Errorf("keyAdvice of an account = %q, want %q", got, want)
+		}
 	})
 }

@@ -241,11 +241,48 @@ func (a *App) statuses(ctx context.Context, set *accountSet) []auth.Status {
 		out = append(out, set.legacy.Status(ctx))
 	}
 	for i, m := range ms {
-		st := m.Status(ctx)
+		st := accountAdvice(m.Status(ctx))
 		st.Active = names[i] == active
 		out = append(out, st)
 	}
 	return out
+}
+
+// accountAdvice makes the login advice in an account's status name the
+// account, so following it logs that account in again instead of adding
+// one named after whatever identity answers.
+func accountAdvice(st auth.Status) auth.Status {
+	if st.Account == "" {
+		return st
+	}
+	fix := func(s string) string {
+		bare := "ccproxy-tui auth login " + st.Provider
+		named := bare + " --account " + st.Account
+		if strings.Contains(s, named) {
+			return s
+		}
+		var b strings.Builder
+		for {
+			i := strings.Index(s, bare)
+			if i < 0 {
+				b.WriteString(s)
+				return b.String()
+			}
+			end := i + len(bare)
+			b.WriteString(s[:end])
+			// Only the whole command: "auth login corp" and not "auth login corpus".
+			if end == len(s) || !isNameByte(s[end]) {
+				b.WriteString(" --account " + st.Account)
+			}
+			s = s[end:]
+		}
+	}
+	st.Reason, st.LastError = fix(st.Reason), fix(st.LastError)
+	return st
+}
+
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
 }
 
 // Accounts lists the provider's accounts and the active one.

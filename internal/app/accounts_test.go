@@ -252,3 +252,21 @@ func TestNewMovesTheReleasedCredentials(t *testing.T) {
 		t.Errorf("the released file is still there after the move: %v", err)
 	}
 }
+
+func TestAccountAdviceNamesTheAccount(t *testing.T) {
+	st := accountAdvice(auth.Status{Provider: "corp", Account: "work",
+		Reason:    "refresh refused — log in again; run: ccproxy-tui auth login corp",
+		LastError: "refresh corp: invalid_grant; run: ccproxy-tui auth login corp --device"})
+	if st.Reason != "refresh refused — log in again; run: ccproxy-tui auth login corp --account work" {
+		t.Errorf("reason %q", st.Reason)
+	}
+	if st.LastError != "refresh corp: invalid_grant; run: ccproxy-tui auth login corp --account work --device" {
+		t.Errorf("last error %q", st.LastError)
+	}
+	if got := accountAdvice(auth.Status{Provider: "corp", Reason: "run: ccproxy-tui auth login corp"}); got.Reason != "run: ccproxy-tui auth login corp" {
+		t.Errorf("a provider without accounts changed: %q", got.Reason)
+	}
+	if got := accountAdvice(auth.Status{Provider: "corp", Account: "w", Reason: "run: ccproxy-tui auth login corpus"}); got.Reason != "run: ccproxy-tui auth login corpus" {
+		t.Errorf("another provider's advice changed: %q", got.Reason)
+	}
+}

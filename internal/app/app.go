@@ -283,7 +283,7 @@ func (a *App) Status(ctx context.Context, sel string) (auth.Status, error) {
 	if err != nil {
 		return auth.Status{}, err
 	}
-	st := m.Status(ctx)
+	st := accountAdvice(m.Status(ctx))
 	set.mu.Lock()
 	st.Active = name != "" && name == set.active
 	set.mu.Unlock()
