@@ -20,7 +20,8 @@ type Event struct {
 	Bytes    int64 // response body bytes written to the client
 	Retried  bool  // the upstream said 401 and the request was retried after a refresh
 	// Quota is what the response's quota headers said (any provider
-	// family, errors and 429s included), nil when it carried none.
+	// family, errors and 429s included), nil when it carried none or only
+	// repeated the route's last reading within the second.
 	Quota *quota.Snapshot
 
 	// Account is the account the request used; "" is the provider's one login.

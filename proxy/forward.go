@@ -30,8 +30,8 @@ type route struct {
 	tokens   TokenSource
 	accounts AccountSource
 	format   string
-	// quota reads the responses' quota headers, reusing the last reading
-	// while they repeat.
+	// quota reads the responses' quota headers, passing on only what is
+	// new.
 	quota quota.Reader
 }
 

@@ -22,12 +22,13 @@ func (s *Server) modifyResponse(resp *http.Response) error {
 }
 
 // readQuota reads the quota headers of the response x relayed, once the
-// response has ended; nil when it had none (which costs no allocation).
+// response has ended; nil when it had none or they repeat the route's last
+// reading within the second (both cost no allocation).
 func (s *Server) readQuota(x *exchange, at time.Time) *quota.Snapshot {
 	if x.upstream == nil {
 		return nil
 	}
-	q, ok := x.route.quota.Read(x.upstream, at)
+	q, ok := x.route.quota.Next(x.account, x.upstream, at)
 	if !ok {
 		return nil
 	}

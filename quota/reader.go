@@ -6,48 +6,47 @@ import (
 	"time"
 )
 
-// Reader is ReadHeaders for a stream of responses from one upstream: under
-// load they repeat the same quota headers, so a response whose quota
-// headers hash like the last one's (within a second, so that a reset given
-// in seconds-from-now cannot drift) gets a copy of the last reading instead
-// of a parse. The zero value is ready; it is safe for concurrent use.
+// Reader is ReadHeaders for a stream of responses from one upstream. Under
+// load they repeat the same quota headers, and a reading that says nothing
+// new is not worth passing on: a response whose quota headers hash like the
+// last reading's, less than a second after it (so that a reset given in
+// seconds-from-now cannot drift), is "nothing new" and costs a hash instead
+// of a parse. Readings are kept apart by a key (the account), so two
+// accounts' identical numbers are both passed on. The zero value is ready;
+// it is safe for concurrent use.
 type Reader struct {
-	mu   sync.Mutex // guards sum, at, last
-	sum  uint64
-	at   time.Time
-	last Snapshot
+	mu   sync.Mutex // guards last
+	last map[string]lastReading
 }
 
-// reuseFor is how long a reading may be reused for identical headers.
-const reuseFor = time.Second
+type lastReading struct {
+	sum uint64
+	at  time.Time
+}
 
-// Read is ReadHeaders, remembering its answer. Like ReadHeaders it
-// allocates nothing for a response without quota headers.
-func (r *Reader) Read(h http.Header, now time.Time) (Snapshot, bool) {
+// repeatFor is how long identical headers count as nothing new.
+const repeatFor = time.Second
+
+// Next reads h's quota like ReadHeaders, reporting false when h has none
+// or repeats key's last reading within a second. Like ReadHeaders it
+// allocates nothing then.
+func (r *Reader) Next(key string, h http.Header, now time.Time) (Snapshot, bool) {
 	sum, any := quotaSum(h)
 	if !any {
 		return Snapshot{}, false
 	}
 	r.mu.Lock()
-	if sum == r.sum && !r.at.IsZero() && now.Sub(r.at) >= 0 && now.Sub(r.at) < reuseFor {
-		s := r.last
+	last, seen := r.last[key]
+	if seen && sum == last.sum && now.Sub(last.at) >= 0 && now.Sub(last.at) < repeatFor {
 		r.mu.Unlock()
-		s.ObservedAt = now.UTC()
-		s.Windows = append([]Window(nil), s.Windows...)
-		for i := range s.Windows {
-			s.Windows[i].ObservedAt = s.ObservedAt
-		}
-		return s, true
+		return Snapshot{}, false
 	}
-	r.mu.Unlock()
-	s, ok := ReadHeaders(h, now)
-	if !ok {
-		return s, false
+	if r.last == nil {
+		r.last = map[string]lastReading{}
 	}
-	r.mu.Lock()
-	r.sum, r.at, r.last = sum, now, s
+	r.last[key] = lastReading{sum: sum, at: now}
 	r.mu.Unlock()
-	return s, true
+	return ReadHeaders(h, now)
 }
 
 // quotaSum hashes the headers ReadHeaders reads (every x- header and the

@@ -7,36 +7,36 @@ import (
 	"time"
 )
 
-func TestReaderReusesOnlyIdenticalFreshHeaders(t *testing.T) {
+func TestReaderPassesOnOnlyWhatIsNew(t *testing.T) {
 	var r Reader
 	h := headerFixture(t, "codex_reset_after.txt")
-	first, ok := r.Read(h, fixtureNow)
+	first, ok := r.Next("", h, fixtureNow)
 	want, _ := ReadHeaders(h, fixtureNow)
 	if !ok || !reflect.DeepEqual(first, want) {
 		t.Fatalf("first read %+v, want ReadHeaders' %+v", first, want)
 	}
-	// The same headers half a second later: the same reading, observed now.
-	later := fixtureNow.Add(500 * time.Millisecond)
-	again, _ := r.Read(h, later)
-	if !again.ObservedAt.Equal(later) || !again.Windows[0].ObservedAt.Equal(later) || again.Windows[0].UsedPercent != 77.5 {
-		t.Errorf("reused reading %+v", again)
+	// The same headers half a second later say nothing new.
+	if s, ok := r.Next("", h, fixtureNow.Add(500*time.Millisecond)); ok {
+		t.Errorf("a repeat within the second was passed on: %+v", s)
 	}
-	if first.Windows[0].ObservedAt.Equal(later) {
-		t.Error("reuse changed the earlier snapshot's windows")
-	}
-	// A second later, reset-after-seconds means another reset time.
-	much := fixtureNow.Add(2 * time.Second)
-	fresh, _ := r.Read(h, much)
-	if want, _ := ReadHeaders(h, much); !reflect.DeepEqual(fresh, want) {
+	// A second later they are read again: reset-after-seconds now means
+	// another reset time, and the reading's age moves on.
+	later := fixtureNow.Add(time.Second)
+	fresh, ok := r.Next("", h, later)
+	if want, _ := ReadHeaders(h, later); !ok || !reflect.DeepEqual(fresh, want) {
 		t.Errorf("after a second: %+v, want a fresh parse %+v", fresh, want)
 	}
-	// Another value is parsed, whatever the timing.
+	// A changed value is passed on at once.
 	h2 := h.Clone()
 	h2.Set("X-Codex-Primary-Used-Percent", "78.5")
-	if s, _ := r.Read(h2, much); s.Windows[0].UsedPercent != 78.5 {
-		t.Errorf("a changed header reused the old reading: %+v", s)
+	if s, ok := r.Next("", h2, later); !ok || s.Windows[0].UsedPercent != 78.5 {
+		t.Errorf("a changed header was not passed on: %+v, %v", s, ok)
 	}
-	if _, ok := r.Read(http.Header{"Content-Type": {"application/json"}}, much); ok {
+	// Another account's identical numbers are its own news.
+	if _, ok := r.Next("work", h2, later); !ok {
+		t.Error("another account's reading was taken for a repeat")
+	}
+	if _, ok := r.Next("", http.Header{"Content-Type": {"application/json"}}, later); ok {
 		t.Error("a plain response read as quota")
 	}
 }
@@ -44,8 +44,13 @@ func TestReaderReusesOnlyIdenticalFreshHeaders(t *testing.T) {
 func TestReaderAllocs(t *testing.T) {
 	var r Reader
 	plain := headerFixture(t, "plain_openai.txt")
-	if n := testing.AllocsPerRun(1000, func() { r.Read(plain, fixtureNow) }); n != 0 {
-		t.Errorf("Read of a plain response allocates %v times", n)
+	if n := testing.AllocsPerRun(1000, func() { r.Next("", plain, fixtureNow) }); n != 0 {
+		t.Errorf("Next on a plain response allocates %v times", n)
+	}
+	repeat := headerFixture(t, "anthropic_max.txt")
+	r.Next("", repeat, fixtureNow)
+	if n := testing.AllocsPerRun(1000, func() { r.Next("", repeat, fixtureNow) }); n != 0 {
+		t.Errorf("Next on a repeated reading allocates %v times", n)
 	}
 }
 
@@ -56,7 +61,7 @@ func BenchmarkReader(b *testing.B) {
 			var r Reader
 			b.ReportAllocs()
 			for b.Loop() {
-				r.Read(h, fixtureNow)
+				r.Next("", h, fixtureNow)
 			}
 		})
 	}
