@@ -95,7 +95,7 @@ func serveRun(opts *ServeOptions) error {
 		return err
 	}
 	defer release()
-	stopRecording, err := a.StartLedger(ctx)
+	bg, err := a.StartBackground(ctx)
 	if err != nil {
 		log.Warn("usage ledger unavailable", "err", err.Error())
 	}
@@ -103,7 +103,7 @@ func serveRun(opts *ServeOptions) error {
 		// After the proxy has drained: its last requests are in the queue.
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if err := stopRecording(lctx); err != nil {
+		if err := bg.Close(lctx); err != nil {
 			log.Warn("usage ledger", "err", err.Error())
 		}
 	}()
@@ -129,7 +129,8 @@ func serveRun(opts *ServeOptions) error {
 		log.Info("route", "provider", p.Name, "url", px.URL()+"/"+p.Name, "upstream", p.APIBase)
 	}
 	log.Info("serving; stop with Ctrl-C", "url", px.URL())
-	a.Run(ctx) // until SIGINT/SIGTERM
+	<-ctx.Done() // SIGINT/SIGTERM
+	bg.StopLoop()
 	log.Info("stopping: draining in-flight requests", "timeout", DrainTimeout.String())
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), DrainTimeout)
 	defer cancel()

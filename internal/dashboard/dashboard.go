@@ -7,7 +7,6 @@ package dashboard
 import (
 	"context"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
@@ -29,23 +28,14 @@ func Run(ctx context.Context, opts cmd.DashboardOptions) error {
 	proxyEvents, unsubProxy := a.Proxy().Subscribe(256)
 	defer unsubProxy()
 
-	// Without a ledger the dashboard still runs; its status says so.
-	stopRecording, _ := a.StartLedger(ctx)
+	// Started as serve starts it. Without a ledger the dashboard still
+	// runs; its status says so.
+	bg, _ := a.StartBackground(ctx)
 	defer func() {
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		_ = stopRecording(lctx)
+		_ = bg.Close(lctx)
 	}()
-
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		a.Run(ctx)
-	}()
-	defer wg.Wait()
-	defer cancel()
 
 	return tui.Run(ctx, options(opts, authEvents, proxyEvents))
 }
