@@ -500,10 +500,9 @@ func (a *App) loginProvider(sel string) (*providers.Provider, error) {
 // BrowserLogin is a browser login whose credentials are saved when it
 // completes.
 type BrowserLogin struct {
-	login   *auth.BrowserLogin
-	a       *App
-	sel     string
-	account string
+	login *auth.BrowserLogin
+	a     *App
+	sel   string
 }
 
 // StartBrowserLogin binds the provider's loopback callback now; a busy port
@@ -530,16 +529,12 @@ func (l *BrowserLogin) Port() int { return l.login.Port() }
 // Close frees the callback port.
 func (l *BrowserLogin) Close() error { return l.login.Close() }
 
-// Account is the account the credentials were saved as, once Wait returned.
-func (l *BrowserLogin) Account() string { return l.account }
-
 // Wait blocks until the callback arrives, then saves the credentials as
-// the account (made active) and returns them.
+// the account AccountFor names, made active, and returns them.
 func (l *BrowserLogin) Wait(ctx context.Context) (auth.Credentials, error) {
 	// Saved before the browser's page says "Logged in".
 	return l.login.WaitSave(ctx, func(ctx context.Context, c auth.Credentials) error {
-		var err error
-		l.account, err = l.a.saveLogin(ctx, l.sel, c)
+		_, err := l.a.saveLogin(ctx, l.sel, c)
 		return err
 	})
 }
@@ -547,10 +542,9 @@ func (l *BrowserLogin) Wait(ctx context.Context) (auth.Credentials, error) {
 // PasteLogin is a login finished by a pasted code; credentials are saved
 // when it completes.
 type PasteLogin struct {
-	login   *auth.PasteLogin
-	a       *App
-	sel     string
-	account string
+	login *auth.PasteLogin
+	a     *App
+	sel   string
 }
 
 // StartPasteLogin prepares a pasted-code login for sel (see StartBrowserLogin).
@@ -587,17 +581,15 @@ func pasteError(err error) error {
 // URL is the authorize URL to open.
 func (l *PasteLogin) URL() string { return l.login.URL() }
 
-// Account is the account the credentials were saved as, once Complete returned.
-func (l *PasteLogin) Account() string { return l.account }
-
 // Complete exchanges what the user pasted (a code or the whole redirect
-// address), then saves the credentials as the account and returns them.
+// address), then saves the credentials as the account AccountFor names,
+// made active, and returns them.
 func (l *PasteLogin) Complete(ctx context.Context, pasted string) (auth.Credentials, error) {
 	c, err := l.login.Complete(ctx, pasted)
 	if err != nil {
 		return auth.Credentials{}, err
 	}
-	if l.account, err = l.a.saveLogin(ctx, l.sel, c); err != nil {
+	if _, err := l.a.saveLogin(ctx, l.sel, c); err != nil {
 		return auth.Credentials{}, err
 	}
 	return c, nil
