@@ -126,7 +126,7 @@ func (l *BrowserLogin) WaitSave(ctx context.Context, save func(context.Context, 
 	case <-timer.Chan():
 		return Credentials{}, &Error{Provider: c.Provider, Op: "login", Kind: ErrCancelled,
 			Err:  fmt.Errorf("no answer from the browser within %s", timeout),
-			Hint: "run the login again, or use --paste or --device"}
+			Hint: "run the login again"}
 	}
 	// The login is decided: nothing else may arrive on this port, but the
 	// browser waits for its page until the outcome is known.

@@ -340,3 +340,26 @@ func TestMessageOfAuthErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestCallbackFreeFlags: a browser login that timed out suggests only the
+// flags of flows the provider really has (Claude has no device login,
+// Copilot no paste page).
+func TestCallbackFreeFlags(t *testing.T) {
+	tests := []struct {
+		name  string
+		flows []auth.Flow
+		want  string
+	}{
+		{"claude", []auth.Flow{auth.FlowBrowser, auth.FlowPaste}, "--paste"},
+		{"copilot", []auth.Flow{auth.FlowDevice}, "--device"},
+		{"oidc with device", []auth.Flow{auth.FlowBrowser, auth.FlowPaste, auth.FlowDevice}, "--paste or --device"},
+		{"browser only", []auth.Flow{auth.FlowBrowser}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := callbackFreeFlags(tc.flows); got != tc.want {
+				t.Errorf("callbackFreeFlags(%v) = %q, want %q", tc.flows, got, tc.want)
+			}
+		})
+	}
+}

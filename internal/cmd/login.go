@@ -157,7 +157,31 @@ func browserLogin(ctx context.Context, a *app.App, p *providers.Provider, opts *
 	}
 	openURL(f, opts.NoBrowser, l.URL())
 	fmt.Fprintln(w, "Waiting for the browser… (Ctrl-C to cancel)")
-	return l.Wait(ctx)
+	creds, err := l.Wait(ctx)
+	var ae *auth.Error
+	if err != nil && ctx.Err() == nil && errors.Is(err, auth.ErrCancelled) && errors.As(err, &ae) {
+		// The browser never came back: offer what this provider has
+		// that needs no callback, and nothing it lacks.
+		if alt := callbackFreeFlags(p.Flows); alt != "" {
+			ae.Hint = "run the login again, or use " + alt
+		}
+	}
+	return creds, err
+}
+
+// callbackFreeFlags names the login flags of the flows the provider offers
+// that need no loopback callback ("--paste or --device"), or "".
+func callbackFreeFlags(flows []auth.Flow) string {
+	var other []string
+	for _, f := range flows {
+		switch f {
+		case auth.FlowPaste:
+			other = append(other, "--paste")
+		case auth.FlowDevice:
+			other = append(other, "--device")
+		}
+	}
+	return strings.Join(other, " or ")
 }
 
 // sshHint explains, when running over SSH, how to let the local browser reach
@@ -172,17 +196,8 @@ func sshHint(getenv func(string) string, port int, flows []auth.Flow) string {
 	}
 	hint := fmt.Sprintf("You are logged in over SSH. The browser must reach port %d on this machine;\n"+
 		"on your own computer, run this first and keep it open:\n\n  %s\n", port, s.Forward(port))
-	var other []string
-	for _, f := range flows {
-		switch f {
-		case auth.FlowPaste:
-			other = append(other, "--paste")
-		case auth.FlowDevice:
-			other = append(other, "--device")
-		}
-	}
-	if len(other) > 0 {
-		hint += "\nOr log in without a callback: " + strings.Join(other, " or ") + ".\n"
+	if alt := callbackFreeFlags(flows); alt != "" {
+		hint += "\nOr log in without a callback: " + alt + ".\n"
 	}
 	return hint
 }
