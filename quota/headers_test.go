@@ -197,3 +197,19 @@ func checkInvariants(t *testing.T, s Snapshot) {
 		t.Errorf("status %q", s.Status)
 	}
 }
+
+// A reset some gateway rewrote as ISO 8601 still reads.
+func TestReadHeadersISOReset(t *testing.T) {
+	h := http.Header{
+		"Anthropic-Ratelimit-Unified-5h-Utilization": {"0.5"},
+		"Anthropic-Ratelimit-Unified-5h-Reset":       {"2026-12-01T21:10:00Z"},
+		"X-Codex-Primary-Used-Percent":               {"10"},
+		"X-Codex-Primary-Reset-At":                   {"2026-12-01T21:10:00+00:00"},
+	}
+	s, _ := ReadHeaders(h, fixtureNow)
+	for _, name := range []string{"5h", "primary"} {
+		if w, _ := s.Window(name); !w.ResetsAt.Equal(at(70)) {
+			t.Errorf("%s resets %s, want %s", name, w.ResetsAt, at(70))
+		}
+	}
+}

@@ -41,11 +41,12 @@ func epoch(v float64) (time.Time, bool) {
 	return time.Unix(int64(sec), int64(frac*1e9)).UTC(), true
 }
 
-// epochString is epoch for a header value.
+// epochString is epoch for a header value; a gateway that rewrites it as
+// ISO 8601 is understood too.
 func epochString(s string) (time.Time, bool) {
 	v, ok := number(s)
 	if !ok {
-		return time.Time{}, false
+		return isoTime(s)
 	}
 	return epoch(v)
 }
