@@ -26,7 +26,7 @@ func TestAccountsEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	dir := t.TempDir()
-	bin := buildBinary(ctx, t, dir)
+	bin := buildBinary(ctx, t)
 
 	idp := fake.NewOAuthServer(fake.WithClientID("ccproxy"), fake.WithIdentity("user-42", "ada@example.com"))
 	defer idp.Close()
@@ -196,7 +196,7 @@ func TestReleasedCredentialsNeedNoLogin(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	dir := t.TempDir()
-	bin := buildBinary(ctx, t, dir)
+	bin := buildBinary(ctx, t)
 	cfgHome := filepath.Join(dir, "config")
 	creds := filepath.Join(cfgHome, "ccproxy-tui", "credentials")
 	if err := os.MkdirAll(creds, 0o700); err != nil {

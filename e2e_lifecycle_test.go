@@ -27,7 +27,7 @@ func TestServeFollowsAnotherProcessWithinASecond(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	dir := t.TempDir()
-	bin := buildBinary(ctx, t, dir)
+	bin := buildBinary(ctx, t)
 
 	idp := fake.NewOAuthServer(fake.WithClientID("ccproxy"))
 	defer idp.Close()

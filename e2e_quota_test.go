@@ -32,7 +32,7 @@ func TestQuotaEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	dir := t.TempDir()
-	bin := buildBinary(ctx, t, dir)
+	bin := buildBinary(ctx, t)
 
 	now := time.Now().UTC().Truncate(time.Second)
 	reset5h := now.Add(70 * time.Minute)

@@ -29,7 +29,7 @@ func TestEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	dir := t.TempDir()
-	bin := buildBinary(ctx, t, dir)
+	bin := buildBinary(ctx, t)
 
 	idp := fake.NewOAuthServer(fake.WithClientID("ccproxy"), fake.WithIdentity("user-42", "ada@example.com"))
 	defer idp.Close()
@@ -213,15 +213,46 @@ api_base = %q
 	}
 }
 
-// buildBinary builds ccproxy-tui into dir, as a user's `go build` would.
-func buildBinary(ctx context.Context, t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "ccproxy-tui")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+// built is the binary every end-to-end test runs: building it once, not
+// once per test, keeps the suite from linking the same program seven times.
+var built struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
+// TestMain removes the shared binary once every test has run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
 	}
-	return bin
+	os.Exit(code)
+}
+
+// buildBinary builds ccproxy-tui once, as a user's `go build` would, and
+// returns its path.
+func buildBinary(ctx context.Context, t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		dir, err := os.MkdirTemp("", "ccproxy-tui-e2e-")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.dir = dir
+		bin := filepath.Join(dir, "ccproxy-tui")
+		if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+			return
+		}
+		built.bin = bin
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.bin
 }
 
 // The demo runs on loopback fakes and must not create, read or write any
@@ -230,7 +261,7 @@ func TestDemoTouchesNoUserFile(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	dir := t.TempDir()
-	bin := buildBinary(ctx, t, dir)
+	bin := buildBinary(ctx, t)
 	home := filepath.Join(dir, "home")
 	if err := os.Mkdir(home, 0o700); err != nil {
 		t.Fatal(err)

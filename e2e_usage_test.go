@@ -28,7 +28,7 @@ func TestUsageLedgerEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	dir := t.TempDir()
-	bin := buildBinary(ctx, t, dir)
+	bin := buildBinary(ctx, t)
 
 	idp := fake.NewOAuthServer(fake.WithClientID("ccproxy"))
 	defer idp.Close()
