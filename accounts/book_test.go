@@ -55,6 +55,15 @@ func TestViewIsTheAccountsRecord(t *testing.T) {
 	if _, ok := v.(store.Reserver); !ok {
 		t.Fatal("the view hides the file store's Reserver")
 	}
+	h, ok := v.(store.Holder)
+	if !ok {
+		t.Fatal("the view hides the file store's Holder")
+	}
+	release := h.Hold("claude")
+	if !openFile(t, dir).HeldElsewhere("claude@work") {
+		t.Error("a hold through the view does not mark the account's record")
+	}
+	release()
 	if err := v.Save(ctx, "claude", []byte(`{"version":1,"provider":"claude"}`)); err != nil {
 		t.Fatal(err)
 	}

@@ -49,3 +49,20 @@ type reservingView struct {
 func (v reservingView) Reserve(ctx context.Context, k string) (store.Reservation, error) {
 	return v.r.Reserve(ctx, v.name(k))
 }
+
+// Hold passes the backend's store.Holder through the view; a backend
+// without one marks nothing.
+func (v view) Hold(k string) func() {
+	if h, ok := v.st.(store.Holder); ok {
+		return h.Hold(v.name(k))
+	}
+	return func() {}
+}
+
+// HeldElsewhere passes the backend's store.Holder through the view.
+func (v view) HeldElsewhere(k string) bool {
+	if h, ok := v.st.(store.Holder); ok {
+		return h.HeldElsewhere(v.name(k))
+	}
+	return false
+}

@@ -376,3 +376,66 @@ func waitKind(ctx context.Context, ch <-chan Event, kind EventKind) bool {
 		}
 	}
 }
+
+// Two resident processes on one full disk: the one that rotated into
+// memory marks the stored record superseded, so the other, finding that
+// record expired, waits for the newer tokens instead of spending the
+// stored refresh token, which the server takes as reuse and answers by
+// revoking the grant. Once the disk has room, both serve the newest.
+func TestSecondProcessOnAFullDiskLeavesTheSpentRecordAlone(t *testing.T) {
+	p := newLCProvider(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	first, err := store.NewFile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := store.NewFile(dir) // its own handle, as another process has
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.store = first
+	p.seed(t, lcT0.Add(30*time.Second)) // urgent: rotated even on a full disk
+	disk1, disk2 := store.NewFaulty(first), store.NewFaulty(second)
+	disk1.SetFull(true)
+	disk2.SetFull(true)
+
+	serve := NewManager(ManagerOptions{Provider: "demo", Refresher: p.cfg, Store: disk1, Clock: p.clock})
+	serve.KeepUnsaved(true)
+	kept, err := serve.Token(ctx)
+	if err != nil || !serve.HasUnsaved() {
+		t.Fatalf("first process: Token = %v, unsaved %v; want a token kept in memory", err, serve.HasUnsaved())
+	}
+	p.clock.Advance(time.Minute) // the record on disk has expired
+
+	dashboard := NewManager(ManagerOptions{Provider: "demo", Refresher: p.cfg, Store: disk2, Clock: p.clock})
+	dashboard.KeepUnsaved(true)
+	if _, err := dashboard.Token(ctx); err == nil || errors.Is(err, ErrLoginRequired) {
+		t.Fatalf("second process: Token error %v; want a temporary failure", err)
+	}
+	if c := p.srv.Counts(); c.Refresh != 1 || c.Reuse != 0 || p.invalidGrants() != 0 {
+		t.Fatalf("server counts %+v, %d refused: want 1 refresh and no reuse", c, p.invalidGrants())
+	}
+	if st := dashboard.Status(ctx); !strings.Contains(st.LastError, "another ccproxy-tui process holds newer tokens") {
+		t.Errorf("second process: last error %q does not say who has the newer tokens", st.LastError)
+	}
+
+	disk1.SetFull(false)
+	disk2.SetFull(false)
+	if _, err := serve.ForceRefresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if serve.HasUnsaved() {
+		t.Fatal("first process: the kept tokens were not written once the disk had room")
+	}
+	got, err := dashboard.ForceRefresh(ctx)
+	if err != nil {
+		t.Fatalf("second process after the disk recovered: %v", err)
+	}
+	if !p.srv.ValidAccessToken(got.AccessToken) {
+		t.Errorf("second process serves %s, which the server does not accept (first kept %s)", MaskAccess(got.AccessToken), MaskAccess(kept))
+	}
+	if c := p.srv.Counts(); c.Reuse != 0 || p.invalidGrants() != 0 {
+		t.Errorf("server counts %+v, %d refused: want no reuse", c, p.invalidGrants())
+	}
+}

@@ -123,7 +123,10 @@ type lifecycle struct {
 	// logout, another process's refresh) makes pending obsolete.
 	pending *Credentials
 	base    string
-	notify  func() // the scheduler's wake-up, when one watches this manager
+	// unhold ends the store's mark that pending exists (store.Holder), so
+	// other processes do not refresh from base meanwhile; nil without one.
+	unhold func()
+	notify func() // the scheduler's wake-up, when one watches this manager
 }
 
 // NewManager returns the Manager of one provider.
@@ -508,7 +511,7 @@ func (m *Manager) adopt(c Credentials, err error) (Credentials, error) {
 	}
 	// A login, a logout or another process's refresh replaced the record
 	// pending descends from: pending is obsolete.
-	m.life.pending, m.life.base = nil, ""
+	m.dropPendingLocked()
 	return c, err
 }
 
@@ -695,6 +698,14 @@ func (m *Manager) runRefresh(ctx context.Context, req refreshReq) (refreshResult
 		return refreshResult{creds: cur}, nil
 	}
 
+	if m.heldElsewhere() {
+		err := &Error{Provider: m.provider, Op: "refresh", Kind: ErrTransient,
+			Err: fmt.Errorf("another ccproxy-tui process holds newer tokens than %s, which it could not write yet, so the refresh token stored there is spent",
+				m.store.Location(m.provider)),
+			Hint: "free space on that disk; this process takes the newer tokens as soon as they are written"}
+		m.recordFailure(err, "")
+		return refreshResult{creds: cur}, err
+	}
 	var room store.Reservation
 	if r, ok := m.store.(store.Reserver); ok {
 		room, err = r.Reserve(ctx, m.provider)
@@ -804,7 +815,7 @@ func (m *Manager) flushPending(ctx context.Context, cur Credentials) {
 	}
 	m.mu.Lock()
 	if m.life.pending == p {
-		m.life.pending, m.life.base = nil, ""
+		m.dropPendingLocked()
 		if m.life.failures == 0 {
 			m.life.lastErr = nil
 		}
@@ -821,9 +832,29 @@ func (m *Manager) keepPending(next Credentials, base string, err error) {
 	defer m.mu.Unlock()
 	if m.life.pending == nil {
 		m.life.base = base
+		if h, ok := m.store.(store.Holder); ok {
+			m.life.unhold = h.Hold(m.provider)
+		}
 	}
 	m.life.pending = &next
 	m.life.lastErr = err
+}
+
+// dropPendingLocked forgets the pending credentials and ends their mark;
+// m.mu is held.
+func (m *Manager) dropPendingLocked() {
+	m.life.pending, m.life.base = nil, ""
+	if m.life.unhold != nil {
+		m.life.unhold()
+		m.life.unhold = nil
+	}
+}
+
+// heldElsewhere reports whether another process keeps newer credentials
+// than the stored record in memory, so the stored refresh token is spent.
+func (m *Manager) heldElsewhere() bool {
+	h, ok := m.store.(store.Holder)
+	return ok && m.pendingCreds() == nil && h.HeldElsewhere(m.provider)
 }
 
 // refused returns the login-required error when cur carries a refresh
@@ -917,7 +948,7 @@ func (m *Manager) recordSuccess() {
 	m.life.failures = 0
 	m.life.failedAt, m.life.notBefore = time.Time{}, time.Time{}
 	m.life.needsLogin, m.life.rejected = false, ""
-	m.life.pending, m.life.base = nil, ""
+	m.dropPendingLocked()
 	m.mu.Unlock()
 }
 
