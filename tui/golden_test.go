@@ -183,6 +183,9 @@ func TestGolden(t *testing.T) {
 			ch <- proxy.Event{Time: t0.Add(-2 * time.Second), Provider: "claude", Method: "POST", Path: "/v1/messages", Status: 200, Duration: 812 * time.Millisecond, Bytes: 5120}
 			ch <- proxy.Event{Time: t0.Add(-time.Second), Provider: "codex", Method: "POST", Path: "/responses", Status: 401, Duration: 35 * time.Millisecond, Bytes: 118, Retried: true}
 		}, drive: func(t *testing.T, r *rig, tm *teatest.TestModel, p probe) {
+			// Both queued requests first, so "listening at" is always the
+			// newest line (otherwise the log's order is a race).
+			p.waitView(t, "the requests", contains("/v1/messages", "/responses"))
 			tm.Send(keyPress("p"))
 			p.waitView(t, "the running proxy", contains("8787 · ", "/v1/messages", "/responses", "listening at http"))
 		}},
