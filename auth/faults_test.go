@@ -439,3 +439,38 @@ func TestSecondProcessOnAFullDiskLeavesTheSpentRecordAlone(t *testing.T) {
 		t.Errorf("server counts %+v, %d refused: want no reuse", c, p.invalidGrants())
 	}
 }
+
+// A request whose token worked when it came, but ran out during its brief
+// wait for a slow refresh, waits on for that refresh (as a request with an
+// expired token does) instead of failing: the refresh is on its way.
+func TestTokenThatRunsOutDuringTheBriefWaitWaitsForTheRefresh(t *testing.T) {
+	p := newLCProvider(t)
+	seeded := p.seed(t, lcT0.Add(time.Minute)) // inside the grace window, still valid
+	m := p.manager(nil)
+	p.srv.InjectTokenFault(fake.FaultStall(), 1)
+	stalled := p.srv.StallSeen()
+	type result struct {
+		tok string
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		tok, err := m.Token(context.Background())
+		done <- result{tok, err}
+	}()
+	<-stalled
+	p.clock.Advance(2 * time.Minute) // the token runs out while the refresh stalls
+	select {
+	case r := <-done:
+		t.Fatalf("Token returned %s, %v while its refresh was still on its way", MaskAccess(r.tok), r.err)
+	case <-time.After(2 * onDemandWait):
+	}
+	p.srv.ReleaseStalls()
+	r := <-done
+	if r.err != nil || r.tok == seeded.AccessToken || !p.srv.ValidAccessToken(r.tok) {
+		t.Fatalf("Token = %s, %v; want the refreshed token", MaskAccess(r.tok), r.err)
+	}
+	if c := p.srv.Counts(); c.Refresh != 1 || c.Reuse != 0 {
+		t.Errorf("server counts %+v: want one refresh", c)
+	}
+}

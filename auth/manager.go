@@ -570,7 +570,14 @@ func (m *Manager) credentials(ctx context.Context, now time.Time) (Credentials, 
 		if fallback.Valid(m.clock.Now()) {
 			return fallback, nil
 		}
-		return Credentials{}, err
+		if !gaveUp {
+			return Credentials{}, err
+		}
+		// The token ran out during the brief wait: wait on for the
+		// refresh, as a request that came with an expired token does.
+		if r, err = m.refresh(ctx, refreshReq{reason: "expiring"}); err != nil {
+			return Credentials{}, err
+		}
 	}
 	return r.creds, nil
 }
