@@ -419,6 +419,10 @@ func TestSecondProcessOnAFullDiskLeavesTheSpentRecordAlone(t *testing.T) {
 	if st := dashboard.Status(ctx); !strings.Contains(st.LastError, "another ccproxy-tui process holds newer tokens") {
 		t.Errorf("second process: last error %q does not say who has the newer tokens", st.LastError)
 	}
+	third := NewManager(ManagerOptions{Provider: "demo", Refresher: p.cfg, Store: second, Clock: p.clock})
+	if st := third.Status(ctx); !strings.Contains(st.Reason, "another ccproxy-tui process holds newer tokens") {
+		t.Errorf("a third process's status says %q, not where the newer tokens are", st.Reason)
+	}
 
 	disk1.SetFull(false)
 	disk2.SetFull(false)

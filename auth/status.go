@@ -160,6 +160,9 @@ func (m *Manager) status(ctx context.Context) Status {
 		st.State = StateExpired
 		st.Authenticated = true
 		st.Reason = "the access token expired; the next request refreshes it"
+		if m.heldElsewhere() {
+			st.Reason = "another ccproxy-tui process holds newer tokens, which the full disk could not take; it writes them as soon as the disk has room"
+		}
 	case !c.ExpiresAt.IsZero() && c.ExpiresAt.Sub(now) <= max(window(c, m.grace), expiringWithin):
 		st.State = StateExpiring
 		st.Authenticated = true

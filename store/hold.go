@@ -21,7 +21,7 @@ type Holder interface {
 	// full disk is when it is used, and it ends with the process.
 	Hold(provider string) (release func())
 	// HeldElsewhere reports whether another process holds such a mark on
-	// provider's record. Callers ask under the store's Lock, as Hold is.
+	// provider's record.
 	HeldElsewhere(provider string) bool
 }
 
@@ -29,22 +29,25 @@ func (f *File) holdPath(provider string) string {
 	return filepath.Join(f.dir, provider+holdExt)
 }
 
-// Hold implements Holder with an exclusive flock on <provider>.hold, which
-// the kernel drops when the process ends, however it ends. Best effort: a
-// lock that cannot be taken marks nothing.
+// Hold implements Holder with a shared flock on <provider>.hold, which the
+// kernel drops when the process ends, however it ends. Holds never exclude
+// each other; taking one waits only for a HeldElsewhere probe, which holds
+// its exclusive lock for a moment. Best effort: a lock that cannot be taken
+// marks nothing.
 func (f *File) Hold(provider string) func() {
 	if checkProvider(provider) != nil {
 		return func() {}
 	}
 	fl := flock.New(f.holdPath(provider), flock.SetPermissions(0o600))
-	if ok, err := fl.TryLock(); err != nil || !ok {
+	if err := fl.RLock(); err != nil {
 		return func() {}
 	}
 	return func() { _ = fl.Unlock() }
 }
 
 // HeldElsewhere implements Holder: the hold file is locked by another
-// process (or another handle of this one).
+// process (or another handle of this one). Two probes at once may each see
+// the other's lock: a moment's false "held", which callers retry.
 func (f *File) HeldElsewhere(provider string) bool {
 	if checkProvider(provider) != nil {
 		return false
