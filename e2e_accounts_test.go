@@ -34,17 +34,8 @@ func TestAccountsEndToEnd(t *testing.T) {
 	upstream := httptest.NewServer(up)
 	defer upstream.Close()
 
-	home, cfgHome, stateHome := filepath.Join(dir, "home"), filepath.Join(dir, "config"), filepath.Join(dir, "state")
-	cfgFile := filepath.Join(cfgHome, "ccproxy-tui", "config.toml")
-	os.MkdirAll(filepath.Dir(cfgFile), 0o700)
-	os.MkdirAll(home, 0o700)
-	config := fmt.Sprintf("[proxy]\nlisten = \"127.0.0.1:0\"\n\n[providers.corp]\ntype = \"oidc\"\nissuer = %q\nclient_id = \"ccproxy\"\napi_base = %q\n",
-		idp.Issuer(), upstream.URL)
-	if err := os.WriteFile(cfgFile, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := append(cleanEnv(), "HOME="+home, "XDG_CONFIG_HOME="+cfgHome, "XDG_STATE_HOME="+stateHome,
-		"XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "XDG_DATA_HOME="+filepath.Join(dir, "data"))
+	h := newE2EHome(t, dir, corpConfig(idp.Issuer(), upstream.URL))
+	env := h.env
 
 	serve := exec.Command(bin, "serve")
 	serve.Env = env

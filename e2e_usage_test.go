@@ -36,23 +36,14 @@ func TestUsageLedgerEndToEnd(t *testing.T) {
 	upstream := httptest.NewServer(up)
 	defer upstream.Close()
 
-	cfgHome, stateHome := filepath.Join(dir, "config"), filepath.Join(dir, "state")
-	credsDir := filepath.Join(cfgHome, "ccproxy-tui", "credentials")
-	if err := os.MkdirAll(credsDir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	config := fmt.Sprintf("[proxy]\nlisten = \"127.0.0.1:0\"\n\n[providers.corp]\ntype = \"oidc\"\nissuer = %q\nclient_id = \"ccproxy\"\napi_base = %q\n",
-		idp.Issuer(), upstream.URL+"/api")
-	if err := os.WriteFile(filepath.Join(cfgHome, "ccproxy-tui", "config.toml"), []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	h := newE2EHome(t, dir, corpConfig(idp.Issuer(), upstream.URL+"/api"))
+	stateHome, credsDir := h.stateHome, h.credsDir
 	creds := fmt.Sprintf(`{"version":1,"provider":"corp","access_token":"at-e2e-usage-0123456789","refresh_token":"rt-e2e-usage-0123456789","token_type":"Bearer","expires_at":%q}`,
 		time.Now().Add(2*time.Hour).UTC().Format(time.RFC3339))
 	if err := os.WriteFile(filepath.Join(credsDir, "corp.json"), []byte(creds), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := append(cleanEnv(), "HOME="+filepath.Join(dir, "home"), "XDG_CONFIG_HOME="+cfgHome, "XDG_STATE_HOME="+stateHome,
-		"XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "XDG_DATA_HOME="+filepath.Join(dir, "data"))
+	env := h.env
 
 	requests := []struct{ path, body string }{
 		{"/corp/v1/messages", `{"model":"claude-sonnet-4-5","messages":[{"role":"user","content":"hi"}]}`},
