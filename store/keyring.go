@@ -103,12 +103,18 @@ func (k *Keyring) Location(provider string) string {
 func (k *Keyring) call(ctx context.Context, op string, fn func(secretService) error) error {
 	timer := k.wait.clock.NewTimer(k.callTimeout)
 	defer timer.Stop()
+	// A free slot is taken at once: only a call still queued behind a hung
+	// one may give up before it starts.
 	select {
 	case k.busy <- struct{}{}:
-	case <-ctx.Done():
-		return fmt.Errorf("keyring %s: %w", op, ctx.Err())
-	case <-timer.Chan():
-		return k.noAnswer(op)
+	default:
+		select {
+		case k.busy <- struct{}{}:
+		case <-ctx.Done():
+			return fmt.Errorf("keyring %s: %w", op, ctx.Err())
+		case <-timer.Chan():
+			return k.noAnswer(op)
+		}
 	}
 	done := make(chan error, 1)
 	go func() {
