@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -37,48 +36,12 @@ func TestAccountsEndToEnd(t *testing.T) {
 	h := newE2EHome(t, dir, corpConfig(idp.Issuer(), upstream.URL))
 	env := h.env
 
-	serve := exec.Command(bin, "serve")
-	serve.Env = env
-	serveErr := &syncBuffer{}
-	pr, pw := io.Pipe()
-	serve.Stderr = io.MultiWriter(serveErr, pw)
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	serveDone := make(chan error, 1)
-	go func() { serveDone <- serve.Wait(); pw.Close() }()
-	defer func() {
-		serve.Process.Kill()
-		<-serveDone
-	}()
-	lines := make(chan string, 256)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			default: // nobody waits for this one
-			}
-		}
-	}()
+	srv := startServe(ctx, t, bin, env)
+	proxyURL, serveErr := srv.url, srv.stderr
 	waitLog := func(re *regexp.Regexp) string {
 		t.Helper()
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					t.Fatalf("serve exited:\n%s", serveErr)
-				}
-				if m := re.FindStringSubmatch(l); m != nil {
-					return m[len(m)-1]
-				}
-			case <-ctx.Done():
-				t.Fatalf("serve never logged %s:\n%s", re, serveErr)
-			}
-		}
+		return srv.waitLog(ctx, t, re)
 	}
-	proxyURL := waitLog(regexp.MustCompile(`serving.*url=(http://127\.0\.0\.1:\d+)`))
 
 	// Two logins through the CLI, the test playing the browser each time.
 	login := func(account string) {

@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net/http"
@@ -52,46 +51,8 @@ func TestServeFollowsAnotherProcessWithinASecond(t *testing.T) {
 	}
 	login()
 
-	serve := exec.Command(bin, "serve")
-	serve.Env = env
-	serveErr := &syncBuffer{}
-	pr, pw := io.Pipe()
-	serve.Stderr = io.MultiWriter(serveErr, pw)
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	serveDone := make(chan error, 1)
-	go func() { serveDone <- serve.Wait(); pw.Close() }()
-	defer func() {
-		serve.Process.Kill()
-		<-serveDone
-	}()
-	lines := make(chan string, 256)
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			default: // nobody waits for this one
-			}
-		}
-	}()
-	proxyURL := ""
-	re := regexp.MustCompile(`serving.*url=(http://127\.0\.0\.1:\d+)`)
-	for proxyURL == "" {
-		select {
-		case l, ok := <-lines:
-			if !ok {
-				t.Fatalf("serve exited:\n%s", serveErr)
-			}
-			if m := re.FindStringSubmatch(l); m != nil {
-				proxyURL = m[1]
-			}
-		case <-ctx.Done():
-			t.Fatalf("serve never listened:\n%s", serveErr)
-		}
-	}
+	srv := startServe(ctx, t, bin, env)
+	proxyURL, serveErr := srv.url, srv.stderr
 	request := func() int {
 		t.Helper()
 		resp, err := http.Post(proxyURL+"/corp/v1/chat/completions", "application/json", strings.NewReader(`{"model":"m"}`))
@@ -106,19 +67,8 @@ func TestServeFollowsAnotherProcessWithinASecond(t *testing.T) {
 	// long after since that was.
 	waitLog := func(s string, since time.Time) time.Duration {
 		t.Helper()
-		for {
-			select {
-			case l, ok := <-lines:
-				if !ok {
-					t.Fatalf("serve exited:\n%s", serveErr)
-				}
-				if strings.Contains(l, s) {
-					return time.Since(since)
-				}
-			case <-ctx.Done():
-				t.Fatalf("serve never logged %q:\n%s", s, serveErr)
-			}
-		}
+		srv.waitLog(ctx, t, regexp.MustCompile(regexp.QuoteMeta(s)))
+		return time.Since(since)
 	}
 	if code := request(); code != http.StatusOK {
 		t.Fatalf("before the logout: %d\n%s", code, serveErr)

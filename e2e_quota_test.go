@@ -14,7 +14,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -99,24 +98,8 @@ func TestQuotaEndToEnd(t *testing.T) {
 	env := append(cleanEnv(), "HOME="+home, "XDG_CONFIG_HOME="+cfgHome, "XDG_STATE_HOME="+stateHome,
 		"XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "XDG_DATA_HOME="+filepath.Join(dir, "data"))
 
-	serve := exec.Command(bin, "serve")
-	serve.Env = env
-	serveErr := &syncBuffer{}
-	pr, pw := io.Pipe()
-	serve.Stderr = io.MultiWriter(serveErr, pw)
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	serveDone := make(chan error, 1)
-	go func() { serveDone <- serve.Wait(); pw.Close() }()
-	defer func() {
-		if serve.ProcessState == nil {
-			serve.Process.Kill()
-			<-serveDone
-		}
-	}()
-	proxyURL := waitLine(t, pr, regexp.MustCompile(`serving.*url=(http://127\.0\.0\.1:\d+)`))
-	go io.Copy(io.Discard, pr)
+	srv := startServe(ctx, t, bin, env)
+	proxyURL, serveErr := srv.url, srv.stderr
 
 	for path, want := range map[string]int{
 		"/gw-anthropic/v1/messages":    200,
@@ -134,10 +117,7 @@ func TestQuotaEndToEnd(t *testing.T) {
 		}
 	}
 	// serve keeps what the last responses said before it exits.
-	serve.Process.Signal(syscall.SIGTERM)
-	if err := <-serveDone; err != nil {
-		t.Fatalf("serve: %v\n%s", err, serveErr)
-	}
+	srv.stop(ctx, t)
 
 	run := func(args ...string) (string, int) {
 		c := exec.CommandContext(ctx, bin, args...)

@@ -10,9 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -54,7 +52,8 @@ func TestUsageLedgerEndToEnd(t *testing.T) {
 		{"/corp/responses?api-version=2", `{"model":"gpt-5-codex","input":"and another"}`},
 	}
 	for round := range 2 {
-		proxyURL, stop := startServe(t, ctx, bin, env)
+		srv := startServe(ctx, t, bin, env)
+		proxyURL := srv.url
 		for _, r := range requests {
 			resp, err := http.Post(proxyURL+r.path, "application/json", strings.NewReader(r.body))
 			if err != nil {
@@ -66,7 +65,10 @@ func TestUsageLedgerEndToEnd(t *testing.T) {
 				t.Fatalf("round %d %s: %s %s", round, r.path, resp.Status, b)
 			}
 		}
-		stop() // SIGTERM: serve drains the proxy, then the ledger queue
+		srv.stop(ctx, t) // SIGTERM: serve drains the proxy, then the ledger queue
+		if strings.Contains(srv.stderr.String(), "usage ledger") {
+			t.Errorf("serve complained about the ledger:\n%s", srv.stderr)
+		}
 
 		out, err := runCmd(ctx, bin, env, "usage", "--json", "--by", "model")
 		if err != nil {
@@ -119,40 +121,6 @@ func TestUsageLedgerEndToEnd(t *testing.T) {
 	for _, secret := range []string{"at-e2e-usage-0123456789", "rt-e2e-usage-0123456789", "tell me more"} {
 		if strings.Contains(string(raw), secret) {
 			t.Errorf("usage.db holds %q; without [ledger] bodies = true it keeps no body and never a token", secret)
-		}
-	}
-}
-
-// startServe starts `serve` and returns its URL and a stop func that sends
-// SIGTERM and waits for a clean exit.
-func startServe(t *testing.T, ctx context.Context, bin string, env []string) (string, func()) {
-	t.Helper()
-	serve := exec.Command(bin, "serve")
-	serve.Env = env
-	stderr := &syncBuffer{}
-	pr, pw := io.Pipe()
-	serve.Stderr = io.MultiWriter(stderr, pw)
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- serve.Wait(); pw.Close() }()
-	url := waitLine(t, pr, regexp.MustCompile(`serving.*url=(http://127\.0\.0\.1:\d+)`))
-	go io.Copy(io.Discard, pr)
-	return url, func() {
-		t.Helper()
-		serve.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("serve exit: %v\n%s", err, stderr)
-			}
-			if strings.Contains(stderr.String(), "usage ledger") {
-				t.Errorf("serve complained about the ledger:\n%s", stderr)
-			}
-		case <-ctx.Done():
-			serve.Process.Kill()
-			t.Fatal("serve did not exit after SIGTERM")
 		}
 	}
 }
