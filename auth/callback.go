@@ -141,7 +141,7 @@ func (c *Config) portInUse(host string, ports []int) *Error {
 	if c.PasteRedirectURL != "" {
 		opts = append(opts, "log in with --paste (the provider's own page shows the code)")
 	}
-	if c.DeviceURL != "" || c.Hooks.Device != nil {
+	if c.offersDevice() {
 		opts = append(opts, "log in with --device")
 	}
 	opts = append(opts, "or set providers."+c.Provider+".redirect_url to a port the provider accepts")

@@ -102,7 +102,7 @@ type DeviceCode struct {
 }
 
 // Hooks replace one step of the standard flow for providers that depart from
-// it. A nil hook means the standard x/oauth2 behaviour.
+// it. A nil hook means the standard OAuth step.
 type Hooks struct {
 	// Exchange trades an authorization code for tokens (Claude wants a JSON
 	// body that carries state).
@@ -110,9 +110,10 @@ type Hooks struct {
 	// Refresh renews cur (Claude and Codex want JSON bodies; Copilot re-fetches
 	// a short-lived token using the long-lived GitHub token in RefreshToken).
 	Refresh func(ctx context.Context, cfg *Config, cur Credentials) (*oauth2.Token, error)
-	// Device runs a whole device login that is not RFC 8628 (Codex's
-	// deviceauth endpoints), calling show once the user code is known.
-	Device func(ctx context.Context, cfg *Config, show func(DeviceCode)) (*oauth2.Token, error)
+	// Device adapts the device login's requests and answers when the
+	// provider's device endpoints are not RFC 8628 (Codex's deviceauth
+	// endpoints); the poll loop stays auth's.
+	Device DeviceHooks
 	// Complete fills c from a fresh token response, after login and after
 	// every refresh: account, email and plan from an id_token or a profile
 	// call, or Copilot's second token exchange. c arrives holding the tokens

@@ -1,11 +1,18 @@
 package auth
 
+// device.go is the device-code login (RFC 8628) and its one poll loop on the
+// injected clock; DeviceHooks adapt it to device endpoints that are not
+// RFC 8628 (Codex) without a second loop or HTTP client.
+
 import (
 	"context"
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
+
+	"golang.org/x/oauth2"
 )
 
 // RFC 8628 §3.4 grant type and the §3.5 poll answers.
@@ -21,75 +28,70 @@ const (
 	maxDevicePollFailures = 3
 )
 
-// DeviceLogin runs a device-code login (RFC 8628): it asks for a user code
-// with x/oauth2's DeviceAuth, calls show once with the code, the
-// verification URI (and its _complete form) and the expiry, then polls the
-// token endpoint every interval, adding 5 s on each slow_down, until the
-// user approves, denies (access_denied) or the code expires
-// (expired_token, or the expiry passes). Up to three transient failures in a
-// row (5xx, 429 with its Retry-After, network) are ridden out. Hooks.Device replaces all of it for
-// providers whose device flow is not RFC 8628.
-//
-// Polling runs on Config.Clock rather than x/oauth2's DeviceAccessToken,
-// whose wall-clock ticker (whole seconds, +5 s per slow_down) cannot be
-// driven by a fake clock; each poll still goes through the same token
-// parsing and error classification as every other call.
+// ErrDevicePending is what a DeviceHooks.Poll returns while the user has
+// not approved yet: the loop waits one interval and polls again.
+var ErrDevicePending = errors.New("authorization pending")
+
+// DeviceHooks adapt the device login to a provider whose device endpoints
+// are not RFC 8628 (Codex's deviceauth endpoints). auth still makes every
+// call and runs the one poll loop; a hook only says what to send and how to
+// read what came back. A nil hook means RFC 8628's own step.
+type DeviceHooks struct {
+	// Start is the request for a user code (RFC 8628 §3.1: client_id and
+	// scope, form-encoded, to DeviceURL).
+	Start func(cfg *Config) Request
+	// Code reads Start's 2xx answer: what the user is shown, and the request
+	// to poll with until they approve (RFC 8628 §3.2, then the device_code
+	// grant on the token endpoint).
+	Code func(cfg *Config, a *Answer) (DeviceCode, Request, error)
+	// Poll reads one answer to the poll request, whatever its status: a
+	// token once approved, ErrDevicePending while not, any other error to
+	// end the login (or, when temporary, to be ridden out).
+	Poll func(ctx context.Context, cfg *Config, a *Answer) (*oauth2.Token, error)
+}
+
+// offersDevice says whether c has a device login at all.
+func (c *Config) offersDevice() bool { return c.DeviceURL != "" || c.Hooks.Device.Start != nil }
+
+// DeviceLogin runs a device-code login (RFC 8628): it asks for a user code,
+// calls show once with the code, the verification URI (and its _complete
+// form) and the expiry, then polls every interval on Config.Clock, adding
+// 5 s on each slow_down, until the user approves, denies (access_denied) or
+// the code expires (expired_token, or the expiry passes). Up to three
+// transient failures in a row (5xx, 429 waiting its Retry-After, network)
+// are ridden out. Hooks.Device adapts the requests and answers for
+// providers whose device endpoints are not RFC 8628.
 func (c *Config) DeviceLogin(ctx context.Context, show func(DeviceCode)) (Credentials, error) {
 	if show == nil {
 		show = func(DeviceCode) {}
 	}
-	if c.Hooks.Device != nil {
-		tok, err := c.Hooks.Device(ctx, c, show)
-		if err != nil {
-			return Credentials{}, c.classify(ctx, deviceLoginOperation, err)
-		}
-		return c.login(ctx, tok)
-	}
-	if c.DeviceURL == "" {
+	if !c.offersDevice() {
 		return Credentials{}, &Error{Provider: c.Provider, Op: deviceLoginOperation, Kind: ErrMisconfigured,
 			Err:  errors.New("this provider offers no device login"),
 			Hint: "use the browser or paste login instead"}
 	}
-	for what, u := range map[string]string{"device URL": c.DeviceURL, "token URL": c.TokenURL} {
+	h := c.deviceHooks()
+	start := h.Start(c)
+	for what, u := range map[string]string{"device URL": start.URL, "token URL": c.TokenURL} {
 		if err := checkURL(what, u); err != nil {
 			return Credentials{}, c.classify(ctx, deviceLoginOperation, err)
 		}
 	}
-
-	octx, rec, cancel := c.oauth2Context(ctx)
-	defer cancel()
-	da, err := c.oauth2Config("").DeviceAuth(octx)
+	a, err := c.Call(ctx, deviceLoginOperation, start, nil)
 	if err != nil {
-		return Credentials{}, c.classify(ctx, deviceLoginOperation, c.explain(err, rec))
+		return Credentials{}, err
 	}
-	if da.DeviceCode == "" || da.UserCode == "" {
-		return Credentials{}, &Error{Provider: c.Provider, Op: deviceLoginOperation, Kind: ErrMisconfigured,
-			Err: errors.New("the device endpoint answered without a device_code or user_code")}
-	}
-	clock := c.clock()
-	dc := DeviceCode{
-		UserCode:                da.UserCode,
-		VerificationURI:         da.VerificationURI,
-		VerificationURIComplete: da.VerificationURIComplete,
-		Interval:                time.Duration(da.Interval) * time.Second,
+	dc, poll, err := h.Code(c, a)
+	if err != nil {
+		return Credentials{}, c.classify(ctx, deviceLoginOperation, err)
 	}
 	if dc.Interval <= 0 {
 		dc.Interval = defaultDeviceWait
 	}
-	if !da.Expiry.IsZero() {
-		// x/oauth2 anchors Expiry on the wall clock; re-anchor on ours.
-		dc.ExpiresAt = clock.Now().Add(time.Until(da.Expiry).Round(time.Second))
-	}
 	show(dc)
 
-	form := url.Values{
-		"grant_type":  {deviceGrant},
-		"device_code": {da.DeviceCode},
-		"client_id":   {c.ClientID},
-	}
-	if c.ClientSecret != "" {
-		form.Set("client_secret", c.ClientSecret)
-	}
+	clock := c.clock()
+	secrets := secretsOf(poll.Body)
 	interval, wait := dc.Interval, dc.Interval
 	failures := 0
 	for {
@@ -100,12 +102,19 @@ func (c *Config) DeviceLogin(ctx context.Context, show func(DeviceCode)) (Creden
 		if !dc.ExpiresAt.IsZero() && !clock.Now().Before(dc.ExpiresAt) {
 			return Credentials{}, c.deviceExpired()
 		}
-		tok, err := c.postToken(ctx, form)
+		tok, err := c.devicePoll(ctx, h, poll)
 		if err == nil {
 			return c.login(ctx, tok)
 		}
-		var ee *endpointError
-		if errors.As(err, &ee) {
+		if errors.Is(err, ErrDevicePending) {
+			failures = 0
+			continue
+		}
+		var (
+			ae *Error
+			ee *endpointError
+		)
+		if !errors.As(err, &ae) && errors.As(err, &ee) {
 			switch ee.Code {
 			case codePending:
 				failures = 0
@@ -123,9 +132,9 @@ func (c *Config) DeviceLogin(ctx context.Context, show func(DeviceCode)) (Creden
 					Hint: "approve it next time: ccproxy-tui auth login " + c.Provider + " --device"}
 			}
 		}
-		e := c.classify(ctx, deviceLoginOperation, err, da.DeviceCode)
+		e := c.classify(ctx, deviceLoginOperation, err, secrets...)
 		// The user may be typing the code right now: ride out a short
-		// outage of the token endpoint instead of throwing the login away.
+		// outage of the endpoint instead of throwing the login away.
 		if errors.Is(e, ErrTransient) && failures < maxDevicePollFailures {
 			failures++
 			wait = max(interval, e.RetryAfter)
@@ -133,6 +142,70 @@ func (c *Config) DeviceLogin(ctx context.Context, show func(DeviceCode)) (Creden
 		}
 		return Credentials{}, e
 	}
+}
+
+// devicePoll makes one poll and reads its answer.
+func (c *Config) devicePoll(ctx context.Context, h DeviceHooks, poll Request) (*oauth2.Token, error) {
+	a, err := c.do(ctx, poll)
+	if err != nil {
+		return nil, err
+	}
+	return h.Poll(ctx, c, a)
+}
+
+// deviceHooks is c's DeviceHooks with RFC 8628 in every unset step.
+func (c *Config) deviceHooks() DeviceHooks {
+	h := c.Hooks.Device
+	if h.Start == nil {
+		h.Start = (*Config).deviceStart
+	}
+	if h.Code == nil {
+		h.Code = (*Config).deviceCode
+	}
+	if h.Poll == nil {
+		h.Poll = func(_ context.Context, _ *Config, a *Answer) (*oauth2.Token, error) { return parseToken(a) }
+	}
+	return h
+}
+
+// deviceStart is RFC 8628 §3.1's device authorization request.
+func (c *Config) deviceStart() Request {
+	form := url.Values{"client_id": {c.ClientID}}
+	if len(c.Scopes) > 0 {
+		form.Set("scope", strings.Join(c.Scopes, " "))
+	}
+	return Request{URL: c.DeviceURL, Key: "device_url", Body: form}
+}
+
+// deviceCode reads RFC 8628 §3.2's answer (Google's verification_url
+// spelling too, as x/oauth2 does) and builds the §3.4 poll.
+func (c *Config) deviceCode(a *Answer) (DeviceCode, Request, error) {
+	raw, err := parseAnswer(a)
+	if err != nil {
+		return DeviceCode{}, Request{}, err
+	}
+	str := func(k string) string { s, _ := raw[k].(string); return s }
+	device := str("device_code")
+	dc := DeviceCode{
+		UserCode:                str("user_code"),
+		VerificationURI:         str("verification_uri"),
+		VerificationURIComplete: str("verification_uri_complete"),
+	}
+	if dc.VerificationURI == "" {
+		dc.VerificationURI = str("verification_url")
+	}
+	if device == "" || dc.UserCode == "" {
+		return DeviceCode{}, Request{}, &Error{Provider: c.Provider, Op: deviceLoginOperation, Kind: ErrMisconfigured,
+			Err: errors.New("the device endpoint answered without a device_code or user_code")}
+	}
+	if secs, ok := seconds(raw["interval"]); ok && secs > 0 {
+		dc.Interval = time.Duration(secs) * time.Second
+	}
+	if secs, ok := seconds(raw["expires_in"]); ok && secs > 0 {
+		dc.ExpiresAt = a.at.Add(time.Duration(secs) * time.Second)
+	}
+	form := c.grantForm(deviceGrant, "device_code", device)
+	return dc, Request{URL: c.TokenURL, Key: "token_url", Body: form}, nil
 }
 
 // deviceWait sleeps d on the injected clock, or returns ErrCancelled.
@@ -144,8 +217,8 @@ func (c *Config) deviceWait(ctx context.Context, d time.Duration) error {
 		return &Error{Provider: c.Provider, Op: deviceLoginOperation, Kind: ErrCancelled,
 			Err: fmt.Errorf("stopped while waiting for approval: %w", ctx.Err()), Hint: "run the login again when ready"}
 	case <-t.Chan():
-		return nil
 	}
+	return nil
 }
 
 func (c *Config) deviceExpired() *Error {

@@ -3,7 +3,11 @@ package auth
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -186,25 +190,61 @@ func TestDeviceLoginMisconfigured(t *testing.T) {
 	})
 }
 
-func TestDeviceHookReplacesFlow(t *testing.T) {
+// TestDeviceHooksAdaptTheFlow drives a device login whose endpoints are not
+// RFC 8628 through DeviceHooks: auth makes the calls to the hook's URLs and
+// runs its own poll loop, and the standard device endpoint is never asked.
+func TestDeviceHooksAdaptTheFlow(t *testing.T) {
 	f := newFixture(t)
+	var polls atomic.Int32
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /start", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"dev-7","code":"ABCD-EFGH"}`)
+	})
+	mux.HandleFunc("POST /poll", func(w http.ResponseWriter, r *http.Request) {
+		if polls.Add(1) < 3 {
+			http.Error(w, "{}", http.StatusForbidden)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"access_token":"hook-access-token-0123456789","expires_in":600}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
 	f.cfg.DeviceURL = ""
-	f.cfg.Hooks.Device = func(ctx context.Context, cfg *Config, show func(DeviceCode)) (*oauth2.Token, error) {
-		show(DeviceCode{UserCode: "ABCD-EFGH", VerificationURI: "https://example.invalid/device"})
-		return (&oauth2.Token{AccessToken: "hook-access-token-0123456789", ExpiresIn: 600}), nil
+	f.cfg.Hooks.Device = DeviceHooks{
+		Start: func(cfg *Config) Request {
+			return Request{URL: srv.URL + "/start", Key: "device_url", Body: map[string]string{"client_id": cfg.ClientID}}
+		},
+		Code: func(cfg *Config, a *Answer) (DeviceCode, Request, error) {
+			var v struct{ ID, Code string }
+			if err := a.Decode(&v); err != nil {
+				return DeviceCode{}, Request{}, err
+			}
+			dc := DeviceCode{UserCode: v.Code, VerificationURI: "https://example.invalid/device", Interval: 2 * time.Second}
+			return dc, Request{URL: srv.URL + "/poll", Key: "device_url", Body: map[string]string{"id": v.ID}}, nil
+		},
+		Poll: func(_ context.Context, cfg *Config, a *Answer) (*oauth2.Token, error) {
+			if a.Status == http.StatusForbidden {
+				return nil, ErrDevicePending
+			}
+			return parseToken(a)
+		},
 	}
-	var shown DeviceCode
-	c, err := f.cfg.DeviceLogin(context.Background(), func(dc DeviceCode) { shown = dc })
+	c, shown, took, err := runDevice(t, f)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if shown.UserCode != "ABCD-EFGH" || c.AccessToken != "hook-access-token-0123456789" ||
-		!c.ExpiresAt.Equal(t0.Add(10*time.Minute)) || f.srv.Counts().DeviceAuth != 0 {
+		!c.ExpiresAt.Equal(t0.Add(took+10*time.Minute)) || f.srv.Counts().DeviceAuth != 0 {
 		t.Errorf("hook flow: shown %+v creds %v", shown, c)
 	}
+	if n := polls.Load(); n != 3 || took != 6*time.Second {
+		t.Errorf("polls = %d over %v, want 3 over 6s (the hook's 2s interval)", n, took)
+	}
 
-	f.cfg.Hooks.Device = func(context.Context, *Config, func(DeviceCode)) (*oauth2.Token, error) {
-		return nil, errors.New("boom")
+	f.cfg.Hooks.Device.Code = func(*Config, *Answer) (DeviceCode, Request, error) {
+		return DeviceCode{}, Request{}, errors.New("boom")
 	}
 	_, err = f.cfg.DeviceLogin(context.Background(), nil)
 	wantKind(t, err, ErrTransient)
@@ -239,4 +279,43 @@ func TestDeviceLoginRidesOutTransientFailures(t *testing.T) {
 		_, _, _, err := runDevice(t, f)
 		wantKind(t, err, ErrMisconfigured)
 	})
+}
+
+// TestDeviceLoginPollFaults feeds the one poll loop the faults a token
+// endpoint shows while the user types the code: each is ridden out, waiting
+// at least the server's Retry-After, and the login still completes.
+func TestDeviceLoginPollFaults(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		fault   fake.Fault
+		timeout time.Duration
+		took    time.Duration
+	}{
+		// 1s → fault; 1s → pending; 1s → approved.
+		{name: "503", fault: fake.FaultUnavailable(), took: 3 * time.Second},
+		{name: "reset connection", fault: fake.FaultReset(), took: 3 * time.Second},
+		{name: "slow answer", fault: fake.FaultStall(), timeout: 50 * time.Millisecond, took: 3 * time.Second},
+		// 1s → 429 asks for 4s; 4s → pending; 1s → approved.
+		{name: "429 with Retry-After seconds", fault: fake.FaultRateLimited("4"), took: 6 * time.Second},
+		// The date is 10s after t0: the 429 at 1s waits 9s; pending at 10s, approved at 11s.
+		{name: "429 with Retry-After date", fault: fake.FaultRateLimited(t0.Add(10 * time.Second).Format(http.TimeFormat)), took: 11 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			if tc.timeout > 0 {
+				f.cfg.HTTPClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: tc.timeout}
+			}
+			f.srv.InjectTokenFault(tc.fault, 1)
+			c, _, took, err := runDevice(t, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if took != tc.took || c.AccessToken == "" {
+				t.Errorf("took %v, want %v; creds %v", took, tc.took, c)
+			}
+			if n := f.srv.Counts().Token; n != 3 {
+				t.Errorf("token calls = %d, want 3", n)
+			}
+		})
+	}
 }

@@ -1,153 +1,49 @@
 package auth
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"io"
-	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
 )
 
-// oauth2Config is c in x/oauth2's terms. Client credentials always travel in
-// the body: x/oauth2's auto-detection would otherwise try twice on every
-// failure, spending a single-use code on the first attempt.
+// oauth2Config is c in x/oauth2's terms, for what x/oauth2 does without
+// HTTP: the authorize URL and its PKCE parameters. Every call to an endpoint
+// goes through c.do instead (client.go).
 func (c *Config) oauth2Config(redirectURL string) *oauth2.Config {
 	return &oauth2.Config{
-		ClientID:     c.ClientID,
-		ClientSecret: c.ClientSecret,
-		Endpoint: oauth2.Endpoint{
-			AuthURL:       c.AuthURL,
-			TokenURL:      c.TokenURL,
-			DeviceAuthURL: c.DeviceURL,
-			AuthStyle:     oauth2.AuthStyleInParams,
-		},
+		ClientID:    c.ClientID,
+		Endpoint:    oauth2.Endpoint{AuthURL: c.AuthURL},
 		RedirectURL: redirectURL,
 		Scopes:      c.Scopes,
 	}
 }
 
-// recorded keeps the last token-endpoint response x/oauth2 saw, so a failure
-// is classified from the real status, headers and body (x/oauth2 reports a
-// 200 with an HTML body only as a parse error string).
-type recorded struct {
-	status int
-	header http.Header
-	body   bytes.Buffer
-}
-
-type recordingTransport struct {
-	base http.RoundTripper
-	rec  *recorded
-}
-
-func (t *recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(req)
-	if err != nil {
-		return nil, err
+// grantForm is an RFC 6749 token request: the grant's own fields plus the
+// client credentials, which always travel in the body (a public client has
+// no secret to send in a header, and trying both styles would spend a
+// single-use code on the first attempt).
+func (c *Config) grantForm(grant string, kv ...string) url.Values {
+	form := url.Values{"grant_type": {grant}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] != "" {
+			form.Set(kv[i], kv[i+1])
+		}
 	}
-	t.rec.status, t.rec.header = resp.StatusCode, resp.Header
-	t.rec.body.Reset()
-	resp.Body = struct {
-		io.Reader
-		io.Closer
-	}{io.TeeReader(resp.Body, &limitWriter{w: &t.rec.body, n: maxTokenBody}), resp.Body}
-	return resp, nil
-}
-
-type limitWriter struct {
-	w io.Writer
-	n int
-}
-
-func (l *limitWriter) Write(p []byte) (int, error) {
-	if l.n > 0 {
-		k := min(len(p), l.n)
-		l.n -= k
-		_, _ = l.w.Write(p[:k])
+	if c.ClientID != "" {
+		form.Set("client_id", c.ClientID)
 	}
-	return len(p), nil
-}
-
-// oauth2Context hands x/oauth2 c's HTTP client wrapped in a recorder. The
-// client's Timeout becomes a context deadline: x/oauth2's DeviceAuth never
-// closes the response body, which would strand http.Client's timeout
-// goroutine until the timeout fires. Call cancel when the call is done.
-func (c *Config) oauth2Context(ctx context.Context) (_ context.Context, _ *recorded, cancel context.CancelFunc) {
-	base := c.httpClient()
-	rt := base.Transport
-	if rt == nil {
-		rt = http.DefaultTransport
+	if c.ClientSecret != "" {
+		form.Set("client_secret", c.ClientSecret)
 	}
-	rec := &recorded{}
-	client := &http.Client{
-		Transport:     &recordingTransport{base: rt, rec: rec},
-		CheckRedirect: c.refuseRedirect("token_url"),
-		Jar:           base.Jar,
-	}
-	cancel = func() {}
-	if base.Timeout > 0 {
-		ctx, cancel = context.WithTimeout(ctx, base.Timeout)
-	}
-	return context.WithValue(ctx, oauth2.HTTPClient, client), rec, cancel
-}
-
-// RedirectError is a provider endpoint answering with a redirect. Token,
-// device and revocation calls never follow one: a 307 would re-send the
-// code, refresh token or client secret to wherever it points, and its answer
-// would be stored as ours.
-type RedirectError struct {
-	// Target is where the endpoint pointed, without query or fragment.
-	Target string
-	// Key is the config key that sets the endpoint
-	// ("providers.claude.token_url").
-	Key string
-}
-
-func (e *RedirectError) Error() string {
-	return fmt.Sprintf("the endpoint redirected to %s; redirects are not followed, so nothing was sent there "+
-		"(if the endpoint really moved, set %s to the new address)", e.Target, e.Key)
-}
-
-// refuseRedirect is a CheckRedirect that stops at the first redirect with a
-// *RedirectError naming key.
-func (c *Config) refuseRedirect(key string) func(*http.Request, []*http.Request) error {
-	full := "providers." + c.Provider + "." + key
-	return func(req *http.Request, _ []*http.Request) error {
-		return &RedirectError{Target: redactURL(req.URL.String()), Key: full}
-	}
-}
-
-// endpointClient is c's HTTP client with redirects refused (see
-// RedirectError); key names the endpoint's config key in the error.
-func (c *Config) endpointClient(key string) *http.Client {
-	cl := *c.httpClient()
-	cl.CheckRedirect = c.refuseRedirect(key)
-	return &cl
-}
-
-// explain replaces an x/oauth2 error with what the recorded response shows.
-func (c *Config) explain(err error, rec *recorded) error {
-	var redirect *RedirectError
-	if rec.status == 0 || errors.As(err, &redirect) {
-		return err
-	}
-	if _, perr := parseTokenResponse(c.clock().Now(), rec.status, rec.header, rec.body.Bytes()); perr != nil {
-		return perr
-	}
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		return &endpointError{Status: rec.status, Code: re.ErrorCode}
-	}
-	return err
+	return form
 }
 
 // exchange trades an authorization code for tokens: Hooks.Exchange when the
-// provider has one, else x/oauth2's Exchange with the PKCE verifier.
+// provider has one, else RFC 6749 §4.1.3 with the PKCE verifier.
 func (c *Config) exchange(ctx context.Context, x CodeExchange) (*oauth2.Token, error) {
 	secrets := []string{x.Code, x.Verifier, x.State}
 	if err := checkURL("token URL", c.TokenURL); err != nil && c.Hooks.Exchange == nil {
@@ -160,11 +56,10 @@ func (c *Config) exchange(ctx context.Context, x CodeExchange) (*oauth2.Token, e
 		}
 		return tok, nil
 	}
-	octx, rec, cancel := c.oauth2Context(ctx)
-	defer cancel()
-	tok, err := c.oauth2Config(x.RedirectURL).Exchange(octx, x.Code, oauth2.VerifierOption(x.Verifier))
+	tok, err := c.postToken(ctx, c.grantForm("authorization_code",
+		"code", x.Code, "redirect_uri", x.RedirectURL, "code_verifier", x.Verifier))
 	if err != nil {
-		return nil, c.classify(ctx, "exchange", c.explain(err, rec), secrets...)
+		return nil, c.classify(ctx, "exchange", err, secrets...)
 	}
 	return tok, nil
 }

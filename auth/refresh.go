@@ -8,8 +8,8 @@ import (
 )
 
 // Refresh renews cur with its refresh token and returns the new
-// credentials: Hooks.Refresh when the provider has one, else x/oauth2's
-// refreshing TokenSource. Rotation is honoured both ways: a response with a
+// credentials: Hooks.Refresh when the provider has one, else RFC 6749
+// §6's refresh grant. Rotation is honoured both ways: a response with a
 // new refresh token replaces the old one, a response without one keeps it.
 // Identity fields survive and Hooks.Complete may update them. LastRefresh
 // and ObtainedAt are set to now. Errors are *Error; errors.Is(err,
@@ -56,13 +56,13 @@ func (c *Config) refreshToken(ctx context.Context, cur Credentials) (*oauth2.Tok
 	if err := checkURL("token URL", c.TokenURL); err != nil {
 		return nil, c.classify(ctx, "refresh", err)
 	}
-	octx, rec, cancel := c.oauth2Context(ctx)
-	defer cancel()
-	// An empty access token makes the source refresh at once.
-	src := c.oauth2Config("").TokenSource(octx, &oauth2.Token{RefreshToken: cur.RefreshToken})
-	tok, err := src.Token()
+	tok, err := c.postToken(ctx, c.grantForm("refresh_token", "refresh_token", cur.RefreshToken))
 	if err != nil {
-		return nil, c.classify(ctx, "refresh", c.explain(err, rec), secrets...)
+		return nil, c.classify(ctx, "refresh", err, secrets...)
+	}
+	if tok.RefreshToken == "" {
+		// No rotation: the grant goes on with the refresh token we hold.
+		tok.RefreshToken = cur.RefreshToken
 	}
 	return tok, nil
 }

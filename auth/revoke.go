@@ -2,10 +2,8 @@ package auth
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 )
 
@@ -73,27 +71,18 @@ func (c *Config) Revoke(ctx context.Context, cr Credentials) Revocation {
 		form.Set("client_secret", c.ClientSecret)
 	}
 	secrets := []string{token, c.ClientSecret}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.RevocationURL, strings.NewReader(form.Encode()))
-	if err != nil {
-		rev.Err = c.classify(ctx, "revoke", &configError{msg: "revocation URL: " + err.Error()})
-		return rev
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.endpointClient("revocation_url").Do(req)
+	a, err := c.do(ctx, Request{URL: c.RevocationURL, Key: "revocation_url", Body: form})
 	if err != nil {
 		rev.Err = c.classify(ctx, "revoke", err, secrets...)
 		return rev
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxTokenBody))
-	if resp.StatusCode == http.StatusOK {
+	if a.Status == http.StatusOK {
 		rev.Revoked = true
 		return rev
 	}
-	_, perr := parseTokenResponse(c.clock().Now(), resp.StatusCode, resp.Header, raw)
+	_, perr := parseAnswer(a)
 	if perr == nil {
-		perr = &endpointError{Status: resp.StatusCode}
+		perr = &endpointError{Status: a.Status}
 	}
 	rev.Err = c.classify(ctx, "revoke", perr, secrets...)
 	return rev

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"mime"
 	"net/http"
@@ -14,30 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jonboulle/clockwork"
 	"golang.org/x/oauth2"
 )
-
-// maxTokenBody caps what is read from a token endpoint, as x/oauth2 does.
-const maxTokenBody = 1 << 20
-
-// defaultHTTPClient is used when Config.HTTPClient is nil: no call to a
-// provider may hang forever.
-var defaultHTTPClient = &http.Client{Timeout: 30 * time.Second}
-
-func (c *Config) clock() clockwork.Clock {
-	if c.Clock != nil {
-		return c.Clock
-	}
-	return clockwork.NewRealClock()
-}
-
-func (c *Config) httpClient() *http.Client {
-	if c.HTTPClient != nil {
-		return c.HTTPClient
-	}
-	return defaultHTTPClient
-}
 
 // PostToken POSTs body to c.TokenURL and parses the answer exactly as the
 // standard flows do. Provider hooks use it so they never re-implement token
@@ -60,56 +37,14 @@ func (c *Config) PostToken(ctx context.Context, op string, body any) (*oauth2.To
 	return tok, nil
 }
 
-// AnswerError classifies a failed answer from an endpoint a provider hook
-// calls itself (Codex's device endpoints, Copilot's token exchange) exactly
-// as a token endpoint's answer is: 429 and 5xx are temporary and keep the
-// server's Retry-After, an OAuth error code in the body is read, HTML and
-// garbage are misconfiguration; nothing of the body is quoted but the
-// error description. status must not be a success.
-func (c *Config) AnswerError(ctx context.Context, op string, status int, h http.Header, body []byte) *Error {
-	_, err := parseTokenResponse(c.clock().Now(), status, h, body)
-	if err == nil {
-		err = &endpointError{Status: status}
-	}
-	return c.classify(ctx, op, err)
-}
-
 // postToken is PostToken without classification: the device poll needs the
 // raw *endpointError to see authorization_pending and slow_down.
 func (c *Config) postToken(ctx context.Context, body any) (*oauth2.Token, error) {
-	if err := checkURL("token URL", c.TokenURL); err != nil {
-		return nil, err
-	}
-	var (
-		payload     []byte
-		contentType string
-	)
-	switch b := body.(type) {
-	case url.Values:
-		payload, contentType = []byte(b.Encode()), "application/x-www-form-urlencoded"
-	default:
-		var err error
-		if payload, err = json.Marshal(body); err != nil {
-			return nil, &configError{msg: fmt.Sprintf("encode token request: %v", err)}
-		}
-		contentType = "application/json"
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.TokenURL, bytes.NewReader(payload))
-	if err != nil {
-		return nil, &configError{msg: "token URL: " + err.Error()}
-	}
-	req.Header.Set("Content-Type", contentType)
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.endpointClient("token_url").Do(req)
+	a, err := c.do(ctx, Request{URL: c.TokenURL, Key: "token_url", Body: body})
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenBody))
-	if err != nil {
-		return nil, fmt.Errorf("read token response: %w", err)
-	}
-	return parseTokenResponse(c.clock().Now(), resp.StatusCode, resp.Header, raw)
+	return parseToken(a)
 }
 
 // bodyKind says what a token endpoint's body looked like when it was not a
@@ -151,16 +86,42 @@ func (e *endpointError) Error() string {
 	return b.String()
 }
 
-// parseTokenResponse turns a token endpoint's answer into a token, or into
-// an *endpointError. It accepts JSON (the default) and form-encoded bodies
-// (GitHub without Accept, some older servers), like x/oauth2 does, and reads
-// expires_in as a number or a string. now anchors Expiry and Retry-After
-// dates.
+// parseTokenResponse is parseToken on an answer that arrived at now.
 func parseTokenResponse(now time.Time, status int, h http.Header, body []byte) (*oauth2.Token, error) {
-	fail := &endpointError{Status: status, RetryAfter: retryAfter(now, h)}
-	ok := status >= 200 && status <= 299
-	ct, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
-	trimmed := bytes.TrimSpace(body)
+	return parseToken(&Answer{Status: status, Header: h, Body: body, at: now})
+}
+
+// parseToken turns a token endpoint's answer into a token, or into an
+// *endpointError. Expiry is anchored on the answer's arrival.
+func parseToken(a *Answer) (*oauth2.Token, error) {
+	raw, err := parseAnswer(a)
+	if err != nil {
+		return nil, err
+	}
+	access, _ := raw["access_token"].(string)
+	if access == "" {
+		return nil, &endpointError{Status: a.Status, Body: bodyNoToken, RetryAfter: retryAfter(a.at, a.Header)}
+	}
+	tok := &oauth2.Token{AccessToken: access}
+	tok.RefreshToken, _ = raw["refresh_token"].(string)
+	tok.TokenType, _ = raw["token_type"].(string)
+	if secs, ok := seconds(raw["expires_in"]); ok && secs > 0 {
+		tok.ExpiresIn = secs
+		tok.Expiry = a.at.Add(time.Duration(secs) * time.Second)
+	}
+	return tok.WithExtra(floatNumbers(raw)), nil
+}
+
+// parseAnswer reads any OAuth endpoint's body into its fields, or into an
+// *endpointError when the status, an OAuth error code or the body's shape
+// says the call failed. It accepts JSON (the default) and form-encoded
+// bodies (GitHub without Accept, some older servers), like x/oauth2 does.
+// JSON numbers stay json.Number, so seconds reads them exactly.
+func parseAnswer(a *Answer) (map[string]any, error) {
+	fail := &endpointError{Status: a.Status, RetryAfter: retryAfter(a.at, a.Header)}
+	ok := a.OK()
+	ct, _, _ := mime.ParseMediaType(a.Header.Get("Content-Type"))
+	trimmed := bytes.TrimSpace(a.Body)
 
 	var raw map[string]any
 	switch {
@@ -194,20 +155,12 @@ func parseTokenResponse(now time.Time, status int, h http.Header, body []byte) (
 	if !ok || fail.Code != "" {
 		return nil, fail
 	}
-	access, _ := raw["access_token"].(string)
-	if access == "" {
-		fail.Body = bodyNoToken
-		return nil, fail
-	}
-	tok := &oauth2.Token{AccessToken: access}
-	tok.RefreshToken, _ = raw["refresh_token"].(string)
-	tok.TokenType, _ = raw["token_type"].(string)
-	if secs, ok := seconds(raw["expires_in"]); ok && secs > 0 {
-		tok.ExpiresIn = secs
-		tok.Expiry = now.Add(time.Duration(secs) * time.Second)
-	}
-	// Token.Extra reads numbers as float64 the way encoding/json produces
-	// them; json.Number would surprise hooks.
+	return raw, nil
+}
+
+// floatNumbers turns raw's json.Numbers into float64 the way encoding/json
+// produces them: Token.Extra users would be surprised by json.Number.
+func floatNumbers(raw map[string]any) map[string]any {
 	for k, v := range raw {
 		if n, isNum := v.(json.Number); isNum {
 			if f, err := n.Float64(); err == nil {
@@ -217,7 +170,7 @@ func parseTokenResponse(now time.Time, status int, h http.Header, body []byte) (
 			}
 		}
 	}
-	return tok.WithExtra(raw), nil
+	return raw
 }
 
 // oauthError finds the OAuth error code and description in a parsed body:
@@ -338,4 +291,4 @@ func secretsOf(body any) []string {
 	return out
 }
 
-var secretFields = []string{"code", "code_verifier", "refresh_token", "client_secret", "device_code", "access_token", "state"}
+var secretFields = []string{"code", "code_verifier", "refresh_token", "client_secret", "device_code", "device_auth_id", "access_token", "state"}

@@ -69,7 +69,7 @@ func newCodex(issuer string) *Provider {
 	p.OAuth.Hooks = auth.Hooks{
 		// The exchange is standard form-encoded OAuth: no hook.
 		Refresh:  codexRefresh,
-		Device:   d.login,
+		Device:   d.hooks(),
 		Complete: completeCodex,
 	}
 	return p

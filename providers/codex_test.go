@@ -215,6 +215,46 @@ func TestCodexDeviceLogin(t *testing.T) {
 	}
 }
 
+// TestCodexDevicePollRidesOutFaults: Codex's device poll runs in auth's one
+// poll loop, so a 503 and a 429 are ridden out waiting the server's
+// Retry-After, and a slow_down lengthens the interval, as for RFC 8628.
+func TestCodexDevicePollRidesOutFaults(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	clock := clockwork.NewFakeClockAt(testNow)
+	ep := newEndpoint(t)
+	ep.on("/api/accounts/deviceauth/usercode", 200, `{"device_auth_id":"dev-auth-1","user_code":"ABCD-1234","interval":"5"}`)
+	ep.on("/api/accounts/deviceauth/token", 503, `{}`)
+	ep.on("/api/accounts/deviceauth/token", 429, `{"error":"rate_limit_exceeded"}`)
+	ep.on("/api/accounts/deviceauth/token", 400, `{"error":"slow_down"}`)
+	ep.on("/api/accounts/deviceauth/token", 200, `{"authorization_code":"dev-code-9","code_verifier":"server-verifier-0123456789012345678901234567890123"}`)
+	ep.header("/api/accounts/deviceauth/token", "Retry-After", "7")
+	ep.answer("/oauth/token", 200, fixture(t, "codex_token_response.json"))
+	p := codexProvider(t, clock, ep)
+
+	running, stop := context.WithCancel(ctx)
+	errc := make(chan error, 1)
+	go func() {
+		defer stop()
+		_, err := p.OAuth.DeviceLogin(ctx, nil)
+		errc <- err
+	}()
+	for clock.BlockUntilContext(running, 1) == nil {
+		clock.Advance(time.Second)
+	}
+	if err := <-errc; err != nil {
+		t.Fatalf("device login: %v", err)
+	}
+	// 5s → 503 asks for 7s; 7s → 429 asks for 7s; 7s → slow_down makes
+	// the interval 10s; 10s → approved.
+	if took := clock.Since(testNow); took != 29*time.Second {
+		t.Errorf("login took %v of clock time, want 29s", took)
+	}
+	if n := len(ep.requests("/api/accounts/deviceauth/token")); n != 4 {
+		t.Errorf("polled %d times, want 4", n)
+	}
+}
+
 func TestCodexDeviceLoginFailures(t *testing.T) {
 	for _, tc := range []struct {
 		name     string

@@ -1,12 +1,9 @@
 package providers
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -22,14 +19,20 @@ import (
 // Codex's device login is not RFC 8628: OpenAI's own deviceauth endpoints
 // hand out a user code, and once the user approves, the poll returns an
 // authorization code plus the PKCE verifier that goes with it; the login
-// ends in a normal code exchange (openai/codex device_code_auth.rs).
+// ends in a normal code exchange (openai/codex device_code_auth.rs). auth
+// makes the calls and runs the poll loop; these hooks only say what to send
+// and how to read the answers.
 const (
-	codexDeviceTimeout  = 15 * time.Minute
-	codexDefaultPoll    = 5 * time.Second
-	codexMaxDeviceReply = 1 << 20
+	codexDeviceTimeout = 15 * time.Minute
+	codexDefaultPoll   = 5 * time.Second
 )
 
 type codexDevice struct{ issuer string }
+
+// hooks are the codex device login's steps for auth's poll loop.
+func (d *codexDevice) hooks() auth.DeviceHooks {
+	return auth.DeviceHooks{Start: d.start, Code: d.code, Poll: d.poll}
+}
 
 // pollURL is the token poll beside the configured usercode endpoint.
 func (d *codexDevice) pollURL(cfg *auth.Config) string {
@@ -51,68 +54,66 @@ type codexDeviceGrant struct {
 	CodeVerifier      string `json:"code_verifier"`
 }
 
-func (d *codexDevice) login(ctx context.Context, cfg *auth.Config, show func(auth.DeviceCode)) (*oauth2.Token, error) {
-	const op = "device login"
-	clock := cfg.Clock
-	if clock == nil {
-		clock = clockwork.NewRealClock()
-	}
+// start asks the usercode endpoint for a user code, as JSON.
+func (d *codexDevice) start(cfg *auth.Config) auth.Request {
+	return auth.Request{URL: cfg.DeviceURL, Key: "device_url", Body: map[string]string{"client_id": cfg.ClientID}}
+}
+
+// code reads the user code; the code lives 15 minutes (the answer does not
+// say) and the poll sends it back with its device_auth_id.
+func (d *codexDevice) code(cfg *auth.Config, a *auth.Answer) (auth.DeviceCode, auth.Request, error) {
 	var uc codexUserCode
-	status, err := postJSON(ctx, cfg, cfg.DeviceURL, map[string]string{"client_id": cfg.ClientID}, &uc)
-	if err != nil {
-		return nil, deviceError(ctx, cfg, op, status, err)
+	if err := a.Decode(&uc); err != nil {
+		return auth.DeviceCode{}, auth.Request{}, err
 	}
 	if uc.UserCode == "" {
 		uc.UserCode = uc.UserCodeAlt
 	}
 	if uc.DeviceAuthID == "" || uc.UserCode == "" {
-		return nil, &auth.Error{Provider: cfg.Provider, Op: op, Kind: auth.ErrMisconfigured,
+		return auth.DeviceCode{}, auth.Request{}, &auth.Error{Provider: cfg.Provider, Op: "device login", Kind: auth.ErrMisconfigured,
 			Err: errors.New("device code endpoint answered without device_auth_id or user_code")}
 	}
-	interval := parseInterval(uc.Interval)
-	deadline := clock.Now().Add(codexDeviceTimeout)
-	show(auth.DeviceCode{
+	clock := cfg.Clock
+	if clock == nil {
+		clock = clockwork.NewRealClock()
+	}
+	dc := auth.DeviceCode{
 		UserCode:        uc.UserCode,
 		VerificationURI: d.issuer + "/codex/device",
-		ExpiresAt:       deadline,
-		Interval:        interval,
-	})
-
-	poll := d.pollURL(cfg)
-	body := map[string]string{"device_auth_id": uc.DeviceAuthID, "user_code": uc.UserCode}
-	for {
-		timer := clock.NewTimer(interval)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return nil, &auth.Error{Provider: cfg.Provider, Op: op, Kind: auth.ErrCancelled, Err: ctx.Err()}
-		case <-timer.Chan():
-		}
-		var grant codexDeviceGrant
-		status, err := postJSON(ctx, cfg, poll, body, &grant)
-		switch {
-		case status == http.StatusForbidden || status == http.StatusNotFound:
-			// Not approved yet.
-			if !clock.Now().Before(deadline) {
-				return nil, &auth.Error{Provider: cfg.Provider, Op: op, Kind: auth.ErrLoginRequired,
-					Code: "expired_token", Err: errors.New("the device code expired before it was approved")}
-			}
-			continue
-		case err != nil:
-			return nil, deviceError(ctx, cfg, op, status, err)
-		}
-		if grant.AuthorizationCode == "" || grant.CodeVerifier == "" {
-			return nil, &auth.Error{Provider: cfg.Provider, Op: op, Kind: auth.ErrMisconfigured,
-				Err: errors.New("device token endpoint answered without authorization_code or code_verifier")}
-		}
-		return cfg.PostToken(ctx, op, url.Values{
-			"grant_type":    {"authorization_code"},
-			"code":          {grant.AuthorizationCode},
-			"redirect_uri":  {d.issuer + "/deviceauth/callback"},
-			"client_id":     {cfg.ClientID},
-			"code_verifier": {grant.CodeVerifier},
-		})
+		ExpiresAt:       clock.Now().Add(codexDeviceTimeout),
+		Interval:        parseInterval(uc.Interval),
 	}
+	poll := auth.Request{URL: d.pollURL(cfg), Key: "device_url",
+		Body: map[string]string{"device_auth_id": uc.DeviceAuthID, "user_code": uc.UserCode}}
+	return dc, poll, nil
+}
+
+// poll reads one poll answer: 403 and 404 mean not approved yet; an
+// approval carries the authorization code and verifier, exchanged at the
+// token endpoint like a browser login's.
+func (d *codexDevice) poll(ctx context.Context, cfg *auth.Config, a *auth.Answer) (*oauth2.Token, error) {
+	const op = "device login"
+	if a.Status == http.StatusForbidden || a.Status == http.StatusNotFound {
+		return nil, auth.ErrDevicePending
+	}
+	if err := a.Refusal(); err != nil {
+		return nil, err
+	}
+	var grant codexDeviceGrant
+	if err := a.Decode(&grant); err != nil {
+		return nil, err
+	}
+	if grant.AuthorizationCode == "" || grant.CodeVerifier == "" {
+		return nil, &auth.Error{Provider: cfg.Provider, Op: op, Kind: auth.ErrMisconfigured,
+			Err: errors.New("device token endpoint answered without authorization_code or code_verifier")}
+	}
+	return cfg.PostToken(ctx, op, url.Values{
+		"grant_type":    {"authorization_code"},
+		"code":          {grant.AuthorizationCode},
+		"redirect_uri":  {d.issuer + "/deviceauth/callback"},
+		"client_id":     {cfg.ClientID},
+		"code_verifier": {grant.CodeVerifier},
+	})
 }
 
 // parseInterval reads the poll interval, which Codex sends as a string of
@@ -125,92 +126,3 @@ func parseInterval(raw json.RawMessage) time.Duration {
 	}
 	return time.Duration(n) * time.Second
 }
-
-// postJSON POSTs body as JSON and decodes a 2xx answer into out. It returns
-// the status so callers can treat some refusals as "not yet". Errors never
-// carry the response body.
-func postJSON(ctx context.Context, cfg *auth.Config, target string, body, out any) (int, error) {
-	if _, err := parseHTTPURL(target); err != nil {
-		return 0, &urlError{err}
-	}
-	blob, err := json.Marshal(body)
-	if err != nil {
-		return 0, err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(blob))
-	if err != nil {
-		return 0, &urlError{err}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	return doJSON(cfg, req, out)
-}
-
-// doJSON runs req and decodes a 2xx JSON answer into out.
-func doJSON(cfg *auth.Config, req *http.Request, out any) (int, error) {
-	client := cfg.HTTPClient
-	if client == nil {
-		client = defaultClient
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, codexMaxDeviceReply))
-	if err != nil {
-		return resp.StatusCode, fmt.Errorf("read %s: %w", req.URL.Path, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp.StatusCode, &answerError{status: resp.StatusCode, header: resp.Header, body: raw}
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return resp.StatusCode, fmt.Errorf("%s answered HTTP %d with a body that is not the expected JSON", req.URL.Path, resp.StatusCode)
-	}
-	return resp.StatusCode, nil
-}
-
-// answerError is a refusal to be classified by auth's rules, with what
-// they need: the status, the headers (Retry-After) and the body (an OAuth
-// error code).
-type answerError struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (e *answerError) Error() string { return fmt.Sprintf("answered HTTP %d", e.status) }
-
-type urlError struct{ err error }
-
-func (e *urlError) Error() string { return e.err.Error() }
-
-// deviceError classifies a failed call to a non-OAuth endpoint: a refusal
-// by auth's own rules (429 and 5xx temporary with the server's
-// Retry-After; 401/403 on a token fetch is handled by the caller), our own
-// bad URL as a configuration problem, network failures as transient.
-func deviceError(ctx context.Context, cfg *auth.Config, op string, status int, err error) error {
-	var ae *answerError
-	if errors.As(err, &ae) && ctx.Err() == nil {
-		return cfg.AnswerError(ctx, op, ae.status, ae.header, ae.body)
-	}
-	kind := auth.ErrTransient
-	var ue *urlError
-	switch {
-	case ctx.Err() != nil:
-		kind = auth.ErrCancelled
-	case errors.As(err, &ue):
-		kind = auth.ErrMisconfigured
-	case status == http.StatusTooManyRequests || status >= 500 || status == 0:
-		kind = auth.ErrTransient
-	case status >= 400 || (status >= 200 && status <= 299):
-		// A refusal, or a success we cannot read: the endpoint or client
-		// settings are wrong.
-		kind = auth.ErrMisconfigured
-	}
-	return &auth.Error{Provider: cfg.Provider, Op: op, Kind: kind, Err: err}
-}
-
-// defaultClient is used when a provider has no HTTP client configured: no
-// call to a provider may hang forever.
-var defaultClient = &http.Client{Timeout: 30 * time.Second}

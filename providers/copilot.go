@@ -124,26 +124,22 @@ func (f *copilotFetcher) fetch(ctx context.Context, cfg *auth.Config, ghToken, o
 		return copilotToken{}, &auth.Error{Provider: cfg.Provider, Op: op, Kind: auth.ErrMisconfigured,
 			Err: fmt.Errorf("copilot token URL: %w", err)}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.url, nil)
-	if err != nil {
-		return copilotToken{}, &auth.Error{Provider: cfg.Provider, Op: op, Kind: auth.ErrMisconfigured, Err: err}
-	}
+	h := http.Header{}
 	for _, d := range copilotHeaderDefaults {
-		req.Header.Set(d.key, d.value)
+		h.Set(d.key, d.value)
 	}
 	for k, v := range f.headers() {
-		req.Header.Set(k, v)
+		h.Set(k, v)
 	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Authorization", "token "+ghToken)
+	h.Set("Authorization", "token "+ghToken)
 	var reply copilotTokenReply
-	status, err := doJSON(cfg, req, &reply)
+	a, err := cfg.Call(ctx, op, auth.Request{Method: http.MethodGet, URL: f.url, Header: h}, &reply)
 	if err != nil {
-		if status == http.StatusUnauthorized || status == http.StatusForbidden {
+		if a != nil && (a.Status == http.StatusUnauthorized || a.Status == http.StatusForbidden) {
 			return copilotToken{}, &auth.Error{Provider: cfg.Provider, Op: op, Kind: auth.ErrLoginRequired,
-				Err: fmt.Errorf("GitHub refused the Copilot token request (HTTP %d): the GitHub token is revoked or the account has no Copilot access", status)}
+				Err: fmt.Errorf("GitHub refused the Copilot token request (HTTP %d): the GitHub token is revoked or the account has no Copilot access", a.Status)}
 		}
-		return copilotToken{}, deviceError(ctx, cfg, op, status, err)
+		return copilotToken{}, err
 	}
 	if reply.Token == "" {
 		return copilotToken{}, &auth.Error{Provider: cfg.Provider, Op: op, Kind: auth.ErrMisconfigured,
@@ -216,16 +212,11 @@ func (f *copilotFetcher) githubLogin(ctx context.Context, cfg *auth.Config, ghTo
 	if f.userURL == "" {
 		return ""
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, f.userURL, nil)
-	if err != nil {
-		return ""
-	}
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("Authorization", "token "+ghToken)
 	var user struct {
 		Login string `json:"login"`
 	}
-	if _, err := doJSON(cfg, req, &user); err != nil {
+	h := http.Header{"Authorization": {"token " + ghToken}}
+	if _, err := cfg.Call(ctx, "login", auth.Request{Method: http.MethodGet, URL: f.userURL, Header: h}, &user); err != nil {
 		return ""
 	}
 	return user.Login

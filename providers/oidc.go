@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -285,6 +286,10 @@ func scrubJWTError(err error) error {
 	}
 	return err
 }
+
+// defaultClient serves OIDC discovery when a provider has no HTTP client
+// configured: no call to a provider may hang forever.
+var defaultClient = &http.Client{Timeout: 30 * time.Second}
 
 func httpClientOf(cfg *auth.Config) *http.Client {
 	if cfg.HTTPClient != nil {
