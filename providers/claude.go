@@ -2,13 +2,30 @@ package providers
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 )
+
+// Claude is the built-in for Claude Pro/Max subscriptions.
+const Claude = "claude"
+
+// claudeBuiltin declares Claude: its OAuth client below, Claude Code's
+// credential file to import, Anthropic's quota family.
+var claudeBuiltin = builtin{
+	name:        Claude,
+	provider:    func(Spec) *Provider { return newClaude() },
+	importer:    importClaude,
+	quotaFamily: QuotaAnthropic,
+	chatPath:    "/v1/messages",
+}
 
 // Claude's constants, as Claude Code's own OAuth client uses them (read from
 // router-for-me/CLIProxyAPI:internal/auth/claude/anthropic_auth.go and
@@ -32,6 +49,11 @@ const (
 	ClaudeOAuthBeta = "oauth-2025-04-20"
 	// claudeAPIVersion is sent only when the client sent none.
 	claudeAPIVersion = "2023-06-01"
+
+	// claudeUsageURL is the usage endpoint (PROVIDERS.md §7.2).
+	claudeUsageURL = "https://api.anthropic.com/api/oauth/usage"
+	// claudeUsageScope is the scope Anthropic's usage endpoint demands.
+	claudeUsageScope = "user:profile"
 )
 
 // claudeScopes is the current scope set (CLIProxyAPI since 2026-04-02).
@@ -46,8 +68,10 @@ func newClaude() *Provider {
 		DisplayName: "Claude (Pro/Max)",
 		Flows:       []auth.Flow{auth.FlowBrowser, auth.FlowPaste},
 		APIBase:     claudeAPIBase,
-		errorFormat: ErrorFormatAnthropic,
+		apiFormat:   APIAnthropic,
+		errorShape:  ErrorFormatAnthropic,
 		decorate:    decorateClaude,
+		Usage:       Usage{URL: claudeUsageURL, Poll: true, Scope: claudeUsageScope},
 		OAuth: auth.Config{
 			Provider:         Claude,
 			ClientID:         claudeClientID,
@@ -170,5 +194,76 @@ func claudeHooks() auth.Hooks {
 			})
 		},
 		Complete: completeClaude,
+	}
+}
+
+// Claude Code's file. Claude Code is closed source: the shape comes from
+// third-party readers, consistent with one another but unverified.
+type claudeCodeFile struct {
+	ClaudeAiOauth *struct {
+		AccessToken      string   `json:"accessToken"`
+		RefreshToken     string   `json:"refreshToken"`
+		ExpiresAt        float64  `json:"expiresAt"`
+		Scopes           []string `json:"scopes"`
+		SubscriptionType string   `json:"subscriptionType"`
+	} `json:"claudeAiOauth"`
+}
+
+type claudeCodeAccount struct {
+	OAuthAccount struct {
+		AccountUUID      string `json:"accountUuid"`
+		EmailAddress     string `json:"emailAddress"`
+		OrganizationUUID string `json:"organizationUuid"`
+	} `json:"oauthAccount"`
+}
+
+func importClaude(env importEnv) (*ImportPlan, error) {
+	var f claudeCodeFile
+	path, err := readImportFile(Claude, &f,
+		filepath.Join(env.home, ".claude", ".credentials.json"),
+		filepath.Join(env.home, ".config", "claude", ".credentials.json"))
+	if err != nil {
+		return nil, err
+	}
+	o := f.ClaudeAiOauth
+	if o == nil || o.AccessToken == "" {
+		return nil, fmt.Errorf("import claude: %s has no claudeAiOauth login (log in with Claude Code first, or use `ccproxy-tui auth login claude`)", path)
+	}
+	c := auth.Credentials{
+		Version:      1,
+		Provider:     Claude,
+		AccessToken:  o.AccessToken,
+		RefreshToken: o.RefreshToken,
+		TokenType:    "Bearer",
+		ExpiresAt:    epochMillis(o.ExpiresAt),
+		Scopes:       slices.Clone(o.Scopes),
+		Plan:         o.SubscriptionType,
+		ObtainedAt:   env.now,
+		Extra:        map[string]string{"imported_from": path},
+	}
+	// The account lives beside the credentials, in ~/.claude.json; it is
+	// optional, so a missing or odd file only leaves the account empty.
+	var acct claudeCodeAccount
+	if _, err := readImportFile(Claude, &acct, filepath.Join(env.home, ".claude.json")); err == nil {
+		c.AccountID = acct.OAuthAccount.AccountUUID
+		c.Email = acct.OAuthAccount.EmailAddress
+		if acct.OAuthAccount.OrganizationUUID != "" {
+			c.Extra["organization_id"] = acct.OAuthAccount.OrganizationUUID
+		}
+	}
+	return &ImportPlan{Provider: Claude, Source: path, Credentials: c,
+		Warning: rotationWarning("Claude Code", path, Claude)}, nil
+}
+
+// epochMillis reads Claude Code's expiresAt (milliseconds); a value too small
+// to be milliseconds is taken as seconds.
+func epochMillis(v float64) time.Time {
+	switch {
+	case v <= 0:
+		return time.Time{}
+	case v < 1e12:
+		return time.Unix(int64(v), 0).UTC()
+	default:
+		return time.UnixMilli(int64(v)).UTC()
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
-	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
 )
 
 // authorizeParams starts a login with p's config and returns the authorize
@@ -95,7 +94,7 @@ func TestClaudeExchangeAndRefresh(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(testNow)
 	ep := newEndpoint(t)
 	ep.on("/v1/oauth/token", 200, fixture(t, "claude_token_response.json"))
-	r := registry(t, clock, map[string]config.Provider{
+	r := registry(t, clock, map[string]Spec{
 		Claude: {TokenURL: ep.URL + "/v1/oauth/token"},
 	})
 	p := get(t, r, Claude)

@@ -2,14 +2,31 @@ package providers
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/oauth2"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 )
+
+// Codex is the built-in for ChatGPT subscriptions through Codex.
+const Codex = "codex"
+
+// codexBuiltin declares Codex: its OAuth client below (one issuer moves
+// every endpoint), the Codex CLI's auth.json to import, the x-codex-*
+// quota family.
+var codexBuiltin = builtin{
+	name:        Codex,
+	provider:    func(s Spec) *Provider { return newCodex(s.Issuer) },
+	importer:    importCodex,
+	quotaFamily: QuotaCodex,
+	chatPath:    "/responses",
+}
 
 // Codex's constants, from the official client (openai/codex:
 // codex-rs/login/src/server.rs and auth/manager.rs). Every endpoint hangs off the issuer,
@@ -29,6 +46,8 @@ const (
 	// account, plan and user ids.
 	codexAuthClaim    = "https://api.openai.com/auth"
 	codexProfileClaim = "https://api.openai.com/profile"
+	// codexUsageURL is what the Codex CLI's /status reads (PROVIDERS.md §7.3).
+	codexUsageURL = "https://chatgpt.com/backend-api/wham/usage"
 )
 
 // codexScopes is the minimal set that CLIProxyAPI and opencode use; the
@@ -45,8 +64,12 @@ func newCodex(issuer string) *Provider {
 		DisplayName: "Codex (ChatGPT)",
 		Flows:       []auth.Flow{auth.FlowBrowser, auth.FlowDevice},
 		APIBase:     codexAPIBase,
-		errorFormat: ErrorFormatOpenAI,
+		apiFormat:   APIOpenAI,
+		errorShape:  ErrorFormatOpenAI,
+		env:         Env{Clients: openAIEnv.Clients, BaseURL: openAIEnv.BaseURL, APIKey: openAIEnv.APIKey, notes: codexEnvNotes},
 		decorate:    decorateCodex,
+		reroute:     codexReroute,
+		Usage:       Usage{URL: codexUsageURL, Poll: true},
 		OAuth: auth.Config{
 			Provider:  Codex,
 			ClientID:  codexClientID,
@@ -164,7 +187,7 @@ func codexIdentityOf(idToken, accessToken string) codexIdentity {
 	return id
 }
 
-// Reroute sends the Codex CLI's backend calls beside the Codex API to
+// codexReroute sends the Codex CLI's backend calls beside the Codex API to
 // where they live: with the CLI's chatgpt_base_url set to
 // <proxy>/codex/backend-api, its /status reads
 // /codex/backend-api/wham/usage, which goes to
@@ -173,10 +196,7 @@ func codexIdentityOf(idToken, accessToken string) codexIdentity {
 // endpoint (openai/codex backend-client). Anything else keeps the base.
 // Only a base ending in /codex (the built-in one, or a gateway shaped like
 // it) has a parent to go to.
-func (p *Provider) Reroute(base *url.URL, rest string) (*url.URL, string) {
-	if p.Name != Codex {
-		return base, rest
-	}
+func codexReroute(base *url.URL, rest string) (*url.URL, string) {
 	parent, ok := strings.CutSuffix(strings.TrimRight(base.Path, "/"), "/codex")
 	if !ok {
 		return base, rest
@@ -193,4 +213,88 @@ func (p *Provider) Reroute(base *url.URL, rest string) (*url.URL, string) {
 	b := *base
 	b.Path, b.RawPath = parent, ""
 	return &b, rest
+}
+
+// codexEnvNotes is the Codex CLI's custom model provider pointing at the
+// route, which `env` prints as comments so its output stays eval-able:
+// the Codex CLI ignores OPENAI_BASE_URL.
+func codexEnvNotes(url string) []string {
+	return []string{
+		"The Codex CLI ignores OPENAI_BASE_URL. Add to ~/.codex/config.toml:",
+		"",
+		`model_provider = "ccproxy"`,
+		"# so that /status reads its limits through the proxy too:",
+		fmt.Sprintf("chatgpt_base_url = %q", url+"/backend-api"),
+		"",
+		"[model_providers.ccproxy]",
+		`name = "ccproxy-tui"`,
+		fmt.Sprintf("base_url = %q", url),
+		`env_key = "OPENAI_API_KEY"`,
+		`wire_api = "responses"`,
+		"",
+		"or run it once with:",
+		fmt.Sprintf(`codex -c model_provider=ccproxy -c chatgpt_base_url='"%s/backend-api"' -c 'model_providers.ccproxy={name="ccproxy-tui",base_url="%s",env_key="OPENAI_API_KEY",wire_api="responses"}'`, url, url),
+	}
+}
+
+// The Codex CLI's auth.json (openai/codex storage.rs, VERIFIED).
+type codexAuthFile struct {
+	AuthMode string `json:"auth_mode"`
+	Tokens   *struct {
+		IDToken      string `json:"id_token"`
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+		AccountID    string `json:"account_id"`
+	} `json:"tokens"`
+	LastRefresh string `json:"last_refresh"`
+}
+
+func importCodex(env importEnv) (*ImportPlan, error) {
+	dir := env.getenv("CODEX_HOME")
+	if dir == "" {
+		dir = filepath.Join(env.home, ".codex")
+	}
+	var f codexAuthFile
+	path, err := readImportFile(Codex, &f, filepath.Join(dir, "auth.json"))
+	if err != nil {
+		return nil, err
+	}
+	t := f.Tokens
+	if t == nil || t.AccessToken == "" {
+		if f.AuthMode != "" && f.AuthMode != "chatgpt" {
+			return nil, fmt.Errorf("import codex: %s holds an %s login, not a ChatGPT sign-in; nothing to import", path, f.AuthMode)
+		}
+		return nil, fmt.Errorf("import codex: %s has no ChatGPT tokens", path)
+	}
+	exp := jwtExpiry(t.AccessToken)
+	if exp.IsZero() {
+		return nil, fmt.Errorf("import codex: the access token in %s is not a JWT with an expiry; the file is not in the expected format", path)
+	}
+	id := codexIdentityOf(t.IDToken, t.AccessToken)
+	if id.AccountID == "" {
+		id.AccountID = t.AccountID
+	}
+	c := auth.Credentials{
+		Version:      1,
+		Provider:     Codex,
+		AccessToken:  t.AccessToken,
+		RefreshToken: t.RefreshToken,
+		IDToken:      t.IDToken,
+		TokenType:    "Bearer",
+		ExpiresAt:    exp,
+		AccountID:    id.AccountID,
+		Email:        id.Email,
+		Plan:         id.Plan,
+		ObtainedAt:   env.now,
+		Extra:        map[string]string{"imported_from": path},
+	}
+	if id.UserID != "" {
+		c.Extra["chatgpt_user_id"] = id.UserID
+	}
+	if lr, err := time.Parse(time.RFC3339, f.LastRefresh); err == nil {
+		c.LastRefresh = lr.UTC()
+	}
+	return &ImportPlan{Provider: Codex, Source: path, Credentials: c,
+		Warning: rotationWarning("The Codex CLI", path, Codex) +
+			" Codex refresh tokens are single-use, so this cannot be undone by copying the file back."}, nil
 }

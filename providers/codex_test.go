@@ -12,7 +12,6 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
-	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
 )
 
 // exp of the synthetic Codex access tokens in testdata.
@@ -52,7 +51,7 @@ func TestCodexAuthorizeURL(t *testing.T) {
 
 // codexProvider points codex at a loopback issuer.
 func codexProvider(t *testing.T, clock clockwork.Clock, ep *endpoint) *Provider {
-	return get(t, registry(t, clock, map[string]config.Provider{Codex: {Issuer: ep.URL}}), Codex)
+	return get(t, registry(t, clock, map[string]Spec{Codex: {Issuer: ep.URL}}), Codex)
 }
 
 func TestCodexBrowserExchangeAndRefresh(t *testing.T) {

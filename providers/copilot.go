@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -13,6 +15,22 @@ import (
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 )
+
+// Copilot is the built-in for GitHub Copilot subscriptions.
+const Copilot = "copilot"
+
+// copilotBuiltin declares Copilot: its device login below and the second
+// token it trades the GitHub token for (copilot_token_url moves that
+// endpoint), the editor plugins' files to import, the x-quota-snapshot-*
+// quota family.
+var copilotBuiltin = builtin{
+	name:        Copilot,
+	provider:    func(s Spec) *Provider { return newCopilot(s.CopilotTokenURL) },
+	keys:        []string{keyCopilotTokenURL},
+	importer:    importCopilot,
+	quotaFamily: QuotaCopilot,
+	chatPath:    "/chat/completions",
+}
 
 // Copilot's constants: the editor integration's GitHub App and its Copilot
 // token exchange (ericc-ch/copilot-api:src/lib/api-config.ts). The GitHub device login yields a
@@ -28,6 +46,9 @@ const (
 	// copilotInternalTokenURL trades the GitHub token for a Copilot token.
 	copilotInternalTokenURL = "https://api.github.com/copilot_internal/v2/token"
 	copilotAPIBase          = "https://api.githubcopilot.com"
+	// copilotUsageURL is where the quota of the account is read
+	// (PROVIDERS.md §7.4).
+	copilotUsageURL = "https://api.github.com/copilot_internal/user"
 	// copilotRefetchEarly is how long before GitHub's refresh_in the token is
 	// treated as due, as the reference clients do (refresh_in - 60 s).
 	copilotRefetchEarly = 60 * time.Second
@@ -61,7 +82,9 @@ func newCopilot(tokenURL string) *Provider {
 		DisplayName: "GitHub Copilot",
 		Flows:       []auth.Flow{auth.FlowDevice},
 		APIBase:     copilotAPIBase,
-		errorFormat: ErrorFormatOpenAI,
+		apiFormat:   APIOpenAI,
+		errorShape:  ErrorFormatOpenAI,
+		Usage:       Usage{URL: copilotUsageURL, Poll: true, authorize: copilotUsageAuth},
 		OAuth: auth.Config{
 			Provider:  Copilot,
 			ClientID:  copilotClientID,
@@ -241,4 +264,90 @@ func formatUnix(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// copilotUsageAuth: copilot_internal/user takes the GitHub OAuth token
+// (kept as the refresh token), in GitHub's "token" scheme.
+func copilotUsageAuth(h http.Header, c auth.Credentials) {
+	if c.RefreshToken != "" {
+		h.Set("Authorization", "token "+c.RefreshToken)
+	}
+	h.Set("X-GitHub-Api-Version", "2025-04-01")
+}
+
+// Copilot's editor-plugin files (closed source; the shape comes from
+// third-party readers): apps.json
+// keyed "<host>:<client id>", hosts.json keyed "<host>".
+type copilotEntry struct {
+	User       string `json:"user"`
+	OAuthToken string `json:"oauth_token"`
+	AppID      string `json:"githubAppId"`
+}
+
+func importCopilot(env importEnv) (*ImportPlan, error) {
+	base := env.getenv("XDG_CONFIG_HOME")
+	if base == "" {
+		base = filepath.Join(env.home, ".config")
+	}
+	dir := filepath.Join(base, "github-copilot")
+	type candidate struct {
+		path  string
+		key   string
+		entry copilotEntry
+	}
+	var found []candidate
+	var looked []string
+	for _, name := range []string{"apps.json", "hosts.json"} {
+		var entries map[string]copilotEntry
+		path, err := readImportFile(Copilot, &entries, filepath.Join(dir, name))
+		looked = append(looked, filepath.Join(dir, name))
+		if errors.Is(err, ErrNoImportSource) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		keys := slices.Sorted(func(yield func(string) bool) {
+			for k := range entries {
+				if !yield(k) {
+					return
+				}
+			}
+		})
+		for _, k := range keys {
+			host, _, _ := strings.Cut(k, ":")
+			if host == "github.com" && entries[k].OAuthToken != "" {
+				found = append(found, candidate{path, k, entries[k]})
+			}
+		}
+	}
+	if len(found) == 0 {
+		if len(looked) > 0 && fileExists(looked...) {
+			return nil, fmt.Errorf("import copilot: no github.com token in %s", strings.Join(existing(looked), ", "))
+		}
+		return nil, fmt.Errorf("import copilot: looked in %s: %w", strings.Join(looked, ", "), ErrNoImportSource)
+	}
+	// Prefer GitHub App user tokens (ghu_), which the Copilot token endpoint
+	// accepts; then the VS Code app's entry; then file order.
+	rank := func(c candidate) int {
+		r := 2
+		if strings.HasPrefix(c.entry.OAuthToken, "ghu_") {
+			r = 0
+		} else if strings.HasSuffix(c.key, ":"+copilotClientID) {
+			r = 1
+		}
+		return r
+	}
+	best := slices.MinFunc(found, func(a, b candidate) int { return rank(a) - rank(b) })
+	c := auth.Credentials{
+		Version:      1,
+		Provider:     Copilot,
+		RefreshToken: best.entry.OAuthToken,
+		AccountID:    best.entry.User,
+		ObtainedAt:   env.now,
+		Extra:        map[string]string{"imported_from": best.path},
+	}
+	return &ImportPlan{Provider: Copilot, Source: best.path, Credentials: c,
+		Warning: fmt.Sprintf("The GitHub token in %s is shared with your editor's Copilot plugin. It does not rotate, "+
+			"so both keep working, but revoking it on GitHub signs out both.", best.path)}, nil
 }

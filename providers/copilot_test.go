@@ -11,15 +11,14 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
-	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
 )
 
 // copilotProvider points copilot's GitHub and Copilot endpoints at ep.
-func copilotProvider(t *testing.T, clock clockwork.Clock, ep *endpoint, ov config.Provider) *Provider {
+func copilotProvider(t *testing.T, clock clockwork.Clock, ep *endpoint, ov Spec) *Provider {
 	ov.DeviceURL = ep.URL + "/login/device/code"
 	ov.TokenURL = ep.URL + "/login/oauth/access_token"
 	ov.CopilotTokenURL = ep.URL + "/copilot_internal/v2/token"
-	return get(t, registry(t, clock, map[string]config.Provider{Copilot: ov}), Copilot)
+	return get(t, registry(t, clock, map[string]Spec{Copilot: ov}), Copilot)
 }
 
 // TestCopilotTokenCycle follows a Copilot login from the GitHub device flow
@@ -36,7 +35,7 @@ func TestCopilotTokenCycle(t *testing.T) {
 	ep.on("/copilot_internal/v2/token", 200, `{"token":"tid=SYNTHETIC-second","expires_at":1795402000,"refresh_in":1500}`)
 	ep.on("/copilot_internal/v2/token", 401, `{"message":"Bad credentials"}`)
 	ep.answer("/user", 200, `{"login":"octo-synthetic","id":1}`)
-	p := copilotProvider(t, clock, ep, config.Provider{})
+	p := copilotProvider(t, clock, ep, Spec{})
 
 	done := make(chan struct{})
 	var creds auth.Credentials
@@ -179,7 +178,7 @@ func TestCopilotDecorate(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := get(t, registry(t, clockwork.NewFakeClockAt(testNow), map[string]config.Provider{Copilot: {Headers: tc.headers}}), Copilot)
+			p := get(t, registry(t, clockwork.NewFakeClockAt(testNow), map[string]Spec{Copilot: {Headers: tc.headers}}), Copilot)
 			h := tc.in.Clone()
 			p.Decorate(h, creds)
 			if !maps.EqualFunc(h, tc.want, func(a, b []string) bool { return strings.Join(a, "|") == strings.Join(b, "|") }) {
@@ -187,7 +186,7 @@ func TestCopilotDecorate(t *testing.T) {
 			}
 		})
 	}
-	p := get(t, registry(t, clockwork.NewFakeClockAt(testNow), map[string]config.Provider{Copilot: {APIBase: "https://api.business.githubcopilot.com"}}), Copilot)
+	p := get(t, registry(t, clockwork.NewFakeClockAt(testNow), map[string]Spec{Copilot: {APIBase: "https://api.business.githubcopilot.com"}}), Copilot)
 	if u, _ := p.BaseURL(auth.Credentials{Extra: map[string]string{"copilot_api": "https://api.individual.githubcopilot.com"}}); u.String() != "https://api.business.githubcopilot.com" {
 		t.Errorf("config api_base must win over the token's, got %v", u)
 	}

@@ -15,8 +15,6 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
-
-	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
 )
 
 // testNow is the fake clock's start; the synthetic tokens in testdata are
@@ -145,13 +143,9 @@ func fixture(t *testing.T, name string) string {
 }
 
 // registry builds a registry whose providers talk to loopback only.
-func registry(t *testing.T, clock clockwork.Clock, providers map[string]config.Provider, opts ...Option) *Registry {
+func registry(t *testing.T, clock clockwork.Clock, providers map[string]Spec, opts ...Option) *Registry {
 	t.Helper()
-	cfg := config.Default()
-	for k, v := range providers {
-		cfg.Providers[k] = v
-	}
-	r, err := NewRegistry(cfg, append([]Option{WithClock(clock)}, opts...)...)
+	r, err := NewRegistry(providers, append([]Option{WithClock(clock)}, opts...)...)
 	if err != nil {
 		t.Fatalf("NewRegistry: %v", err)
 	}

@@ -10,7 +10,6 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
-	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/fake"
 )
 
@@ -30,7 +29,7 @@ func TestBuiltinsAgainstFakeServer(t *testing.T) {
 				"organization": map[string]any{"uuid": "org-fake", "name": "Fake Org"},
 			}))
 		defer srv.Close()
-		p := get(t, registry(t, clock, map[string]config.Provider{
+		p := get(t, registry(t, clock, map[string]Spec{
 			Claude: {AuthorizeURL: srv.AuthURL(), TokenURL: srv.TokenURL()},
 		}), Claude)
 		paste, err := p.OAuth.StartPaste(ctx)
@@ -65,7 +64,7 @@ func TestBuiltinsAgainstFakeServer(t *testing.T) {
 			fake.WithIDTokenClaims(map[string]any{codexAuthClaim: map[string]any{
 				"chatgpt_account_id": "acct-fake-codex", "chatgpt_plan_type": "pro"}}))
 		defer srv.Close()
-		p := get(t, registry(t, clock, map[string]config.Provider{
+		p := get(t, registry(t, clock, map[string]Spec{
 			Codex: {AuthorizeURL: srv.AuthURL(), TokenURL: srv.TokenURL(), RedirectURL: "http://localhost:0/auth/callback"},
 		}), Codex)
 		login, err := p.OAuth.StartBrowser(ctx)

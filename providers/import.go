@@ -7,8 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"time"
 
@@ -47,26 +45,20 @@ type ImportPlan struct {
 // maxImportFile bounds what is read from a credential file.
 const maxImportFile = 1 << 20
 
-var importers = map[string]func(importEnv) (*ImportPlan, error){
-	Claude:  importClaude,
-	Codex:   importCodex,
-	Copilot: importCopilot,
-}
-
 // Import reads the credentials the official CLI of provider name holds and
 // returns them as a plan. An unknown name is an *UnknownProviderError; a
 // missing file wraps ErrNoImportSource; an unreadable or unexpected file is
 // an error naming the file, never quoting it.
 func Import(name string, opts ImportOptions) (*ImportPlan, error) {
-	imp, ok := importers[name]
-	if !ok {
-		return nil, unknownError(name, builtinNames, "import knows the official CLIs of these providers")
+	b := lookupBuiltin(name)
+	if b == nil || b.importer == nil {
+		return nil, unknownError(name, importable(), "import knows the official CLIs of these providers")
 	}
 	env, err := newImportEnv(opts)
 	if err != nil {
 		return nil, err
 	}
-	return imp(env)
+	return b.importer(env)
 }
 
 // ImportAll plans an import for every provider whose official CLI has
@@ -76,7 +68,7 @@ func Import(name string, opts ImportOptions) (*ImportPlan, error) {
 func ImportAll(opts ImportOptions) ([]*ImportPlan, error) {
 	var plans []*ImportPlan
 	var errs []error
-	for _, name := range builtinNames {
+	for _, name := range importable() {
 		p, err := Import(name, opts)
 		switch {
 		case errors.Is(err, ErrNoImportSource):
@@ -87,6 +79,17 @@ func ImportAll(opts ImportOptions) ([]*ImportPlan, error) {
 		}
 	}
 	return plans, errors.Join(errs...)
+}
+
+// importable names the built-ins whose official CLI's file import reads.
+func importable() []string {
+	var out []string
+	for _, b := range builtins {
+		if b.importer != nil {
+			out = append(out, b.name)
+		}
+	}
+	return out
 }
 
 type importEnv struct {
@@ -173,216 +176,6 @@ func rotationWarning(cli, path, provider string) string {
 	return fmt.Sprintf("%s rotates its refresh tokens: the first time ccproxy-tui refreshes this login, "+
 		"the copy in %s stops working and %s will ask you to log in again. "+
 		"To keep both signed in, use `ccproxy-tui auth login %s` instead.", cli, path, cli, provider)
-}
-
-// Claude Code's file. Claude Code is closed source: the shape comes from
-// third-party readers, consistent with one another but unverified.
-type claudeCodeFile struct {
-	ClaudeAiOauth *struct {
-		AccessToken      string   `json:"accessToken"`
-		RefreshToken     string   `json:"refreshToken"`
-		ExpiresAt        float64  `json:"expiresAt"`
-		Scopes           []string `json:"scopes"`
-		SubscriptionType string   `json:"subscriptionType"`
-	} `json:"claudeAiOauth"`
-}
-
-type claudeCodeAccount struct {
-	OAuthAccount struct {
-		AccountUUID      string `json:"accountUuid"`
-		EmailAddress     string `json:"emailAddress"`
-		OrganizationUUID string `json:"organizationUuid"`
-	} `json:"oauthAccount"`
-}
-
-func importClaude(env importEnv) (*ImportPlan, error) {
-	var f claudeCodeFile
-	path, err := readImportFile(Claude, &f,
-		filepath.Join(env.home, ".claude", ".credentials.json"),
-		filepath.Join(env.home, ".config", "claude", ".credentials.json"))
-	if err != nil {
-		return nil, err
-	}
-	o := f.ClaudeAiOauth
-	if o == nil || o.AccessToken == "" {
-		return nil, fmt.Errorf("import claude: %s has no claudeAiOauth login (log in with Claude Code first, or use `ccproxy-tui auth login claude`)", path)
-	}
-	c := auth.Credentials{
-		Version:      1,
-		Provider:     Claude,
-		AccessToken:  o.AccessToken,
-		RefreshToken: o.RefreshToken,
-		TokenType:    "Bearer",
-		ExpiresAt:    epochMillis(o.ExpiresAt),
-		Scopes:       slices.Clone(o.Scopes),
-		Plan:         o.SubscriptionType,
-		ObtainedAt:   env.now,
-		Extra:        map[string]string{"imported_from": path},
-	}
-	// The account lives beside the credentials, in ~/.claude.json; it is
-	// optional, so a missing or odd file only leaves the account empty.
-	var acct claudeCodeAccount
-	if _, err := readImportFile(Claude, &acct, filepath.Join(env.home, ".claude.json")); err == nil {
-		c.AccountID = acct.OAuthAccount.AccountUUID
-		c.Email = acct.OAuthAccount.EmailAddress
-		if acct.OAuthAccount.OrganizationUUID != "" {
-			c.Extra["organization_id"] = acct.OAuthAccount.OrganizationUUID
-		}
-	}
-	return &ImportPlan{Provider: Claude, Source: path, Credentials: c,
-		Warning: rotationWarning("Claude Code", path, Claude)}, nil
-}
-
-// epochMillis reads Claude Code's expiresAt (milliseconds); a value too small
-// to be milliseconds is taken as seconds.
-func epochMillis(v float64) time.Time {
-	switch {
-	case v <= 0:
-		return time.Time{}
-	case v < 1e12:
-		return time.Unix(int64(v), 0).UTC()
-	default:
-		return time.UnixMilli(int64(v)).UTC()
-	}
-}
-
-// The Codex CLI's auth.json (openai/codex storage.rs, VERIFIED).
-type codexAuthFile struct {
-	AuthMode string `json:"auth_mode"`
-	Tokens   *struct {
-		IDToken      string `json:"id_token"`
-		AccessToken  string `json:"access_token"`
-		RefreshToken string `json:"refresh_token"`
-		AccountID    string `json:"account_id"`
-	} `json:"tokens"`
-	LastRefresh string `json:"last_refresh"`
-}
-
-func importCodex(env importEnv) (*ImportPlan, error) {
-	dir := env.getenv("CODEX_HOME")
-	if dir == "" {
-		dir = filepath.Join(env.home, ".codex")
-	}
-	var f codexAuthFile
-	path, err := readImportFile(Codex, &f, filepath.Join(dir, "auth.json"))
-	if err != nil {
-		return nil, err
-	}
-	t := f.Tokens
-	if t == nil || t.AccessToken == "" {
-		if f.AuthMode != "" && f.AuthMode != "chatgpt" {
-			return nil, fmt.Errorf("import codex: %s holds an %s login, not a ChatGPT sign-in; nothing to import", path, f.AuthMode)
-		}
-		return nil, fmt.Errorf("import codex: %s has no ChatGPT tokens", path)
-	}
-	exp := jwtExpiry(t.AccessToken)
-	if exp.IsZero() {
-		return nil, fmt.Errorf("import codex: the access token in %s is not a JWT with an expiry; the file is not in the expected format", path)
-	}
-	id := codexIdentityOf(t.IDToken, t.AccessToken)
-	if id.AccountID == "" {
-		id.AccountID = t.AccountID
-	}
-	c := auth.Credentials{
-		Version:      1,
-		Provider:     Codex,
-		AccessToken:  t.AccessToken,
-		RefreshToken: t.RefreshToken,
-		IDToken:      t.IDToken,
-		TokenType:    "Bearer",
-		ExpiresAt:    exp,
-		AccountID:    id.AccountID,
-		Email:        id.Email,
-		Plan:         id.Plan,
-		ObtainedAt:   env.now,
-		Extra:        map[string]string{"imported_from": path},
-	}
-	if id.UserID != "" {
-		c.Extra["chatgpt_user_id"] = id.UserID
-	}
-	if lr, err := time.Parse(time.RFC3339, f.LastRefresh); err == nil {
-		c.LastRefresh = lr.UTC()
-	}
-	return &ImportPlan{Provider: Codex, Source: path, Credentials: c,
-		Warning: rotationWarning("The Codex CLI", path, Codex) +
-			" Codex refresh tokens are single-use, so this cannot be undone by copying the file back."}, nil
-}
-
-// Copilot's editor-plugin files (closed source; the shape comes from
-// third-party readers): apps.json
-// keyed "<host>:<client id>", hosts.json keyed "<host>".
-type copilotEntry struct {
-	User       string `json:"user"`
-	OAuthToken string `json:"oauth_token"`
-	AppID      string `json:"githubAppId"`
-}
-
-func importCopilot(env importEnv) (*ImportPlan, error) {
-	base := env.getenv("XDG_CONFIG_HOME")
-	if base == "" {
-		base = filepath.Join(env.home, ".config")
-	}
-	dir := filepath.Join(base, "github-copilot")
-	type candidate struct {
-		path  string
-		key   string
-		entry copilotEntry
-	}
-	var found []candidate
-	var looked []string
-	for _, name := range []string{"apps.json", "hosts.json"} {
-		var entries map[string]copilotEntry
-		path, err := readImportFile(Copilot, &entries, filepath.Join(dir, name))
-		looked = append(looked, filepath.Join(dir, name))
-		if errors.Is(err, ErrNoImportSource) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		keys := slices.Sorted(func(yield func(string) bool) {
-			for k := range entries {
-				if !yield(k) {
-					return
-				}
-			}
-		})
-		for _, k := range keys {
-			host, _, _ := strings.Cut(k, ":")
-			if host == "github.com" && entries[k].OAuthToken != "" {
-				found = append(found, candidate{path, k, entries[k]})
-			}
-		}
-	}
-	if len(found) == 0 {
-		if len(looked) > 0 && fileExists(looked...) {
-			return nil, fmt.Errorf("import copilot: no github.com token in %s", strings.Join(existing(looked), ", "))
-		}
-		return nil, fmt.Errorf("import copilot: looked in %s: %w", strings.Join(looked, ", "), ErrNoImportSource)
-	}
-	// Prefer GitHub App user tokens (ghu_), which the Copilot token endpoint
-	// accepts; then the VS Code app's entry; then file order.
-	rank := func(c candidate) int {
-		r := 2
-		if strings.HasPrefix(c.entry.OAuthToken, "ghu_") {
-			r = 0
-		} else if strings.HasSuffix(c.key, ":"+copilotClientID) {
-			r = 1
-		}
-		return r
-	}
-	best := slices.MinFunc(found, func(a, b candidate) int { return rank(a) - rank(b) })
-	c := auth.Credentials{
-		Version:      1,
-		Provider:     Copilot,
-		RefreshToken: best.entry.OAuthToken,
-		AccountID:    best.entry.User,
-		ObtainedAt:   env.now,
-		Extra:        map[string]string{"imported_from": best.path},
-	}
-	return &ImportPlan{Provider: Copilot, Source: best.path, Credentials: c,
-		Warning: fmt.Sprintf("The GitHub token in %s is shared with your editor's Copilot plugin. It does not rotate, "+
-			"so both keep working, but revoking it on GitHub signs out both.", best.path)}, nil
 }
 
 func fileExists(paths ...string) bool { return len(existing(paths)) > 0 }

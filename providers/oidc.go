@@ -14,7 +14,6 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
-	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
 )
 
 // oidcDefaultScopes are asked for when the config names none: openid for
@@ -43,19 +42,15 @@ type oidcState struct {
 	verifier *oidc.IDTokenVerifier
 }
 
-// newOIDC builds a generic provider from its config table. No network I/O:
-// discovery waits for OAuthConfig.
-func newOIDC(name string, pc config.Provider, o options) (*Provider, error) {
+// newOIDC builds a generic provider from its spec, whose settings
+// checkSettings has passed. No network I/O: discovery waits for
+// OAuthConfig.
+func newOIDC(name string, pc Spec) (*Provider, error) {
 	if pc.ClientID == "" {
-		return nil, errors.New("client_id is required for an oidc provider")
+		return nil, specErrf(name, "", "client_id is required for an oidc provider")
 	}
 	if pc.Issuer == "" && pc.TokenURL == "" {
-		return nil, errors.New("an oidc provider needs issuer (discovery) or explicit authorize_url/device_url and token_url")
-	}
-	if pc.Issuer != "" {
-		if _, err := parseHTTPURL(pc.Issuer); err != nil {
-			return nil, fmt.Errorf("issuer: %w", err)
-		}
+		return nil, specErrf(name, "", "an oidc provider needs issuer (discovery) or explicit authorize_url/device_url and token_url")
 	}
 	scopes := slices.Clone(pc.Scopes)
 	if len(scopes) == 0 {
@@ -68,14 +63,15 @@ func newOIDC(name string, pc config.Provider, o options) (*Provider, error) {
 	if display == "" {
 		display = name
 	}
-	format := ErrorFormatOpenAI
+	format := APIOpenAI
 	if pc.APIFormat != "" {
 		format = pc.APIFormat
 	}
 	p := &Provider{
 		Name:        name,
 		DisplayName: display,
-		errorFormat: format,
+		apiFormat:   format,
+		errorShape:  errorShapeOf(format),
 		OAuth: auth.Config{
 			Provider:      name,
 			ClientID:      pc.ClientID,
@@ -86,8 +82,6 @@ func newOIDC(name string, pc config.Provider, o options) (*Provider, error) {
 			RedirectURL:   pc.RedirectURL,
 			RevocationURL: pc.RevocationURL,
 			Scopes:        scopes,
-			HTTPClient:    o.client,
-			Clock:         o.clock,
 		},
 	}
 	if p.OAuth.RedirectURL == "" {
@@ -95,7 +89,11 @@ func newOIDC(name string, pc config.Provider, o options) (*Provider, error) {
 	}
 	flows, err := oidcFlows(pc)
 	if err != nil {
-		return nil, err
+		key := "flow"
+		if pc.Flow == "" {
+			key = ""
+		}
+		return nil, specErr(name, key, err)
 	}
 	p.Flows = flows
 	if pc.APIBase != "" {
@@ -112,9 +110,6 @@ func newOIDC(name string, pc config.Provider, o options) (*Provider, error) {
 	if pc.QuotaPoll != nil {
 		p.Usage.Poll = p.Usage.Poll && *pc.QuotaPoll
 	}
-	if err := validateURLs(p); err != nil {
-		return nil, err
-	}
 	st := &oidcState{issuer: strings.TrimRight(pc.Issuer, "/"), insecure: pc.AllowInsecureHTTP}
 	p.oidc = st
 	p.OAuth.Hooks = auth.Hooks{Complete: st.complete}
@@ -127,7 +122,7 @@ func newOIDC(name string, pc config.Provider, o options) (*Provider, error) {
 // known (configured, or found by discovery), device wherever a device
 // endpoint is (configured, or listed by discovery, which is checked when a
 // device login starts). flow only picks the default.
-func oidcFlows(pc config.Provider) ([]auth.Flow, error) {
+func oidcFlows(pc Spec) ([]auth.Flow, error) {
 	var flows []auth.Flow
 	if pc.AuthorizeURL != "" || pc.Issuer != "" {
 		// Paste finishes the same loopback login by hand: the user pastes
@@ -139,15 +134,11 @@ func oidcFlows(pc config.Provider) ([]auth.Flow, error) {
 		flows = append(flows, auth.FlowDevice)
 	}
 	want := auth.Flow(pc.Flow)
-	switch want {
-	case "":
+	if want == "" {
 		if len(flows) == 0 {
 			return nil, errors.New("an oidc provider needs issuer (discovery), authorize_url or device_url to log in with")
 		}
 		return flows, nil
-	case auth.FlowBrowser, auth.FlowPaste, auth.FlowDevice:
-	default:
-		return nil, fmt.Errorf("flow %q: an oidc provider offers browser, paste or device", pc.Flow)
 	}
 	if !slices.Contains(flows, want) {
 		need := "authorize_url"
@@ -220,7 +211,7 @@ func (s *oidcState) resolve(ctx context.Context) (*auth.Config, error) {
 			{"authorization_endpoint", cfg.AuthURL}, {"token_endpoint", cfg.TokenURL},
 			{"device_authorization_endpoint", cfg.DeviceURL}, {"revocation_endpoint", cfg.RevocationURL},
 		} {
-			if config.CleartextRemote(ep.v) {
+			if CleartextRemote(ep.v) {
 				return nil, &auth.Error{Provider: cfg.Provider, Op: "discovery", Kind: auth.ErrMisconfigured,
 					Err: fmt.Errorf("discovery at %s names %s %s, plain http:// to another machine; nothing was sent there "+
 						"(use an https:// issuer, or set allow_insecure_http = true in [providers.%s] on a network you trust)",

@@ -15,20 +15,19 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
-	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/fake"
 )
 
-func oidcRegistry(t *testing.T, clock clockwork.Clock, pc config.Provider) *Provider {
+func oidcRegistry(t *testing.T, clock clockwork.Clock, pc Spec) *Provider {
 	t.Helper()
 	pc.Type = "oidc"
-	return get(t, registry(t, clock, map[string]config.Provider{"corp": pc}), "corp")
+	return get(t, registry(t, clock, map[string]Spec{"corp": pc}), "corp")
 }
 
 func TestOIDCNoNetworkUntilUsed(t *testing.T) {
 	srv := fake.NewOAuthServer()
 	defer srv.Close()
-	p := oidcRegistry(t, clockwork.NewFakeClockAt(testNow), config.Provider{Issuer: srv.Issuer(), ClientID: "ccproxy", APIBase: "https://llm.example.com"})
+	p := oidcRegistry(t, clockwork.NewFakeClockAt(testNow), Spec{Issuer: srv.Issuer(), ClientID: "ccproxy", APIBase: "https://llm.example.com"})
 	if n := srv.Counts().Discovery; n != 0 {
 		t.Fatalf("NewRegistry ran discovery %d times", n)
 	}
@@ -62,7 +61,7 @@ func TestOIDCNoNetworkUntilUsed(t *testing.T) {
 func TestOIDCAPIFormat(t *testing.T) {
 	for _, tc := range []struct{ set, want string }{{"", "openai"}, {"openai", "openai"}, {"anthropic", "anthropic"}} {
 		t.Run("api_format="+tc.set, func(t *testing.T) {
-			p := oidcRegistry(t, clockwork.NewFakeClockAt(testNow), config.Provider{
+			p := oidcRegistry(t, clockwork.NewFakeClockAt(testNow), Spec{
 				Issuer: "http://127.0.0.1:1", ClientID: "ccproxy", APIBase: "https://llm.example.com", APIFormat: tc.set})
 			if got := p.ErrorFormat(); got != tc.want {
 				t.Errorf("ErrorFormat() = %q, want %q", got, tc.want)
@@ -77,7 +76,7 @@ func TestOIDCBrowserLogin(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(testNow)
 	srv := fake.NewOAuthServer(fake.WithClock(clock), fake.WithClientID("ccproxy"), fake.WithIdentity("user-42", "ada@example.com"))
 	defer srv.Close()
-	p := oidcRegistry(t, clock, config.Provider{Issuer: srv.Issuer(), ClientID: "ccproxy"})
+	p := oidcRegistry(t, clock, Spec{Issuer: srv.Issuer(), ClientID: "ccproxy"})
 	cfg, err := p.OAuthConfig(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +129,7 @@ func TestOIDCPasteLogin(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(testNow)
 	srv := fake.NewOAuthServer(fake.WithClock(clock), fake.WithClientID("ccproxy"), fake.WithIdentity("user-7", "bo@example.com"))
 	defer srv.Close()
-	p := oidcRegistry(t, clock, config.Provider{Issuer: srv.Issuer(), ClientID: "ccproxy", Flow: "paste"})
+	p := oidcRegistry(t, clock, Spec{Issuer: srv.Issuer(), ClientID: "ccproxy", Flow: "paste"})
 	cfg, err := p.OAuthConfig(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -166,7 +165,7 @@ func TestOIDCDeviceLogin(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(testNow)
 	srv := fake.NewOAuthServer(fake.WithClock(clock), fake.WithClientID("ccproxy"), fake.WithIdentity("dev-7", "grace@example.com"))
 	defer srv.Close()
-	p := oidcRegistry(t, clock, config.Provider{Issuer: srv.Issuer(), ClientID: "ccproxy", Flow: "device"})
+	p := oidcRegistry(t, clock, Spec{Issuer: srv.Issuer(), ClientID: "ccproxy", Flow: "device"})
 	// flow = "device" picks the default; the browser and paste stay offered.
 	if !slices.Equal(p.Flows, []auth.Flow{auth.FlowDevice, auth.FlowBrowser, auth.FlowPaste}) {
 		t.Fatalf("flows = %v", p.Flows)
@@ -224,7 +223,7 @@ func TestOIDCRejectsForeignKey(t *testing.T) {
 	ep := newEndpoint(t)
 	body, _ := json.Marshal(map[string]any{"access_token": "at-1", "refresh_token": "rt-1", "expires_in": 3600, "id_token": sign(rogue)})
 	ep.answer("/token", 200, string(body))
-	p := oidcRegistry(t, clock, config.Provider{Issuer: srv.Issuer(), ClientID: "ccproxy", TokenURL: ep.URL + "/token"})
+	p := oidcRegistry(t, clock, Spec{Issuer: srv.Issuer(), ClientID: "ccproxy", TokenURL: ep.URL + "/token"})
 	_, err = p.Refresh(ctx, auth.Credentials{Provider: "corp", RefreshToken: "rt-0"})
 	if err == nil || !strings.Contains(err.Error(), "id_token") {
 		t.Fatalf("err = %v, want the id_token refused", err)
@@ -241,20 +240,20 @@ func TestOIDCFlows(t *testing.T) {
 	b, p, d := auth.FlowBrowser, auth.FlowPaste, auth.FlowDevice
 	for _, tc := range []struct {
 		name string
-		pc   config.Provider
+		pc   Spec
 		want []auth.Flow
 		err  string
 	}{
-		{"issuer offers everything", config.Provider{Issuer: "https://sso.example.com"}, []auth.Flow{b, p, d}, ""},
-		{"flow picks the default", config.Provider{Issuer: "https://sso.example.com", Flow: "device"}, []auth.Flow{d, b, p}, ""},
-		{"paste as the default", config.Provider{Issuer: "https://sso.example.com", Flow: "paste"}, []auth.Flow{p, b, d}, ""},
-		{"explicit endpoints without a device endpoint", config.Provider{AuthorizeURL: "https://a", TokenURL: "https://t"}, []auth.Flow{b, p}, ""},
-		{"device endpoint only", config.Provider{DeviceURL: "https://d", TokenURL: "https://t"}, []auth.Flow{d}, ""},
-		{"explicit endpoints with a device endpoint", config.Provider{AuthorizeURL: "https://a", DeviceURL: "https://d", TokenURL: "https://t", Flow: "browser"},
+		{"issuer offers everything", Spec{Issuer: "https://sso.example.com"}, []auth.Flow{b, p, d}, ""},
+		{"flow picks the default", Spec{Issuer: "https://sso.example.com", Flow: "device"}, []auth.Flow{d, b, p}, ""},
+		{"paste as the default", Spec{Issuer: "https://sso.example.com", Flow: "paste"}, []auth.Flow{p, b, d}, ""},
+		{"explicit endpoints without a device endpoint", Spec{AuthorizeURL: "https://a", TokenURL: "https://t"}, []auth.Flow{b, p}, ""},
+		{"device endpoint only", Spec{DeviceURL: "https://d", TokenURL: "https://t"}, []auth.Flow{d}, ""},
+		{"explicit endpoints with a device endpoint", Spec{AuthorizeURL: "https://a", DeviceURL: "https://d", TokenURL: "https://t", Flow: "browser"},
 			[]auth.Flow{b, p, d}, ""},
-		{"device asked for, nowhere to do it", config.Provider{AuthorizeURL: "https://a", TokenURL: "https://t", Flow: "device"}, nil, "device_url"},
-		{"browser asked for, nowhere to do it", config.Provider{DeviceURL: "https://d", TokenURL: "https://t", Flow: "browser"}, nil, "authorize_url"},
-		{"no login endpoint at all", config.Provider{TokenURL: "https://t"}, nil, "issuer"},
+		{"device asked for, nowhere to do it", Spec{AuthorizeURL: "https://a", TokenURL: "https://t", Flow: "device"}, nil, "device_url"},
+		{"browser asked for, nowhere to do it", Spec{DeviceURL: "https://d", TokenURL: "https://t", Flow: "browser"}, nil, "authorize_url"},
+		{"no login endpoint at all", Spec{TokenURL: "https://t"}, nil, "issuer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := oidcFlows(tc.pc)

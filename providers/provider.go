@@ -9,7 +9,15 @@ import (
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 )
 
-// Error shapes a provider's API speaks, so the proxy can answer in kind.
+// API formats: the wire API a provider's endpoint speaks, which decides
+// what clients point at it (APIFormat, Env).
+const (
+	APIAnthropic = "anthropic" // the Messages API
+	APIOpenAI    = "openai"    // the OpenAI APIs (Chat Completions, Responses)
+)
+
+// Error shapes a provider's API answers errors in, so the proxy's own
+// errors (ErrorFormat) are ones its clients parse.
 const (
 	ErrorFormatAnthropic = "anthropic"
 	ErrorFormatOpenAI    = "openai"
@@ -40,7 +48,11 @@ type Provider struct {
 	// response has carried it lately.
 	Usage Usage
 
-	errorFormat string
+	// apiFormat is the wire API (APIAnthropic, APIOpenAI); errorShape the
+	// shape of its errors (ErrorFormatAnthropic, ErrorFormatOpenAI).
+	apiFormat, errorShape string
+	// env is what `env` prints for it.
+	env Env
 	// apiBaseFromConfig is set when the user chose APIBase, which then wins
 	// over a base a token names (Copilot's endpoints.api).
 	apiBaseFromConfig bool
@@ -49,6 +61,8 @@ type Provider struct {
 	decorate func(h http.Header, c auth.Credentials)
 	// baseFromCreds may name a per-account API base (Copilot).
 	baseFromCreds func(c auth.Credentials) string
+	// reroute sends some paths beside the API base (Codex's backend calls).
+	reroute func(base *url.URL, rest string) (*url.URL, string)
 	// oidc is the lazy discovery state of a generic OIDC provider.
 	oidc *oidcState
 }
@@ -61,13 +75,83 @@ func (p *Provider) String() string { return "provider " + p.Name }
 // dashboard refuse a flow before starting it.
 func (p *Provider) Supports(f auth.Flow) bool { return slices.Contains(p.Flows, f) }
 
+// APIFormat names the wire API the provider's endpoint speaks
+// (APIAnthropic or APIOpenAI): what clients must send to its route.
+func (p *Provider) APIFormat() string {
+	if p.apiFormat == "" {
+		return APIOpenAI
+	}
+	return p.apiFormat
+}
+
 // ErrorFormat names the error body shape of the provider's API ("anthropic"
 // or "openai"), used by the proxy for the errors it writes itself.
 func (p *Provider) ErrorFormat() string {
-	if p.errorFormat == "" {
+	if p.errorShape == "" {
 		return ErrorFormatOpenAI
 	}
-	return p.errorFormat
+	return p.errorShape
+}
+
+// Env is what `env` prints so that clients use a provider's route.
+type Env struct {
+	// Clients names who reads the variables, for the comment above them.
+	Clients string
+	// BaseURL and APIKey name the variables for the route's URL and the
+	// proxy's key.
+	BaseURL, APIKey string
+	// notes are comment lines for clients that ignore the variables.
+	notes func(url string) []string
+}
+
+// Notes are the lines, given the route's URL, that `env` prints as
+// comments after the variables (the Codex CLI's config.toml block); ""
+// is a blank comment line.
+func (e Env) Notes(url string) []string {
+	if e.notes == nil {
+		return nil
+	}
+	return e.notes(url)
+}
+
+// The variables of each API format's clients.
+var (
+	anthropicEnv = Env{Clients: "Claude Code and the Anthropic SDK", BaseURL: "ANTHROPIC_BASE_URL", APIKey: "ANTHROPIC_AUTH_TOKEN"}
+	openAIEnv    = Env{Clients: "the OpenAI SDK", BaseURL: "OPENAI_BASE_URL", APIKey: "OPENAI_API_KEY"}
+)
+
+// envOf is the variables the clients of an API format read.
+func envOf(format string) Env {
+	if format == APIAnthropic {
+		return anthropicEnv
+	}
+	return openAIEnv
+}
+
+// errorShapeOf is the error shape the clients of an API format parse.
+func errorShapeOf(format string) string {
+	if format == APIAnthropic {
+		return ErrorFormatAnthropic
+	}
+	return ErrorFormatOpenAI
+}
+
+// Env says what `env` prints for the provider.
+func (p *Provider) Env() Env {
+	if p.env.BaseURL == "" {
+		return envOf(p.APIFormat())
+	}
+	return p.env
+}
+
+// Reroute sends a request for rest beside the API base when the provider
+// keeps some calls elsewhere (Codex's backend calls, see codexReroute);
+// anything else keeps the base.
+func (p *Provider) Reroute(base *url.URL, rest string) (*url.URL, string) {
+	if p.reroute == nil {
+		return base, rest
+	}
+	return p.reroute(base, rest)
 }
 
 // BaseURL is where the proxy sends this provider's requests for the account
@@ -115,18 +199,4 @@ func setIfAbsent(h http.Header, k, v string) {
 	if h.Get(k) == "" {
 		h.Set(k, v)
 	}
-}
-
-func parseHTTPURL(s string) (*url.URL, error) {
-	if s == "" {
-		return nil, fmt.Errorf("no URL set")
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return nil, fmt.Errorf("bad URL %q: %w", s, err)
-	}
-	if (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("bad URL %q: want an absolute http(s) URL", s)
-	}
-	return u, nil
 }

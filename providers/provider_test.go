@@ -8,11 +8,10 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
-	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
 )
 
 func TestProviderNeverPrintsClientSecret(t *testing.T) {
-	r := registry(t, clockwork.NewFakeClockAt(testNow), map[string]config.Provider{
+	r := registry(t, clockwork.NewFakeClockAt(testNow), map[string]Spec{
 		"corp": {Type: "oidc", Issuer: "https://sso.example.com", ClientID: "c", ClientSecret: "s3cr3t-value"},
 	})
 	p := get(t, r, "corp")
@@ -33,8 +32,7 @@ func TestCopilotBaseFromToken(t *testing.T) {
 
 // BenchmarkDecorate measures the per-request header work the proxy does.
 func BenchmarkDecorate(b *testing.B) {
-	cfg := config.Default()
-	r, err := NewRegistry(cfg)
+	r, err := NewRegistry(nil)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
-	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
 )
 
 func TestRegistryBuiltins(t *testing.T) {
@@ -56,7 +55,7 @@ func TestRegistryBuiltins(t *testing.T) {
 
 func TestRegistryOverrides(t *testing.T) {
 	off := false
-	r := registry(t, clockwork.NewFakeClockAt(testNow), map[string]config.Provider{
+	r := registry(t, clockwork.NewFakeClockAt(testNow), map[string]Spec{
 		Claude: {ClientID: "my-client", AuthorizeURL: "http://127.0.0.1:1/authorize", TokenURL: "http://127.0.0.1:1/token",
 			RedirectURL: "http://localhost:9999/callback", Scopes: []string{"user:inference"},
 			APIBase: "http://127.0.0.1:2", Headers: map[string]string{"X-Team": "a"}},
@@ -91,20 +90,18 @@ func TestRegistryErrors(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		cfg  map[string]config.Provider
+		cfg  map[string]Spec
 		want string
 	}{
-		{"unknown table without type", map[string]config.Provider{"gemini": {ClientID: "x"}}, "known: claude, codex, copilot"},
-		{"bad url", map[string]config.Provider{Claude: {TokenURL: "ftp://x"}}, "token_url"},
-		{"unsupported flow", map[string]config.Provider{Claude: {Flow: "device"}}, `flow "device" is not offered`},
-		{"builtin retyped", map[string]config.Provider{Codex: {Type: "oidc"}}, "cannot replace the built-in"},
-		{"oidc without client", map[string]config.Provider{"corp": {Type: "oidc", Issuer: "https://sso.example.com"}}, "client_id"},
-		{"oidc without endpoints", map[string]config.Provider{"corp": {Type: "oidc", ClientID: "c"}}, "issuer"},
+		{"unknown table without type", map[string]Spec{"gemini": {ClientID: "x"}}, "known: claude, codex, copilot"},
+		{"bad url", map[string]Spec{Claude: {TokenURL: "ftp://x"}}, "token_url"},
+		{"unsupported flow", map[string]Spec{Claude: {Flow: "device"}}, `flow "device" is not offered`},
+		{"builtin retyped", map[string]Spec{Codex: {Type: "oidc"}}, "cannot replace the built-in"},
+		{"oidc without client", map[string]Spec{"corp": {Type: "oidc", Issuer: "https://sso.example.com"}}, "client_id"},
+		{"oidc without endpoints", map[string]Spec{"corp": {Type: "oidc", ClientID: "c"}}, "issuer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := config.Default()
-			cfg.Providers = tc.cfg
-			_, err := NewRegistry(cfg)
+			_, err := NewRegistry(tc.cfg)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want it to mention %q", err, tc.want)
 			}

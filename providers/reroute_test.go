@@ -3,12 +3,10 @@ package providers
 import (
 	"net/url"
 	"testing"
-
-	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
 )
 
 func TestCodexReroutesItsUsageEndpoint(t *testing.T) {
-	reg, err := NewRegistry(config.Default())
+	reg, err := NewRegistry(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

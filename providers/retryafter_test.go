@@ -9,7 +9,6 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
-	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
 )
 
 // Codex's device endpoints and Copilot's token exchange are classified by
@@ -47,7 +46,7 @@ func TestHookCallsHonourRetryAfter(t *testing.T) {
 			if tc.header != "" {
 				ep.header("/copilot_internal/v2/token", "Retry-After", tc.header)
 			}
-			p := copilotProvider(t, clockwork.NewFakeClockAt(testNow), ep, config.Provider{})
+			p := copilotProvider(t, clockwork.NewFakeClockAt(testNow), ep, Spec{})
 			cur := auth.Credentials{Provider: Copilot, AccessToken: "tid=old", RefreshToken: "ghu_SYNTHETICgithubToken0000000000000001"}
 			_, err := p.OAuth.Refresh(context.Background(), cur)
 			checkAnswerError(t, err, tc.kind, tc.wait)

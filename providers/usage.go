@@ -9,16 +9,6 @@ import (
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 )
 
-// The built-in usage endpoints (PROVIDERS.md §7), each overridable with
-// [providers.<name>] usage_url.
-const (
-	claudeUsageURL  = "https://api.anthropic.com/api/oauth/usage"
-	codexUsageURL   = "https://chatgpt.com/backend-api/wham/usage"
-	copilotUsageURL = "https://api.github.com/copilot_internal/user"
-	// claudeUsageScope is the scope Anthropic's usage endpoint demands.
-	claudeUsageScope = "user:profile"
-)
-
 // Usage is where a provider's quota can be asked for when no response has
 // carried it lately. The zero value is "no endpoint".
 type Usage struct {
@@ -65,13 +55,4 @@ func (p *Provider) UsageRequest(ctx context.Context, c auth.Credentials) (*http.
 		p.Usage.authorize(req.Header, c)
 	}
 	return req, nil
-}
-
-// copilotUsageAuth: copilot_internal/user takes the GitHub OAuth token
-// (kept as the refresh token), in GitHub's "token" scheme.
-func copilotUsageAuth(h http.Header, c auth.Credentials) {
-	if c.RefreshToken != "" {
-		h.Set("Authorization", "token "+c.RefreshToken)
-	}
-	h.Set("X-GitHub-Api-Version", "2025-04-01")
 }

@@ -7,16 +7,15 @@ import (
 	"testing"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
-	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
 )
 
 func TestUsageEndpoints(t *testing.T) {
 	off := false
-	cfg := config.Default()
-	cfg.Providers["codex"] = config.Provider{UsageURL: "http://127.0.0.1:9/wham/usage"}
-	cfg.Providers["copilot"] = config.Provider{QuotaPoll: &off}
-	cfg.Providers["corp"] = config.Provider{Type: "oidc", Issuer: "http://127.0.0.1:9", ClientID: "c", UsageURL: "http://127.0.0.1:9/usage"}
-	cfg.Providers["plain"] = config.Provider{Type: "oidc", Issuer: "http://127.0.0.1:9", ClientID: "c"}
+	cfg := map[string]Spec{}
+	cfg["codex"] = Spec{UsageURL: "http://127.0.0.1:9/wham/usage"}
+	cfg["copilot"] = Spec{QuotaPoll: &off}
+	cfg["corp"] = Spec{Type: "oidc", Issuer: "http://127.0.0.1:9", ClientID: "c", UsageURL: "http://127.0.0.1:9/usage"}
+	cfg["plain"] = Spec{Type: "oidc", Issuer: "http://127.0.0.1:9", ClientID: "c"}
 	reg, err := NewRegistry(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -37,14 +36,14 @@ func TestUsageEndpoints(t *testing.T) {
 			t.Errorf("%s usage = %q polls %v, want %q %v", name, p.Usage.URL, p.Usage.Polls(), want.url, want.polls)
 		}
 	}
-	cfg.Providers["corp"] = config.Provider{Type: "oidc", Issuer: "http://127.0.0.1:9", ClientID: "c", UsageURL: "ftp://nope"}
+	cfg["corp"] = Spec{Type: "oidc", Issuer: "http://127.0.0.1:9", ClientID: "c", UsageURL: "ftp://nope"}
 	if _, err := NewRegistry(cfg); err == nil || !strings.Contains(err.Error(), "usage_url") {
 		t.Errorf("a bad usage_url: %v", err)
 	}
 }
 
 func TestUsageRequestCarriesTheProvidersCredentials(t *testing.T) {
-	reg, err := NewRegistry(config.Default())
+	reg, err := NewRegistry(nil)
 	if err != nil {
 		t.Fatal(err)
 	}

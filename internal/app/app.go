@@ -120,7 +120,7 @@ func New(opts Options) (*App, error) {
 	if opts.HTTPClient != nil {
 		popts = append(popts, providers.WithHTTPClient(opts.HTTPClient))
 	}
-	reg, err := providers.NewRegistry(opts.Config, append(popts, opts.ProviderOptions...)...)
+	reg, err := providers.NewRegistry(opts.Config.ProviderSpecs(), append(popts, opts.ProviderOptions...)...)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}

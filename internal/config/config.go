@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ccproxy-tui/ccproxy-tui/providers"
 )
 
 // Config is the whole file. The zero value is not usable; start from Default.
@@ -105,6 +107,29 @@ type Provider struct {
 	// the other has headroom by its quota. Off by default: each
 	// provider's terms decide whether using several accounts so is allowed.
 	Failover bool `toml:"failover"`
+}
+
+// Spec is the table as the providers package takes it; Failover is the
+// app's business and not part of it.
+func (p Provider) Spec() providers.Spec {
+	return providers.Spec{
+		Type: p.Type, Enabled: p.Enabled, DisplayName: p.DisplayName, Issuer: p.Issuer,
+		ClientID: p.ClientID, ClientSecret: p.ClientSecret, AuthorizeURL: p.AuthorizeURL,
+		TokenURL: p.TokenURL, DeviceURL: p.DeviceURL, CopilotTokenURL: p.CopilotTokenURL,
+		RedirectURL: p.RedirectURL, Scopes: p.Scopes, Flow: p.Flow, APIBase: p.APIBase,
+		APIFormat: p.APIFormat, UsageURL: p.UsageURL, QuotaPoll: p.QuotaPoll, Headers: p.Headers,
+		RevocationURL: p.RevocationURL, AllowInsecureHTTP: p.AllowInsecureHTTP,
+	}
+}
+
+// ProviderSpecs are the provider tables as specs, keyed by name, for
+// providers.NewRegistry.
+func (c Config) ProviderSpecs() map[string]providers.Spec {
+	out := make(map[string]providers.Spec, len(c.Providers))
+	for name, p := range c.Providers {
+		out[name] = p.Spec()
+	}
+	return out
 }
 
 // Defaults of DESIGN.md.

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ccproxy-tui/ccproxy-tui/internal/provname"
+	"github.com/ccproxy-tui/ccproxy-tui/providers"
 )
 
 // FuzzParse feeds arbitrary documents to the config parser: it must never
@@ -40,7 +41,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("accepted provider name %q", name)
 			}
 			for _, u := range []string{p.Issuer, p.AuthorizeURL, p.TokenURL, p.DeviceURL, p.RevocationURL, p.APIBase, p.UsageURL} {
-				if !p.AllowInsecureHTTP && CleartextRemote(u) {
+				if !p.AllowInsecureHTTP && providers.CleartextRemote(u) {
 					t.Fatalf("accepted cleartext %q for %s", u, name)
 				}
 				if u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {

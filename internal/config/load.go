@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -18,7 +18,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/adrg/xdg"
 
-	"github.com/ccproxy-tui/ccproxy-tui/internal/provname"
+	"github.com/ccproxy-tui/ccproxy-tui/providers"
 )
 
 // EnvConfig names the variable that points at a config file when --config is
@@ -41,6 +41,9 @@ type Error struct {
 	Line int
 	Key  string
 	Msg  string
+	// Err is the cause when another package found the problem (an
+	// unknown provider name), for callers that branch on it.
+	Err error
 }
 
 func (e *Error) Error() string {
@@ -59,6 +62,9 @@ func (e *Error) Error() string {
 	b.WriteString(e.Msg)
 	return b.String()
 }
+
+// Unwrap is the cause, when there is one.
+func (e *Error) Unwrap() error { return e.Err }
 
 // decodeErrRE takes apart the plain errors toml returns for type mismatches
 // and failed UnmarshalText calls: `toml: line 2 (last key "a.b"): message`.
@@ -180,15 +186,31 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 		}
 		c.Refresh.Grace = d
 	}
-	if err := c.Validate(); err != nil {
+	// The variables set no provider key, so only the settings are checked
+	// again.
+	if err := c.validateSettings(); err != nil {
 		return fmt.Errorf("environment: %w", err)
 	}
 	return nil
 }
 
-// Validate checks values the TOML types cannot: the listen address, the store
-// backend, provider types, flows and URLs. Its errors are *Error with Key set.
+// Validate checks values the TOML types cannot: the listen address and the
+// store backend here, and each provider table by the providers package's
+// rules (its type, flow, API format and URLs), so they are written once.
+// Its errors are *Error with Key set.
 func (c *Config) Validate() error {
+	if err := c.validateSettings(); err != nil {
+		return err
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Providers)) {
+		if err := c.Providers[name].Spec().Check(name); err != nil {
+			return providerError(name, err)
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateSettings() error {
 	if err := ValidateListen(c.Proxy.Listen); err != nil {
 		return &Error{Key: "proxy.listen", Msg: err.Error()}
 	}
@@ -200,63 +222,20 @@ func (c *Config) Validate() error {
 	default:
 		return &Error{Key: "store.backend", Msg: fmt.Sprintf("unknown backend %q (want \"file\" or \"keyring\")", c.Store.Backend)}
 	}
-	for name, p := range c.Providers {
-		key := "providers." + name
-		if !provname.Valid(name) {
-			// The name becomes a route, a file name and a command argument.
-			return &Error{Key: key, Msg: "provider names are used in routes and file names: want " + provname.Rule}
-		}
-		switch p.Type {
-		case "", "oidc":
-		default:
-			return &Error{Key: key + ".type", Msg: fmt.Sprintf("unknown provider type %q (want \"oidc\")", p.Type)}
-		}
-		switch p.Flow {
-		case "", "browser", "device", "paste":
-		default:
-			return &Error{Key: key + ".flow", Msg: fmt.Sprintf("unknown flow %q (want browser, device or paste)", p.Flow)}
-		}
-		switch p.APIFormat {
-		case "", "openai", "anthropic":
-		default:
-			return &Error{Key: key + ".api_format", Msg: fmt.Sprintf("unknown API format %q (want \"openai\" or \"anthropic\")", p.APIFormat)}
-		}
-		urls := []struct{ k, v string }{
-			{"issuer", p.Issuer}, {"authorize_url", p.AuthorizeURL}, {"token_url", p.TokenURL},
-			{"device_url", p.DeviceURL}, {"redirect_url", p.RedirectURL}, {"api_base", p.APIBase},
-			{"copilot_token_url", p.CopilotTokenURL}, {"revocation_url", p.RevocationURL},
-			{"usage_url", p.UsageURL},
-		}
-		if p.CopilotTokenURL != "" && name != "copilot" {
-			return &Error{Key: key + ".copilot_token_url", Msg: "only the copilot provider trades its token for a second one; remove the key"}
-		}
-		for _, u := range urls {
-			if u.v != "" && !strings.HasPrefix(u.v, "https://") && !strings.HasPrefix(u.v, "http://") {
-				return &Error{Key: key + "." + u.k, Msg: fmt.Sprintf("not an http(s) URL: %q", u.v)}
-			}
-			if u.k != "redirect_url" && !p.AllowInsecureHTTP && CleartextRemote(u.v) {
-				return &Error{Key: key + "." + u.k, Msg: fmt.Sprintf("%q is plain http:// to another machine: codes, "+
-					"refresh tokens and bearer tokens would cross the network in clear; use https://, or, on a "+
-					"network you trust, set allow_insecure_http = true in [%s]", u.v, key)}
-			}
-		}
-	}
 	return nil
 }
 
-// CleartextRemote reports whether raw is an http:// URL whose host is not
-// this machine's loopback: anything sent there can be read on the way.
-func CleartextRemote(raw string) bool {
-	u, err := url.Parse(raw)
-	if err != nil || !strings.EqualFold(u.Scheme, "http") {
-		return false
+// providerError names the key of a provider table that Check refused.
+func providerError(name string, err error) error {
+	var se *providers.SpecError
+	if !errors.As(err, &se) {
+		return &Error{Key: "providers." + name, Msg: err.Error(), Err: err}
 	}
-	host := u.Hostname()
-	if strings.EqualFold(host, "localhost") {
-		return false
+	key := "providers." + name
+	if se.Key != "" {
+		key += "." + se.Key
 	}
-	ip := net.ParseIP(host)
-	return ip == nil || !ip.IsLoopback()
+	return &Error{Key: key, Msg: se.Err.Error(), Err: se.Err}
 }
 
 // Warnings are what a start should say about the config before anything
