@@ -125,9 +125,9 @@ func WriteEnv(w io.Writer, a *app.App, req EnvRequest) error {
 		seen := map[string]string{}
 		var left []string
 		for _, p := range a.Providers() {
-			first, dup := seen[p.ErrorFormat()]
+			first, dup := seen[p.Env().BaseURL]
 			if !dup {
-				seen[p.ErrorFormat()] = p.Name
+				seen[p.Env().BaseURL] = p.Name
 				list = append(list, p)
 				continue
 			}
@@ -144,17 +144,17 @@ func WriteEnv(w io.Writer, a *app.App, req EnvRequest) error {
 		if req.Account != "" {
 			url += "@" + req.Account
 		}
-		if p.ErrorFormat() == providers.ErrorFormatAnthropic {
-			comment(w, fmt.Sprintf("%s: Claude Code and the Anthropic SDK", p.Name))
-			export(w, req.Shell, "ANTHROPIC_BASE_URL", url)
-			export(w, req.Shell, "ANTHROPIC_AUTH_TOKEN", key)
-			continue
-		}
-		comment(w, fmt.Sprintf("%s: the OpenAI SDK", p.Name))
-		export(w, req.Shell, "OPENAI_BASE_URL", url)
-		export(w, req.Shell, "OPENAI_API_KEY", key)
-		if p.Name == providers.Codex {
-			codexBlock(w, url)
+		env := p.Env()
+		comment(w, fmt.Sprintf("%s: %s", p.Name, env.Clients))
+		export(w, req.Shell, env.BaseURL, url)
+		export(w, req.Shell, env.APIKey, key)
+		// Notes are comments, so the output stays eval-able.
+		for _, l := range env.Notes(url) {
+			if l == "" {
+				fmt.Fprintln(w, "#")
+				continue
+			}
+			fmt.Fprintf(w, "#   %s\n", l)
 		}
 	}
 	return nil
@@ -192,32 +192,4 @@ func comment(w io.Writer, s string) { fmt.Fprintf(w, "# %s\n", s) }
 // quote single-quotes v for every supported shell.
 func quote(v string) string {
 	return "'" + strings.ReplaceAll(v, "'", `'"'"'`) + "'"
-}
-
-// codexBlock prints, as comments so the output stays eval-able, the Codex
-// CLI's custom model provider pointing at the proxy.
-func codexBlock(w io.Writer, url string) {
-	lines := []string{
-		"The Codex CLI ignores OPENAI_BASE_URL. Add to ~/.codex/config.toml:",
-		"",
-		`model_provider = "ccproxy"`,
-		"# so that /status reads its limits through the proxy too:",
-		fmt.Sprintf("chatgpt_base_url = %q", url+"/backend-api"),
-		"",
-		"[model_providers.ccproxy]",
-		`name = "ccproxy-tui"`,
-		fmt.Sprintf("base_url = %q", url),
-		`env_key = "OPENAI_API_KEY"`,
-		`wire_api = "responses"`,
-		"",
-		"or run it once with:",
-		fmt.Sprintf(`codex -c model_provider=ccproxy -c chatgpt_base_url='"%s/backend-api"' -c 'model_providers.ccproxy={name="ccproxy-tui",base_url="%s",env_key="OPENAI_API_KEY",wire_api="responses"}'`, url, url),
-	}
-	for _, l := range lines {
-		if l == "" {
-			fmt.Fprintln(w, "#")
-			continue
-		}
-		fmt.Fprintf(w, "#   %s\n", l)
-	}
 }

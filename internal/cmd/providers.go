@@ -28,6 +28,7 @@ type ProviderInfo struct {
 	AuthorizeURL string   `json:"authorize_url"`
 	TokenURL     string   `json:"token_url"`
 	DeviceURL    string   `json:"device_url"`
+	APIFormat    string   `json:"api_format"`
 	ErrorFormat  string   `json:"error_format"`
 }
 
@@ -61,7 +62,7 @@ func providersRun(opts *ProvidersOptions) error {
 			Name: p.Name, DisplayName: p.DisplayName, Flows: flowNames(p.Flows),
 			Route: base + "/" + p.Name, APIBase: p.APIBase,
 			AuthorizeURL: p.OAuth.AuthURL, TokenURL: p.OAuth.TokenURL, DeviceURL: p.OAuth.DeviceURL,
-			ErrorFormat: p.ErrorFormat(),
+			APIFormat: p.APIFormat(), ErrorFormat: p.ErrorFormat(),
 		})
 	}
 	out := opts.Factory.IO.Out
