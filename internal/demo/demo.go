@@ -17,6 +17,7 @@ import (
 	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/fake"
 	"github.com/ccproxy-tui/ccproxy-tui/ledger"
+	"github.com/ccproxy-tui/ccproxy-tui/providers"
 	"github.com/ccproxy-tui/ccproxy-tui/store"
 )
 
@@ -33,32 +34,64 @@ const Grace = 30 * time.Second
 // is on screen long enough to be read.
 const browserPause = 1500 * time.Millisecond
 
-// provider is one demo provider: its shape, token lifetime and whether it
-// starts logged in.
-type provider struct {
+// standIn is one demo provider: a generic OIDC provider on the fakes,
+// shaped like one built-in.
+type standIn struct {
 	name, display, email string
-	ttl                  time.Duration
 	flow                 string
 	apiFormat            string
-	loggedIn             bool
+	story
 	// quota is how the fake upstream meters this provider; path is the
 	// API call the demo's traffic makes.
 	quota fake.QuotaPlan
 	path  string
 }
 
-// providers are shaped like claude, codex and copilot: the first two start
-// logged in with short-lived tokens, the third waits for a device login.
-// Each speaks its namesake's quota headers; codex-demo is close to its
-// limit, so a few requests take it past 90 % and into refusals.
-var providers = []provider{
-	{name: "claude-demo", display: "Claude (demo)", email: "ada@claude.demo", ttl: 6 * time.Minute, apiFormat: "anthropic", loggedIn: true,
-		quota: fake.QuotaPlan{Family: fake.QuotaAnthropic, Used: 38, PerRequest: 3}, path: "/v1/messages"},
-	{name: "codex-demo", display: "Codex (demo)", email: "ada@codex.demo", ttl: 20 * time.Minute, loggedIn: true,
-		quota: fake.QuotaPlan{Family: fake.QuotaCodex, Used: 84, PerRequest: 2}, path: "/responses"},
-	{name: "copilot-demo", display: "Copilot (demo)", email: "ada@copilot.demo", ttl: 10 * time.Minute, flow: "device",
-		quota: fake.QuotaPlan{Family: fake.QuotaCopilot, Used: 12, PerRequest: 1}, path: "/chat/completions"},
+// story is a stand-in's part in the demo: how long its tokens live,
+// whether it starts logged in, and how full its quota starts.
+type story struct {
+	ttl              time.Duration
+	loggedIn         bool
+	used, perRequest float64
 }
+
+// stories are the parts the built-ins' stand-ins play: claude-demo's
+// six-minute token turns yellow after a minute and is refreshed on its
+// own, codex-demo is close to its limit, so a few requests take it past
+// 90 % and into refusals, and copilot-demo waits for a device login. A
+// built-in without a part here plays defaultStory.
+var stories = map[string]story{
+	"claude":  {ttl: 6 * time.Minute, loggedIn: true, used: 38, perRequest: 3},
+	"codex":   {ttl: 20 * time.Minute, loggedIn: true, used: 84, perRequest: 2},
+	"copilot": {ttl: 10 * time.Minute, loggedIn: false, used: 12, perRequest: 1},
+}
+
+var defaultStory = story{ttl: 15 * time.Minute, loggedIn: true, used: 20, perRequest: 1}
+
+// standIns are one stand-in per built-in provider, in the registry's
+// order: named <name>-demo, offering its logins first, speaking its API
+// and its quota headers.
+var standIns = func() []standIn {
+	var out []standIn
+	for _, b := range providers.Builtins() {
+		st, ok := stories[b.Name]
+		if !ok {
+			st = defaultStory
+		}
+		name := b.Name + "-demo"
+		out = append(out, standIn{
+			name:      name,
+			display:   strings.ToUpper(b.Name[:1]) + b.Name[1:] + " (demo)",
+			email:     "ada@" + b.Name + ".demo",
+			flow:      string(b.Flows[0]),
+			apiFormat: b.APIFormat,
+			story:     st,
+			quota:     fake.QuotaPlan{Family: b.QuotaFamily, Used: st.used, PerRequest: st.perRequest},
+			path:      b.ChatPath,
+		})
+	}
+	return out
+}()
 
 // TrafficEvery is how often the demo sends each logged-in provider one
 // request while the proxy runs, so the quota meters move on their own.
@@ -80,7 +113,7 @@ func App(ctx context.Context) (a *app.App, stop func(), err error) {
 	}()
 
 	plans := map[string]fake.QuotaPlan{}
-	for _, p := range providers {
+	for _, p := range standIns {
 		plans["/"+p.name] = p.quota
 	}
 	upstream := httptest.NewServer(fake.NewUpstream(fake.UpstreamOptions{Deltas: 5, Interval: 150 * time.Millisecond, Quota: plans}))
@@ -97,11 +130,11 @@ func App(ctx context.Context) (a *app.App, stop func(), err error) {
 	cfg.Proxy.Listen = listen
 	cfg.Refresh.Grace = config.Duration{Duration: Grace}
 	off := false
-	for _, builtin := range []string{"claude", "codex", "copilot"} {
-		cfg.Providers[builtin] = config.Provider{Enabled: &off}
+	for _, b := range providers.Builtins() {
+		cfg.Providers[b.Name] = config.Provider{Enabled: &off}
 	}
 	servers := map[string]*fake.OAuthServer{}
-	for _, p := range providers {
+	for _, p := range standIns {
 		srv := fake.NewOAuthServer(
 			fake.WithClientID(clientID),
 			fake.WithIdentity("demo-"+p.name, p.email),
@@ -137,7 +170,7 @@ func App(ctx context.Context) (a *app.App, stop func(), err error) {
 	}
 	// Seed the logged-in providers with a refresh token the fake issued,
 	// then refresh once so they hold real (fake) tokens and a countdown.
-	for _, p := range providers {
+	for _, p := range standIns {
 		if !p.loggedIn {
 			continue
 		}
@@ -183,7 +216,7 @@ func traffic(a *app.App, quit <-chan struct{}, done chan<- struct{}) {
 // demo provider, as a client would; its answer's quota headers reach the
 // app like any other response's.
 func send(ctx context.Context, a *app.App) {
-	for _, p := range providers {
+	for _, p := range standIns {
 		if st, err := a.Status(ctx, p.name); err != nil || !st.Authenticated {
 			continue
 		}
@@ -244,7 +277,7 @@ func freePort() (string, error) {
 // loginAdvice is the demo proxy's 401 advice: its logins live only in the
 // demo dashboard, so a command run elsewhere could not help.
 func loginAdvice(provider string) string {
-	for _, p := range providers {
+	for _, p := range standIns {
 		if p.name == provider && p.flow == "device" {
 			return "in the demo dashboard, select " + provider + " and press d"
 		}
