@@ -87,26 +87,24 @@ func (m *Manager) entry(c Credentials, err error) *cacheEntry {
 // current returns the cached credentials while the cache is fresh, else
 // what the store holds now. It never refreshes.
 func (m *Manager) current(ctx context.Context, now time.Time) (Credentials, error) {
-	old := m.cache.Load()
 	// "Nothing stored" is never trusted from the cache: another process (an
 	// `auth login` in a second terminal) may have stored credentials since,
 	// and a not-logged-in provider is no hot path worth saving a read on. A
 	// corrupt record stays cached: it was moved aside on the first read, and
 	// the cached error is what still says so.
-	if old != nil && now.Before(old.stale) && !errors.Is(old.err, errNotLoggedIn) {
+	if old := m.cache.Load(); old != nil && now.Before(old.stale) && !errors.Is(old.err, errNotLoggedIn) {
 		return old.creds, old.err
 	}
-	c, err := m.load(ctx)
-	// Install only if nothing newer (a refresh, a login, a logout) replaced
-	// the entry while the store was being read.
-	m.cache.CompareAndSwap(old, m.entry(c, err))
-	return c, err
+	return m.reread(ctx)
 }
 
-// reread is current without the cache.
+// reread is current without the cache: what the store holds now (with
+// pending credentials in place of the record they descend from).
 func (m *Manager) reread(ctx context.Context) (Credentials, error) {
 	old := m.cache.Load()
 	c, err := m.load(ctx)
+	// Install only if nothing newer (a refresh, a login, a logout) replaced
+	// the entry while the store was being read.
 	m.cache.CompareAndSwap(old, m.entry(c, err))
 	return c, err
 }

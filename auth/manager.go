@@ -72,8 +72,8 @@ type Manager struct {
 	ttl       time.Duration
 	bus       *Bus
 
-	cache  atomic.Pointer[cacheEntry]
-	flight singleflight.Group
+	cache  atomic.Pointer[cacheEntry] // the lock-free read path (cache.go)
+	flight singleflight.Group         // one refresh run per request kind (renew.go)
 	// resident is set while this process keeps running (serve, the
 	// dashboard): only then may it rotate a token whose successor the
 	// store cannot take, because only then does someone keep it.
@@ -84,22 +84,21 @@ type Manager struct {
 	// process made is never mistaken for one made elsewhere.
 	wmu sync.Mutex
 
-	mu   sync.Mutex // guards life
-	life lifecycle
+	mu    sync.Mutex // guards life and sched
+	life  lifecycle
+	sched schedule
 }
 
 // lifecycle is what the Manager remembers between refreshes for Status and
 // for deciding whether to try again.
 type lifecycle struct {
-	refreshing  bool
-	lastErr     error
-	failures    int       // consecutive transient failures
-	failedAt    time.Time // the last of them
-	notBefore   time.Time // the server's Retry-After, as a time
-	needsLogin  bool
-	rejected    string // the refresh token the server refused
-	nextRefresh time.Time
-	nextAttempt time.Time
+	refreshing bool
+	lastErr    error
+	failures   int       // consecutive transient failures
+	failedAt   time.Time // the last of them
+	notBefore  time.Time // the server's Retry-After, as a time
+	needsLogin bool
+	rejected   string // the refresh token the server refused
 	// pending holds refreshed credentials the store could not take yet,
 	// and base is the refresh token of the record the store still holds
 	// (the one pending descends from). While the store holds base, pending
@@ -111,7 +110,6 @@ type lifecycle struct {
 	// unhold ends the store's mark that pending exists (store.Holder), so
 	// other processes do not refresh from base meanwhile; nil without one.
 	unhold func()
-	notify func() // the scheduler's wake-up, when one watches this manager
 }
 
 // NewManager returns the Manager of one provider.

@@ -41,8 +41,8 @@ func (m *Manager) Save(ctx context.Context, c Credentials) error {
 	unlock()
 
 	m.mu.Lock()
-	notify := m.life.notify
-	m.life = lifecycle{notify: notify, nextRefresh: m.life.nextRefresh}
+	m.life = lifecycle{}
+	m.sched.retried()
 	m.mu.Unlock()
 
 	msg := "logged in"
@@ -76,7 +76,8 @@ func (m *Manager) Logout(ctx context.Context) error {
 	unlock()
 
 	m.mu.Lock()
-	m.life = lifecycle{notify: m.life.notify}
+	m.life = lifecycle{}
+	m.sched.unplanned()
 	m.mu.Unlock()
 
 	m.publish(Event{Kind: LoggedOut, Message: "logged out", Before: before})
@@ -120,7 +121,8 @@ func (m *Manager) Reload(ctx context.Context) {
 	switch {
 	case err != nil:
 		m.mu.Lock()
-		m.life = lifecycle{notify: m.life.notify}
+		m.life = lifecycle{}
+		m.sched.unplanned()
 		m.mu.Unlock()
 		if was.AccessToken != "" {
 			m.publish(Event{Kind: LoggedOut, Message: "logged out in another process", Before: MaskRefresh(was.RefreshToken)})
@@ -139,7 +141,8 @@ func (m *Manager) Reload(ctx context.Context) {
 	default:
 		// A login or an import replaced the record.
 		m.mu.Lock()
-		m.life = lifecycle{notify: m.life.notify, nextRefresh: m.life.nextRefresh}
+		m.life = lifecycle{}
+		m.sched.retried()
 		m.mu.Unlock()
 		msg := "logged in in another process"
 		if c.Email != "" {

@@ -95,7 +95,7 @@ func (m *Manager) status(ctx context.Context) Status {
 	c, err := m.current(ctx, now)
 
 	m.mu.Lock()
-	life := m.life
+	life, sched := m.life, m.sched
 	m.mu.Unlock()
 	if life.lastErr != nil {
 		st.LastError = life.lastErr.Error()
@@ -126,7 +126,7 @@ func (m *Manager) status(ctx context.Context) Status {
 		at := c.LastRefresh
 		st.LastRefresh = &at
 	}
-	st.NextRefresh = life.nextRefresh
+	st.NextRefresh = sched.nextRefresh
 	valid := c.Valid(now)
 	refused := c.RefreshRefused != nil || (life.needsLogin && c.RefreshToken == life.rejected)
 
@@ -148,11 +148,11 @@ func (m *Manager) status(ctx context.Context) Status {
 	case life.refreshing:
 		st.State = StateRefreshing
 		st.Authenticated = true
-	case !life.nextAttempt.IsZero():
+	case !sched.nextAttempt.IsZero():
 		st.State = StateRetrying
 		st.Authenticated = true
-		st.NextAttempt = life.nextAttempt
-		st.Reason = "refresh failed; retrying at " + life.nextAttempt.UTC().Format(time.RFC3339)
+		st.NextAttempt = sched.nextAttempt
+		st.Reason = "refresh failed; retrying at " + sched.nextAttempt.UTC().Format(time.RFC3339)
 	case !valid && !c.CanRefresh():
 		st.State = StateNeedsLogin
 		st.Reason = "the access token expired and there is no refresh token; run: ccproxy-tui auth login " + m.provider
