@@ -478,3 +478,56 @@ func TestTokenThatRunsOutDuringTheBriefWaitWaitsForTheRefresh(t *testing.T) {
 		t.Errorf("server counts %+v: want one refresh", c)
 	}
 }
+
+// A login or a logout in the process that keeps unsaved tokens makes them
+// obsolete, and ends their mark in the store with them: otherwise every
+// other process would go on refusing to refresh the new record, believing
+// newer tokens are held elsewhere.
+func TestLoginOrLogoutOverKeptTokensEndsTheirHold(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		do   func(context.Context, *Manager) error
+	}{
+		{"login", func(ctx context.Context, m *Manager) error {
+			return m.Save(ctx, Credentials{Provider: "demo", AccessToken: "new-login-access-0123456789",
+				RefreshToken: "new-login-refresh-0123456789", ExpiresAt: lcT0.Add(time.Hour)})
+		}},
+		{"logout", func(ctx context.Context, m *Manager) error { return m.Logout(ctx) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newLCProvider(t)
+			ctx := context.Background()
+			dir := t.TempDir()
+			first, err := store.NewFile(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			second, err := store.NewFile(dir) // another process's handle
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.store = first
+			p.seed(t, lcT0.Add(30*time.Second)) // urgent: rotated even on a full disk
+			disk := store.NewFaulty(first)
+			disk.SetFull(true)
+			serve := NewManager(ManagerOptions{Provider: "demo", Refresher: p.cfg, Store: disk, Clock: p.clock})
+			serve.KeepUnsaved(true)
+			if _, err := serve.Token(ctx); err != nil || !serve.HasUnsaved() {
+				t.Fatalf("Token = %v, unsaved %v; want a token kept in memory", err, serve.HasUnsaved())
+			}
+			if !second.HeldElsewhere("demo") {
+				t.Fatal("the kept tokens are not marked in the store")
+			}
+			disk.SetFull(false)
+			if err := tc.do(ctx, serve); err != nil {
+				t.Fatal(err)
+			}
+			if serve.HasUnsaved() {
+				t.Error("the obsolete kept tokens are still kept")
+			}
+			if second.HeldElsewhere("demo") {
+				t.Error("another process still sees the record held, so it would refuse to refresh it")
+			}
+		})
+	}
+}

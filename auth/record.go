@@ -41,7 +41,7 @@ func (m *Manager) Save(ctx context.Context, c Credentials) error {
 	unlock()
 
 	m.mu.Lock()
-	m.life = lifecycle{}
+	m.restartLocked()
 	m.sched.retried()
 	m.mu.Unlock()
 
@@ -76,7 +76,7 @@ func (m *Manager) Logout(ctx context.Context) error {
 	unlock()
 
 	m.mu.Lock()
-	m.life = lifecycle{}
+	m.restartLocked()
 	m.sched.unplanned()
 	m.mu.Unlock()
 
@@ -121,7 +121,7 @@ func (m *Manager) Reload(ctx context.Context) {
 	switch {
 	case err != nil:
 		m.mu.Lock()
-		m.life = lifecycle{}
+		m.restartLocked()
 		m.sched.unplanned()
 		m.mu.Unlock()
 		if was.AccessToken != "" {
@@ -141,7 +141,7 @@ func (m *Manager) Reload(ctx context.Context) {
 	default:
 		// A login or an import replaced the record.
 		m.mu.Lock()
-		m.life = lifecycle{}
+		m.restartLocked()
 		m.sched.retried()
 		m.mu.Unlock()
 		msg := "logged in in another process"
@@ -158,4 +158,12 @@ func sameRecord(a, b Credentials) bool {
 	return a.AccessToken == b.AccessToken && a.RefreshToken == b.RefreshToken &&
 		a.ExpiresAt.Equal(b.ExpiresAt) && (a.RefreshRefused == nil) == (b.RefreshRefused == nil) &&
 		a.AccountID == b.AccountID
+}
+
+// restartLocked starts a new lifecycle: the record it was about has been
+// replaced, so its failures, refusal and pending tokens are obsolete, and
+// the pending tokens' mark in the store ends with them. m.mu is held.
+func (m *Manager) restartLocked() {
+	m.dropPendingLocked()
+	m.life = lifecycle{}
 }
