@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 
+	"golang.org/x/oauth2"
+
 	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
 )
 
@@ -64,8 +66,9 @@ var transientCodes = map[string]bool{
 	"slow_down":               true,
 }
 
-// classify turns any failure of a token call into an *Error for op. The
-// rules, in order:
+// classify turns any failure of a token call into an *Error for op: our
+// own client's, or x/oauth2's RetrieveError from a hook. The rules, in
+// order:
 //
 //   - context cancelled → ErrCancelled; a deadline → ErrTransient.
 //   - an OAuth error code decides when it is known (invalid_grant and the
@@ -86,6 +89,10 @@ func (c *Config) classify(ctx context.Context, op string, err error, secrets ...
 	var ae *Error
 	if errors.As(err, &ae) {
 		return ae
+	}
+	var oe *oauth2.RetrieveError
+	if errors.As(err, &oe) {
+		err = c.retrieveError(oe)
 	}
 	e := &Error{Provider: c.Provider, Op: op}
 	var ee *endpointError
@@ -113,6 +120,20 @@ func (c *Config) classify(ctx context.Context, op string, err error, secrets ...
 		e.Kind, e.Err = networkKind(err), errors.New(scrub(describeNetErr(err), secrets...))
 	}
 	return e
+}
+
+// retrieveError reads x/oauth2's RetrieveError, from a hook that calls
+// x/oauth2 itself, as the refusal its response shows: status, Retry-After
+// and the OAuth error code, by the same parser as every other answer.
+func (c *Config) retrieveError(oe *oauth2.RetrieveError) error {
+	if oe.Response == nil {
+		return &endpointError{Code: oe.ErrorCode, Description: oe.ErrorDescription}
+	}
+	a := &Answer{Status: oe.Response.StatusCode, Header: oe.Response.Header, Body: oe.Body, at: c.clock().Now()}
+	if err := a.Refusal(); err != nil {
+		return err
+	}
+	return &endpointError{Status: a.Status, Code: oe.ErrorCode, Description: oe.ErrorDescription}
 }
 
 func kindOf(ee *endpointError) error {

@@ -3,11 +3,15 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jonboulle/clockwork"
+	"golang.org/x/oauth2"
 )
 
 func header(kv ...string) http.Header {
@@ -132,6 +136,36 @@ func TestClassifyKinds(t *testing.T) {
 			}
 			if !strings.HasPrefix(err.Error(), "refresh demo") || !strings.Contains(err.Error(), "(") {
 				t.Errorf("message %q lacks the operation, provider or next step", err)
+			}
+		})
+	}
+}
+
+// TestClassifyRetrieveError: a hook that calls x/oauth2 itself gets its
+// RetrieveError classified from the response it carries, headers included.
+func TestClassifyRetrieveError(t *testing.T) {
+	resp := func(status int, h http.Header) *http.Response { return &http.Response{StatusCode: status, Header: h} }
+	tests := []struct {
+		name  string
+		err   error
+		kind  error
+		code  string
+		retry time.Duration
+	}{
+		{"429 with Retry-After", &oauth2.RetrieveError{Response: resp(429, http.Header{"Retry-After": {"9"}}),
+			Body: []byte(`{"error":"rate_limit_exceeded"}`)}, ErrTransient, "rate_limit_exceeded", 9 * time.Second},
+		{"503 page", &oauth2.RetrieveError{Response: resp(503, http.Header{"Content-Type": {"text/html"}}),
+			Body: []byte(`<html>down</html>`)}, ErrTransient, "", 0},
+		{"invalid_grant", fmt.Errorf("hook: %w", &oauth2.RetrieveError{Response: resp(400, nil),
+			Body: []byte(`{"error":"invalid_grant"}`), ErrorCode: "invalid_grant"}), ErrLoginRequired, "invalid_grant", 0},
+		{"no response", &oauth2.RetrieveError{ErrorCode: "invalid_client"}, ErrMisconfigured, "invalid_client", 0},
+	}
+	cfg := &Config{Provider: "demo", Clock: clockwork.NewFakeClockAt(t0)}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := cfg.classify(context.Background(), "refresh", tc.err)
+			if !errors.Is(e, tc.kind) || e.Code != tc.code || e.RetryAfter != tc.retry {
+				t.Errorf("got kind %v code %q retry %v, want %v %q %v", e.Kind, e.Code, e.RetryAfter, tc.kind, tc.code, tc.retry)
 			}
 		})
 	}
