@@ -5,17 +5,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/iostreams"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
 	"github.com/ccproxy-tui/ccproxy-tui/providers"
 )
 
 // TokenOptions are the inputs of `auth token`.
 type TokenOptions struct {
-	Factory  *Factory
+	IO     *iostreams.IO
+	App    func() (*app.App, error)
+	Logger *slog.Logger
+
 	Context  context.Context
 	Provider string
 	Account  string
@@ -23,7 +30,7 @@ type TokenOptions struct {
 
 // NewCmdToken builds `auth token <provider> [--account NAME]`.
 func NewCmdToken(f *Factory, runF func(*TokenOptions) error) *cobra.Command {
-	opts := &TokenOptions{Factory: f}
+	opts := &TokenOptions{IO: f.IO, App: f.appFunc(), Logger: f.logger()}
 	cmd := &cobra.Command{
 		Use:               "token <provider>",
 		Short:             "Print a valid access token (refreshing it if needed), for scripts",
@@ -45,7 +52,7 @@ func NewCmdToken(f *Factory, runF func(*TokenOptions) error) *cobra.Command {
 }
 
 func tokenRun(opts *TokenOptions) error {
-	a, err := opts.Factory.App(nil)
+	a, err := opts.App()
 	if err != nil {
 		return err
 	}
@@ -53,14 +60,18 @@ func tokenRun(opts *TokenOptions) error {
 	if err != nil {
 		return err
 	}
-	opts.Factory.logger().Info("token handed out", "provider", opts.Provider)
-	_, err = fmt.Fprintln(opts.Factory.IO.Out, tok)
+	opts.Logger.Info("token handed out", "provider", opts.Provider)
+	_, err = fmt.Fprintln(opts.IO.Out, tok)
 	return err
 }
 
 // RefreshOptions are the inputs of `auth refresh`.
 type RefreshOptions struct {
-	Factory  *Factory
+	IO     *iostreams.IO
+	App    func() (*app.App, error)
+	Logger *slog.Logger
+	Now    func() time.Time
+
 	Context  context.Context
 	Provider string
 	Account  string
@@ -68,7 +79,7 @@ type RefreshOptions struct {
 
 // NewCmdRefresh builds `auth refresh <provider> [--account NAME]`.
 func NewCmdRefresh(f *Factory, runF func(*RefreshOptions) error) *cobra.Command {
-	opts := &RefreshOptions{Factory: f}
+	opts := &RefreshOptions{IO: f.IO, App: f.appFunc(), Logger: f.logger(), Now: f.now}
 	cmd := &cobra.Command{
 		Use:               "refresh <provider>",
 		Short:             "Refresh a provider's access token now",
@@ -90,28 +101,30 @@ func NewCmdRefresh(f *Factory, runF func(*RefreshOptions) error) *cobra.Command 
 }
 
 func refreshRun(opts *RefreshOptions) error {
-	f := opts.Factory
-	a, err := f.App(nil)
+	a, err := opts.App()
 	if err != nil {
 		return err
 	}
-	if f.IO.IsStderrTTY() {
+	if opts.IO.IsStderrTTY() {
 		// The token endpoint may take a while; say what is happening.
-		fmt.Fprintf(f.IO.ErrOut, "Refreshing %s…\n", opts.Provider)
+		fmt.Fprintf(opts.IO.ErrOut, "Refreshing %s…\n", opts.Provider)
 	}
 	c, err := a.Refresh(contextOr(opts.Context), selector(opts.Provider, opts.Account))
 	if err != nil {
-		f.logger().Warn("refresh failed", "provider", opts.Provider, "err", err.Error())
+		opts.Logger.Warn("refresh failed", "provider", opts.Provider, "err", err.Error())
 		return err
 	}
-	f.logger().Info("refreshed", "provider", opts.Provider, "expires_at", c.ExpiresAt)
-	fmt.Fprintf(f.IO.ErrOut, "✓ Refreshed %s%s\n", opts.Provider, expiresIn(c, f.now()))
+	opts.Logger.Info("refreshed", "provider", opts.Provider, "expires_at", c.ExpiresAt)
+	fmt.Fprintf(opts.IO.ErrOut, "✓ Refreshed %s%s\n", opts.Provider, expiresIn(c, opts.Now()))
 	return nil
 }
 
 // LogoutOptions are the inputs of `auth logout`.
 type LogoutOptions struct {
-	Factory  *Factory
+	IO     *iostreams.IO
+	App    func() (*app.App, error)
+	Logger *slog.Logger
+
 	Context  context.Context
 	Provider string
 	Account  string
@@ -121,7 +134,7 @@ type LogoutOptions struct {
 
 // NewCmdLogout builds `auth logout <provider> [--account NAME | --all] [--yes]`.
 func NewCmdLogout(f *Factory, runF func(*LogoutOptions) error) *cobra.Command {
-	opts := &LogoutOptions{Factory: f}
+	opts := &LogoutOptions{IO: f.IO, App: f.appFunc(), Logger: f.logger()}
 	cmd := &cobra.Command{
 		Use:               "logout <provider>",
 		Short:             "Delete a provider's stored credentials from this machine",
@@ -148,8 +161,7 @@ func NewCmdLogout(f *Factory, runF func(*LogoutOptions) error) *cobra.Command {
 }
 
 func logoutRun(opts *LogoutOptions) error {
-	f := opts.Factory
-	a, err := f.App(nil)
+	a, err := opts.App()
 	if err != nil {
 		return err
 	}
@@ -161,7 +173,7 @@ func logoutRun(opts *LogoutOptions) error {
 	// As gh does, logging out of nothing is a failure that says so.
 	if !opts.All {
 		if st, err := a.Status(ctx, selector(p.Name, opts.Account)); err == nil && !st.Authenticated && st.AccessTokenPreview == "" && st.RefreshTokenPreview == "" {
-			fmt.Fprintf(f.IO.ErrOut, "not logged in to %s; nothing to log out of\n", selector(p.Name, opts.Account))
+			fmt.Fprintf(opts.IO.ErrOut, "not logged in to %s; nothing to log out of\n", selector(p.Name, opts.Account))
 			return ErrSilent
 		}
 	}
@@ -176,8 +188,8 @@ func logoutRun(opts *LogoutOptions) error {
 			what = p.Name + " account " + termsafe.Line(active)
 		}
 	}
-	if !opts.Yes && f.IO.CanPrompt() {
-		ok, err := confirm(f, fmt.Sprintf("Delete the stored credentials of %s?", what))
+	if !opts.Yes && opts.IO.CanPrompt() {
+		ok, err := confirm(opts.IO, fmt.Sprintf("Delete the stored credentials of %s?", what))
 		if err != nil {
 			return err
 		}
@@ -192,38 +204,38 @@ func logoutRun(opts *LogoutOptions) error {
 			if name != "" {
 				who += " account " + termsafe.Line(name)
 			}
-			fmt.Fprintf(f.IO.ErrOut, "✓ Logged out of %s: %s\n", who, termsafe.Line(rev.String()))
+			fmt.Fprintf(opts.IO.ErrOut, "✓ Logged out of %s: %s\n", who, termsafe.Line(rev.String()))
 		}
 		if err != nil {
 			return err
 		}
-		f.logger().Info("logged out", "provider", p.Name, "all", true)
+		opts.Logger.Info("logged out", "provider", p.Name, "all", true)
 		return nil
 	}
 	rev, err := a.Logout(ctx, selector(p.Name, opts.Account))
 	if err != nil {
 		return err
 	}
-	f.logger().Info("logged out", "provider", p.Name, "account", opts.Account, "revocation", rev.String())
+	opts.Logger.Info("logged out", "provider", p.Name, "account", opts.Account, "revocation", rev.String())
 	switch {
 	case rev.Revoked:
-		fmt.Fprintf(f.IO.ErrOut, "✓ Logged out of %s: %s, and the local credentials were deleted\n", what, termsafe.Line(rev.String()))
+		fmt.Fprintf(opts.IO.ErrOut, "✓ Logged out of %s: %s, and the local credentials were deleted\n", what, termsafe.Line(rev.String()))
 	case rev.Err != nil:
-		fmt.Fprintf(f.IO.ErrOut, "! %s: %s\n", what, termsafe.Line(rev.String()))
-		fmt.Fprintf(f.IO.ErrOut, "✓ Logged out of %s: the local credentials were deleted anyway\n", what)
+		fmt.Fprintf(opts.IO.ErrOut, "! %s: %s\n", what, termsafe.Line(rev.String()))
+		fmt.Fprintf(opts.IO.ErrOut, "✓ Logged out of %s: the local credentials were deleted anyway\n", what)
 	default:
-		fmt.Fprintf(f.IO.ErrOut, "✓ Logged out of %s: the local credentials were deleted; %s\n", what, termsafe.Line(rev.String()))
+		fmt.Fprintf(opts.IO.ErrOut, "✓ Logged out of %s: the local credentials were deleted; %s\n", what, termsafe.Line(rev.String()))
 	}
 	if _, active, err := a.Accounts(ctx, p.Name); err == nil && active != "" {
-		fmt.Fprintf(f.IO.ErrOut, "✓ %s account %s is active\n", p.Name, termsafe.Line(active))
+		fmt.Fprintf(opts.IO.ErrOut, "✓ %s account %s is active\n", p.Name, termsafe.Line(active))
 	}
 	return nil
 }
 
 // confirm asks a yes/no question on the terminal; the default is no.
-func confirm(f *Factory, question string) (bool, error) {
-	fmt.Fprintf(f.IO.ErrOut, "? %s [y/N] ", question)
-	line, err := bufio.NewReader(f.IO.In).ReadString('\n')
+func confirm(ios *iostreams.IO, question string) (bool, error) {
+	fmt.Fprintf(ios.ErrOut, "? %s [y/N] ", question)
+	line, err := bufio.NewReader(ios.In).ReadString('\n')
 	if err != nil && line == "" {
 		return false, nil
 	}
@@ -233,7 +245,13 @@ func confirm(f *Factory, question string) (bool, error) {
 
 // ImportOptions are the inputs of `auth import`.
 type ImportOptions struct {
-	Factory  *Factory
+	IO     *iostreams.IO
+	App    func() (*app.App, error)
+	Logger *slog.Logger
+	Now    func() time.Time
+	// Sources say where the official CLIs keep their credentials.
+	Sources providers.ImportOptions
+
 	Context  context.Context
 	Provider string
 	// Yes adopts without asking; needed when there is no terminal to ask on.
@@ -243,7 +261,7 @@ type ImportOptions struct {
 
 // NewCmdImport builds `auth import [<provider>] [--account NAME]`.
 func NewCmdImport(f *Factory, runF func(*ImportOptions) error) *cobra.Command {
-	opts := &ImportOptions{Factory: f}
+	opts := &ImportOptions{IO: f.IO, App: f.appFunc(), Logger: f.logger(), Now: f.now, Sources: f.importSources()}
 	cmd := &cobra.Command{
 		Use:   "import [<provider>]",
 		Short: "Adopt the credentials of Claude Code, the Codex CLI or Copilot",
@@ -278,15 +296,11 @@ by --account, else after their identity), and that account becomes active.`,
 }
 
 func importRun(opts *ImportOptions) error {
-	f := opts.Factory
-	a, err := f.App(nil)
+	a, err := opts.App()
 	if err != nil {
 		return err
 	}
-	io := f.ImportOptions
-	if io.Clock == nil {
-		io.Clock = f.Clock
-	}
+	io := opts.Sources
 	var plans []*providers.ImportPlan
 	var planErr error
 	if opts.Provider != "" {
@@ -301,20 +315,20 @@ func importRun(opts *ImportOptions) error {
 			return errors.New("no credentials of Claude Code, the Codex CLI or Copilot were found; log in with: ccproxy-tui auth login <provider>")
 		}
 	}
-	if len(plans) > 0 && !opts.Yes && !f.IO.CanPrompt() {
+	if len(plans) > 0 && !opts.Yes && !opts.IO.CanPrompt() {
 		return flagErrorf("auth import copies credentials another program uses and asks first; with no terminal to ask on, run it with --yes")
 	}
 	for _, p := range plans {
 		if p.Warning != "" {
-			fmt.Fprintf(f.IO.ErrOut, "! %s\n", termsafe.Line(p.Warning))
+			fmt.Fprintf(opts.IO.ErrOut, "! %s\n", termsafe.Line(p.Warning))
 		}
 		if !opts.Yes {
-			ok, err := confirm(f, fmt.Sprintf("Adopt the %s credentials from %s?", p.Provider, termsafe.Line(p.Source)))
+			ok, err := confirm(opts.IO, fmt.Sprintf("Adopt the %s credentials from %s?", p.Provider, termsafe.Line(p.Source)))
 			if err != nil {
 				return err
 			}
 			if !ok {
-				fmt.Fprintf(f.IO.ErrOut, "skipped %s\n", p.Provider)
+				fmt.Fprintf(opts.IO.ErrOut, "skipped %s\n", p.Provider)
 				continue
 			}
 		}
@@ -322,9 +336,9 @@ func importRun(opts *ImportOptions) error {
 		if err != nil {
 			return fmt.Errorf("import %s: %w", p.Provider, err)
 		}
-		f.logger().Info("imported", "provider", p.Provider, "source", p.Source, "account", name)
-		fmt.Fprintf(f.IO.ErrOut, "✓ Imported %s from %s as %s%s\n", p.Provider, termsafe.Line(p.Source), account(p.Credentials), expiresIn(p.Credentials, f.now()))
-		fmt.Fprintf(f.IO.ErrOut, "✓ %s account %s is now active\n", p.Provider, termsafe.Line(name))
+		opts.Logger.Info("imported", "provider", p.Provider, "source", p.Source, "account", name)
+		fmt.Fprintf(opts.IO.ErrOut, "✓ Imported %s from %s as %s%s\n", p.Provider, termsafe.Line(p.Source), account(p.Credentials), expiresIn(p.Credentials, opts.Now()))
+		fmt.Fprintf(opts.IO.ErrOut, "✓ %s account %s is now active\n", p.Provider, termsafe.Line(name))
 	}
 	return planErr
 }

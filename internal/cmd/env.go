@@ -11,6 +11,7 @@ import (
 
 	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/iostreams"
 	"github.com/ccproxy-tui/ccproxy-tui/providers"
 )
 
@@ -20,7 +21,12 @@ const PlaceholderAPIKey = "ccproxy-tui"
 
 // EnvOptions are the inputs of `env`.
 type EnvOptions struct {
-	Factory  *Factory
+	IO *iostreams.IO
+	// App wires the program with its credentials, to check --account;
+	// AppWithoutCredentials without, for everything else.
+	App                   func() (*app.App, error)
+	AppWithoutCredentials func() (*app.App, error)
+
 	Provider string
 	Account  string
 	Shell    string
@@ -28,7 +34,7 @@ type EnvOptions struct {
 
 // NewCmdEnv builds `env [<provider>] [--account NAME] [--shell bash|zsh|fish|powershell]`.
 func NewCmdEnv(f *Factory, runF func(*EnvOptions) error) *cobra.Command {
-	opts := &EnvOptions{Factory: f}
+	opts := &EnvOptions{IO: f.IO, App: f.appFunc(), AppWithoutCredentials: f.AppWithoutCredentials}
 	cmd := &cobra.Command{
 		Use:   "env [<provider>]",
 		Short: "Print the shell exports that point clients at the proxy",
@@ -74,18 +80,18 @@ auth switch changes; --account pins one account (/<provider>@<account>/).`,
 }
 
 func envRun(opts *EnvOptions) error {
-	a, err := opts.Factory.AppWithoutCredentials()
+	a, err := opts.AppWithoutCredentials()
 	if opts.Account != "" {
 		// Every URL printed is one the proxy serves: the account must
 		// exist, which only the credentials store can say.
-		if a, err = opts.Factory.App(nil); err == nil {
+		if a, err = opts.App(); err == nil {
 			_, err = a.Status(context.Background(), selector(opts.Provider, opts.Account))
 		}
 	}
 	if err != nil {
 		return err
 	}
-	return WriteEnv(opts.Factory.IO.Out, a, EnvRequest{
+	return WriteEnv(opts.IO.Out, a, EnvRequest{
 		ProxyURL: ProxyURL(a.Config().Proxy.Listen),
 		Provider: opts.Provider,
 		Account:  opts.Account,

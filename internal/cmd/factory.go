@@ -1,7 +1,8 @@
 // Package cmd is the cobra command tree of ccproxy-tui. Every command has an
-// Options struct holding its inputs and dependencies, a NewCmdX constructor
-// that only parses flags into Options, and an xRun function that does the
-// work; dependencies come from one Factory that main.go builds.
+// Options struct holding its inputs and the dependencies it uses (its IO,
+// an App constructor, a logger, a clock: only those), a NewCmdX constructor
+// that copies them from the Factory main.go builds and parses flags into
+// Options, and an xRun function that does the work from Options alone.
 package cmd
 
 import (
@@ -13,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 
@@ -121,7 +123,7 @@ func configSource(flag string) string {
 // App loads the config, lets override apply command-line flags to it, and
 // wires the program.
 func (f *Factory) App(override func(*config.Config) error) (*app.App, error) {
-	return f.app(override, f.Store)
+	return f.app(override, f.Store, f.logger())
 }
 
 // AppWithoutCredentials wires the program for the commands that read only
@@ -132,10 +134,11 @@ func (f *Factory) AppWithoutCredentials() (*app.App, error) {
 	if st == nil {
 		st = store.NewMemory()
 	}
-	return f.app(nil, st)
+	return f.app(nil, st, f.logger())
 }
 
-func (f *Factory) app(override func(*config.Config) error, st store.Store) (*app.App, error) {
+// app wires the program with log as its log.
+func (f *Factory) app(override func(*config.Config) error, st store.Store, log *slog.Logger) (*app.App, error) {
 	cfg, err := f.Config()
 	if err != nil {
 		return nil, err
@@ -147,14 +150,14 @@ func (f *Factory) app(override func(*config.Config) error, st store.Store) (*app
 	}
 	for _, w := range cfg.Warnings() {
 		fmt.Fprintf(f.IO.ErrOut, "! %s\n", termsafe.Line(w))
-		f.logger().Warn("config", "warning", w)
+		log.Warn("config", "warning", w)
 	}
 	return app.New(app.Options{
 		Config:          cfg,
 		Store:           st,
 		Clock:           f.Clock,
 		HTTPClient:      f.HTTPClient,
-		Logger:          f.Logger,
+		Logger:          log,
 		ProviderOptions: f.ProviderOptions,
 		QuotaStore:      f.quotaStore(),
 		QuotaPollDir:    f.quotaPollDir(),
@@ -163,6 +166,23 @@ func (f *Factory) app(override func(*config.Config) error, st store.Store) (*app
 	})
 }
 
+// appFunc is App without flags to apply, for the Options of the commands
+// that have none.
+func (f *Factory) appFunc() func() (*app.App, error) {
+	return func() (*app.App, error) { return f.App(nil) }
+}
+
+// importSources are ImportOptions with the Factory's clock when they name
+// none.
+func (f *Factory) importSources() providers.ImportOptions {
+	io := f.ImportOptions
+	if io.Clock == nil {
+		io.Clock = f.Clock
+	}
+	return io
+}
+
+// logger is the Logger, or one that discards: never nil.
 func (f *Factory) logger() *slog.Logger {
 	if f.Logger == nil {
 		return slog.New(slog.DiscardHandler)
@@ -170,11 +190,16 @@ func (f *Factory) logger() *slog.Logger {
 	return f.Logger
 }
 
-// openApp wires either the demo (fakes on loopback, no real file touched) or
-// the real program from the config; release frees what the demo started.
-func (f *Factory) openApp(ctx context.Context, demo bool, override func(*config.Config) error) (a *app.App, release func(), err error) {
+// OpenAppFunc wires either the demo or the real program from the config
+// with log as its log, letting override apply command-line flags first;
+// release frees what the demo started.
+type OpenAppFunc func(ctx context.Context, demo bool, log *slog.Logger, override func(*config.Config) error) (a *app.App, release func(), err error)
+
+// openApp is the Factory's OpenAppFunc: the demo runs fakes on loopback
+// and touches no real file.
+func (f *Factory) openApp(ctx context.Context, demo bool, log *slog.Logger, override func(*config.Config) error) (a *app.App, release func(), err error) {
 	if !demo {
-		a, err = f.App(override)
+		a, err = f.app(override, f.Store, log)
 		return a, func() {}, err
 	}
 	if f.DemoApp == nil {
@@ -221,4 +246,12 @@ func (f *Factory) quotaPollDir() string {
 		return ""
 	}
 	return filepath.Dir(f.LedgerPath)
+}
+
+// now is the Factory's clock's time, or the wall clock without one.
+func (f *Factory) now() time.Time {
+	if f.Clock == nil {
+		return time.Now()
+	}
+	return f.Clock.Now()
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -16,6 +17,7 @@ import (
 	"github.com/ccproxy-tui/ccproxy-tui/accounts"
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/iostreams"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/remote"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
 	"github.com/ccproxy-tui/ccproxy-tui/providers"
@@ -23,7 +25,16 @@ import (
 
 // LoginOptions are the inputs of `auth login`.
 type LoginOptions struct {
-	Factory   *Factory
+	IO     *iostreams.IO
+	App    func() (*app.App, error)
+	Logger *slog.Logger
+	Now    func() time.Time
+	// Getenv reads SSH_CONNECTION and the like, for the ssh -L hint.
+	Getenv func(string) string
+	// OpenBrowser opens a URL, reporting false when there is no browser;
+	// nil never opens one.
+	OpenBrowser func(url string) (bool, error)
+
 	Context   context.Context
 	Provider  string
 	Account   string
@@ -34,7 +45,7 @@ type LoginOptions struct {
 
 // NewCmdLogin builds `auth login <provider> [--account NAME] [--device | --paste | --no-browser]`.
 func NewCmdLogin(f *Factory, runF func(*LoginOptions) error) *cobra.Command {
-	opts := &LoginOptions{Factory: f}
+	opts := &LoginOptions{IO: f.IO, App: f.appFunc(), Logger: f.logger(), Now: f.now, Getenv: f.getenv, OpenBrowser: f.OpenBrowser}
 	cmd := &cobra.Command{
 		Use:   "login <provider>",
 		Short: "Log in to a provider",
@@ -81,10 +92,9 @@ else "default"). The account just logged in becomes the active one.`,
 }
 
 func loginRun(opts *LoginOptions) error {
-	f := opts.Factory
 	ctx, stop := signal.NotifyContext(contextOr(opts.Context), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	a, err := f.App(nil)
+	a, err := opts.App()
 	if err != nil {
 		return err
 	}
@@ -97,7 +107,7 @@ func loginRun(opts *LoginOptions) error {
 		return err
 	}
 	flow := chooseFlow(p, opts)
-	log := f.logger().With("provider", p.Name, "flow", string(flow))
+	log := opts.Logger.With("provider", p.Name, "flow", string(flow))
 	log.Info("login started")
 	var c auth.Credentials
 	switch flow {
@@ -117,8 +127,8 @@ func loginRun(opts *LoginOptions) error {
 	}
 	name := app.AccountFor(selector(p.Name, opts.Account), c)
 	log.Info("login succeeded", "account", name, "expires_at", c.ExpiresAt)
-	fmt.Fprintf(f.IO.ErrOut, "✓ Logged in to %s as %s%s\n", p.Name, account(c), expiresIn(c, f.now()))
-	fmt.Fprintf(f.IO.ErrOut, "✓ %s account %s is now active\n", p.Name, termsafe.Line(name))
+	fmt.Fprintf(opts.IO.ErrOut, "✓ Logged in to %s as %s%s\n", p.Name, account(c), expiresIn(c, opts.Now()))
+	fmt.Fprintf(opts.IO.ErrOut, "✓ %s account %s is now active\n", p.Name, termsafe.Line(name))
 	return nil
 }
 
@@ -137,8 +147,7 @@ func chooseFlow(p *providers.Provider, opts *LoginOptions) auth.Flow {
 }
 
 func browserLogin(ctx context.Context, a *app.App, p *providers.Provider, opts *LoginOptions) (auth.Credentials, error) {
-	f := opts.Factory
-	w := f.IO.ErrOut
+	w := opts.IO.ErrOut
 	l, err := a.StartBrowserLogin(ctx, selector(p.Name, opts.Account))
 	if errors.Is(err, auth.ErrPortInUse) && p.Supports(auth.FlowPaste) && p.OAuth.PasteRedirectURL != "" {
 		// The provider's own page shows the code, so nothing is redirected
@@ -152,10 +161,10 @@ func browserLogin(ctx context.Context, a *app.App, p *providers.Provider, opts *
 	}
 	defer l.Close()
 	fmt.Fprintf(w, "Open this URL to log in to %s:\n\n  %s\n\n", p.Name, termsafe.Line(l.URL()))
-	if hint := sshHint(f.getenv, l.Port(), p.Flows); hint != "" {
+	if hint := sshHint(opts.Getenv, l.Port(), p.Flows); hint != "" {
 		fmt.Fprintln(w, hint)
 	}
-	openURL(f, opts.NoBrowser, l.URL())
+	openURL(opts, l.URL())
 	fmt.Fprintln(w, "Waiting for the browser… (Ctrl-C to cancel)")
 	creds, err := l.Wait(ctx)
 	var ae *auth.Error
@@ -203,19 +212,18 @@ func sshHint(getenv func(string) string, port int, flows []auth.Flow) string {
 }
 
 func pasteLogin(ctx context.Context, a *app.App, p *providers.Provider, opts *LoginOptions) (auth.Credentials, error) {
-	f := opts.Factory
-	w := f.IO.ErrOut
+	w := opts.IO.ErrOut
 	l, err := a.StartPasteLogin(ctx, selector(p.Name, opts.Account))
 	if err != nil {
 		return auth.Credentials{}, err
 	}
 	fmt.Fprintf(w, "Open this URL to log in to %s:\n\n  %s\n\n", p.Name, termsafe.Line(l.URL()))
-	openURL(f, opts.NoBrowser, l.URL())
-	in := bufio.NewReader(f.IO.In)
+	openURL(opts, l.URL())
+	in := bufio.NewReader(opts.IO.In)
 	for attempt := 1; ; attempt++ {
 		fmt.Fprint(w, "Paste the code shown after you approve (or the whole address the browser went to): ")
 		line, err := readLine(ctx, in)
-		if f.IO.IsStdinTTY() {
+		if opts.IO.IsStdinTTY() {
 			fmt.Fprintln(w)
 		}
 		if err != nil {
@@ -226,7 +234,7 @@ func pasteLogin(ctx context.Context, a *app.App, p *providers.Provider, opts *Lo
 			return c, nil
 		}
 		// A typo can be retried when someone is there to retype it.
-		if !f.IO.CanPrompt() || attempt == 3 {
+		if !opts.IO.CanPrompt() || attempt == 3 {
 			return auth.Credentials{}, err
 		}
 		fmt.Fprintf(w, "! %s\n", termsafe.Line(err.Error()))
@@ -260,38 +268,37 @@ func readLine(ctx context.Context, r *bufio.Reader) (string, error) {
 }
 
 func deviceLogin(ctx context.Context, a *app.App, p *providers.Provider, opts *LoginOptions) (auth.Credentials, error) {
-	f := opts.Factory
-	w := f.IO.ErrOut
+	w := opts.IO.ErrOut
 	return a.DeviceLogin(ctx, selector(p.Name, opts.Account), func(dc auth.DeviceCode) {
 		// Both come from the provider's server.
 		fmt.Fprintf(w, "First copy your one-time code: %s\n", termsafe.Line(dc.UserCode))
 		fmt.Fprintf(w, "Then open %s and enter it", termsafe.Line(dc.VerificationURI))
 		if !dc.ExpiresAt.IsZero() {
-			fmt.Fprintf(w, " within %s", human(dc.ExpiresAt.Sub(f.now())))
+			fmt.Fprintf(w, " within %s", human(dc.ExpiresAt.Sub(opts.Now())))
 		}
 		fmt.Fprintln(w, ".")
 		target := dc.VerificationURIComplete
 		if target == "" {
 			target = dc.VerificationURI
 		}
-		openURL(f, opts.NoBrowser, target)
+		openURL(opts, target)
 		fmt.Fprintln(w, "Waiting for approval… (Ctrl-C to cancel)")
 	})
 }
 
 // openURL opens url in a browser unless told not to, saying what happened.
-func openURL(f *Factory, noBrowser bool, url string) {
-	if noBrowser || f.OpenBrowser == nil {
+func openURL(opts *LoginOptions, url string) {
+	if opts.NoBrowser || opts.OpenBrowser == nil {
 		return
 	}
-	opened, err := f.OpenBrowser(url)
+	opened, err := opts.OpenBrowser(url)
 	switch {
 	case err != nil:
-		fmt.Fprintf(f.IO.ErrOut, "! Could not open a browser (%s); open the URL above yourself.\n", termsafe.Line(err.Error()))
+		fmt.Fprintf(opts.IO.ErrOut, "! Could not open a browser (%s); open the URL above yourself.\n", termsafe.Line(err.Error()))
 	case opened:
-		fmt.Fprintln(f.IO.ErrOut, "Opened your browser.")
+		fmt.Fprintln(opts.IO.ErrOut, "Opened your browser.")
 	default:
-		fmt.Fprintln(f.IO.ErrOut, "No browser here; open the URL above on any machine that can reach this one.")
+		fmt.Fprintln(opts.IO.ErrOut, "No browser here; open the URL above on any machine that can reach this one.")
 	}
 }
 
@@ -345,13 +352,6 @@ func human(d time.Duration) string {
 	}
 	s := d.Truncate(time.Minute).String()
 	return strings.TrimSuffix(s, "0s")
-}
-
-func (f *Factory) now() time.Time {
-	if f.Clock == nil {
-		return time.Now()
-	}
-	return f.Clock.Now()
 }
 
 func contextOr(ctx context.Context) context.Context {

@@ -9,13 +9,17 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/iostreams"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
 )
 
 // ProvidersOptions are the inputs of `providers`.
 type ProvidersOptions struct {
-	Factory *Factory
-	JSON    bool
+	IO *iostreams.IO
+	// App wires the program from the config alone: no credentials are read.
+	App  func() (*app.App, error)
+	JSON bool
 }
 
 // ProviderInfo is one element of `providers --json`.
@@ -34,7 +38,7 @@ type ProviderInfo struct {
 
 // NewCmdProviders builds `providers [--json]`.
 func NewCmdProviders(f *Factory, runF func(*ProvidersOptions) error) *cobra.Command {
-	opts := &ProvidersOptions{Factory: f}
+	opts := &ProvidersOptions{IO: f.IO, App: f.AppWithoutCredentials}
 	cmd := &cobra.Command{
 		Use:   "providers",
 		Short: "List the known providers, their login flows and endpoints",
@@ -51,7 +55,7 @@ func NewCmdProviders(f *Factory, runF func(*ProvidersOptions) error) *cobra.Comm
 }
 
 func providersRun(opts *ProvidersOptions) error {
-	a, err := opts.Factory.AppWithoutCredentials()
+	a, err := opts.App()
 	if err != nil {
 		return err
 	}
@@ -65,7 +69,7 @@ func providersRun(opts *ProvidersOptions) error {
 			APIFormat: p.APIFormat(), ErrorFormat: p.ErrorFormat(),
 		})
 	}
-	out := opts.Factory.IO.Out
+	out := opts.IO.Out
 	if opts.JSON {
 		if infos == nil {
 			infos = []ProviderInfo{}

@@ -11,13 +11,19 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/iostreams"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
 	"github.com/ccproxy-tui/ccproxy-tui/quota"
 )
 
 // QuotaOptions are the inputs of `quota`.
 type QuotaOptions struct {
-	Factory  *Factory
+	IO  *iostreams.IO
+	App func() (*app.App, error)
+	Now func() time.Time
+	// OpenLedger opens the usage ledger the App reads the quota from.
+	OpenLedger func(ctx context.Context) (close func(), err error)
+
 	Context  context.Context
 	Provider string
 	JSON     bool
@@ -25,7 +31,7 @@ type QuotaOptions struct {
 
 // NewCmdQuota builds `quota [<provider>] [--json]`.
 func NewCmdQuota(f *Factory, runF func(*QuotaOptions) error) *cobra.Command {
-	opts := &QuotaOptions{Factory: f}
+	opts := &QuotaOptions{IO: f.IO, App: f.appFunc(), Now: f.now, OpenLedger: f.openLedger}
 	cmd := &cobra.Command{
 		Use:   "quota [<provider>]",
 		Short: "Show how much of each subscription is left, which limit binds, and when it resets",
@@ -58,14 +64,13 @@ Exit status: 1 when a window is rejected (the limit is reached).`,
 }
 
 func quotaRun(opts *QuotaOptions) error {
-	f := opts.Factory
 	ctx := contextOr(opts.Context)
-	closeLedger, err := f.openLedger(ctx)
+	closeLedger, err := opts.OpenLedger(ctx)
 	if err != nil {
 		return fmt.Errorf("%w; quota is read from the usage ledger, check that its folder is writable", err)
 	}
 	defer closeLedger()
-	a, err := f.App(nil)
+	a, err := opts.App()
 	if err != nil {
 		return err
 	}
@@ -77,9 +82,9 @@ func quotaRun(opts *QuotaOptions) error {
 	for _, p := range a.PollQuota(ctx, optional(opts.Provider)...) {
 		switch {
 		case p.Notice != "":
-			fmt.Fprintln(f.IO.ErrOut, termsafe.Line(p.Notice))
+			fmt.Fprintln(opts.IO.ErrOut, termsafe.Line(p.Notice))
 		case p.Err != nil:
-			fmt.Fprintf(f.IO.ErrOut, "%s; showing what traffic said\n", termsafe.Line(p.Err.Error()))
+			fmt.Fprintf(opts.IO.ErrOut, "%s; showing what traffic said\n", termsafe.Line(p.Err.Error()))
 		}
 	}
 	list, err := quotaList(ctx, a, optional(opts.Provider))
@@ -87,15 +92,15 @@ func quotaRun(opts *QuotaOptions) error {
 		return err
 	}
 	if opts.JSON {
-		enc := json.NewEncoder(f.IO.Out)
+		enc := json.NewEncoder(opts.IO.Out)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(list); err != nil {
 			return err
 		}
 	} else {
-		printQuota(f.IO.Out, list, f.now())
+		printQuota(opts.IO.Out, list, opts.Now())
 		if len(list) == 0 {
-			fmt.Fprintln(f.IO.ErrOut, noQuotaYet(opts.Provider))
+			fmt.Fprintln(opts.IO.ErrOut, noQuotaYet(opts.Provider))
 		}
 	}
 	for _, s := range list {

@@ -4,19 +4,28 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os/signal"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ccproxy-tui/ccproxy-tui/internal/iostreams"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/provname"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
 )
 
 // RootOptions are the dashboard's inputs.
 type RootOptions struct {
-	Factory *Factory
+	IO     *iostreams.IO
+	Logger *slog.Logger
+	// RunDashboard shows the dashboard; nil when it is not built in.
+	RunDashboard func(ctx context.Context, opts DashboardOptions) error
+	// OpenLedger opens the usage ledger the dashboard shares quota through.
+	OpenLedger func(ctx context.Context) (close func(), err error)
+	OpenApp    OpenAppFunc
+
 	Demo    bool
 	Context context.Context
 }
@@ -24,7 +33,7 @@ type RootOptions struct {
 // NewCmdRoot builds the whole command tree. runF replaces the dashboard run
 // in tests.
 func NewCmdRoot(f *Factory, runF func(*RootOptions) error) *cobra.Command {
-	opts := &RootOptions{Factory: f}
+	opts := &RootOptions{IO: f.IO, Logger: f.logger(), RunDashboard: f.RunDashboard, OpenLedger: f.openLedger, OpenApp: f.openApp}
 	cmd := &cobra.Command{
 		Use:   "ccproxy-tui",
 		Short: "Log in to LLM subscriptions, keep their tokens fresh, and serve them to local tools",
@@ -110,28 +119,27 @@ func unknownSubcommand(c *cobra.Command, a []string) error {
 }
 
 func rootRun(opts *RootOptions) error {
-	f := opts.Factory
-	if f.RunDashboard == nil {
+	if opts.RunDashboard == nil {
 		return errors.New("the dashboard is not built into this binary; use the auth, serve and env commands")
 	}
-	if !f.IO.IsStdinTTY() || !f.IO.IsStdoutTTY() {
+	if !opts.IO.IsStdinTTY() || !opts.IO.IsStdoutTTY() {
 		return flagErrorf("the dashboard needs a terminal (stdin and stdout); without one, run: ccproxy-tui serve (the proxy and refresher) or ccproxy-tui auth status")
 	}
 	ctx, stop := signal.NotifyContext(opts.Context, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if !opts.Demo {
-		closeLedger, err := f.openLedger(ctx)
+		closeLedger, err := opts.OpenLedger(ctx)
 		if err != nil {
-			f.logger().Warn("quota observations stay in this process only", "err", err)
+			opts.Logger.Warn("quota observations stay in this process only", "err", err)
 		}
 		defer closeLedger()
 	}
-	a, release, err := f.openApp(ctx, opts.Demo, nil)
+	a, release, err := opts.OpenApp(ctx, opts.Demo, opts.Logger, nil)
 	if err != nil {
 		return err
 	}
 	defer release()
-	return f.RunDashboard(ctx, DashboardOptions{App: a, Demo: opts.Demo, IO: f.IO, Logger: f.logger()})
+	return opts.RunDashboard(ctx, DashboardOptions{App: a, Demo: opts.Demo, IO: opts.IO, Logger: opts.Logger})
 }
 
 // NewCmdAuth groups the credential commands.

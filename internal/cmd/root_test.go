@@ -92,7 +92,7 @@ func TestRootRunsTheDashboardHook(t *testing.T) {
 
 func TestVersionReadsBuildInfo(t *testing.T) {
 	h := newHarness(t, nil)
-	opts := &VersionOptions{Factory: h.factory(), BuildInfo: func() (*debug.BuildInfo, bool) {
+	opts := &VersionOptions{IO: h.factory().IO, BuildInfo: func() (*debug.BuildInfo, bool) {
 		return &debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v1.2.3"},
 			Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "0123456789abcdef0123"}, {Key: "vcs.time", Value: "2026-11-23T00:00:00Z"}}}, true
 	}}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ccproxy-tui/ccproxy-tui/internal/config"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/iostreams"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/logging"
 	"github.com/ccproxy-tui/ccproxy-tui/proxy"
 )
@@ -22,7 +23,15 @@ const DrainTimeout = 30 * time.Second
 
 // ServeOptions are the inputs of `serve`.
 type ServeOptions struct {
-	Factory   *Factory
+	IO *iostreams.IO
+	// Logger is the log file, which serve's stderr log goes to as well;
+	// nil writes stderr only.
+	Logger *slog.Logger
+	Clock  clockwork.Clock
+	// OpenLedger opens the usage ledger serve records into.
+	OpenLedger func(ctx context.Context) (close func(), err error)
+	OpenApp    OpenAppFunc
+
 	Context   context.Context
 	Listen    string
 	Demo      bool
@@ -31,7 +40,7 @@ type ServeOptions struct {
 
 // NewCmdServe builds `serve [--listen ADDR] [--demo] [--log-format text|json]`.
 func NewCmdServe(f *Factory, runF func(*ServeOptions) error) *cobra.Command {
-	opts := &ServeOptions{Factory: f}
+	opts := &ServeOptions{IO: f.IO, Logger: f.Logger, Clock: f.Clock, OpenLedger: f.openLedger, OpenApp: f.openApp}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the proxy and the refresh scheduler without the dashboard",
@@ -66,26 +75,23 @@ stderr. SIGINT or SIGTERM stops accepting requests, lets in-flight ones
 }
 
 func serveRun(opts *ServeOptions) error {
-	f := opts.Factory
 	ctx, stop := signal.NotifyContext(contextOr(opts.Context), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	var h slog.Handler = logging.New(f.IO.ErrOut, logging.Options{JSON: opts.LogFormat == "json"}).Handler()
-	if f.Logger != nil {
-		h = slog.NewMultiHandler(h, f.Logger.Handler())
+	var h slog.Handler = logging.New(opts.IO.ErrOut, logging.Options{JSON: opts.LogFormat == "json"}).Handler()
+	if opts.Logger != nil {
+		h = slog.NewMultiHandler(h, opts.Logger.Handler())
 	}
 	log := slog.New(h)
-	sf := *f
-	sf.Logger = log
 	if !opts.Demo {
-		closeLedger, err := sf.openLedger(ctx)
+		closeLedger, err := opts.OpenLedger(ctx)
 		if err != nil {
 			log.Warn("quota observations stay in this process only", "err", err)
 		}
 		defer closeLedger()
 	}
 
-	a, release, err := sf.openApp(ctx, opts.Demo, func(c *config.Config) error {
+	a, release, err := opts.OpenApp(ctx, opts.Demo, log, func(c *config.Config) error {
 		if opts.Listen != "" {
 			c.Proxy.Listen = opts.Listen
 		}
@@ -110,7 +116,7 @@ func serveRun(opts *ServeOptions) error {
 	px := a.Proxy()
 	events, unsubscribe := px.Subscribe(256)
 	quit, logged := make(chan struct{}), make(chan struct{})
-	clock := f.Clock
+	clock := opts.Clock
 	if clock == nil {
 		clock = clockwork.NewRealClock()
 	}

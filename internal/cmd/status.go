@@ -10,12 +10,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/iostreams"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
 )
 
 // StatusOptions are the inputs of `auth status`.
 type StatusOptions struct {
-	Factory  *Factory
+	IO  *iostreams.IO
+	App func() (*app.App, error)
+
 	Context  context.Context
 	Provider string
 	JSON     bool
@@ -23,7 +27,7 @@ type StatusOptions struct {
 
 // NewCmdStatus builds `auth status [<provider>] [--json]`.
 func NewCmdStatus(f *Factory, runF func(*StatusOptions) error) *cobra.Command {
-	opts := &StatusOptions{Factory: f}
+	opts := &StatusOptions{IO: f.IO, App: f.appFunc()}
 	cmd := &cobra.Command{
 		Use:   "status [<provider>]",
 		Short: "Show which providers are logged in and when their tokens expire",
@@ -53,9 +57,8 @@ new login).`,
 }
 
 func statusRun(opts *StatusOptions) error {
-	f := opts.Factory
 	ctx := contextOr(opts.Context)
-	a, err := f.App(nil)
+	a, err := opts.App()
 	if err != nil {
 		return err
 	}
@@ -71,16 +74,16 @@ func statusRun(opts *StatusOptions) error {
 		list = a.Statuses(ctx)
 	}
 	if opts.JSON {
-		enc := json.NewEncoder(f.IO.Out)
+		enc := json.NewEncoder(opts.IO.Out)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(list); err != nil {
 			return err
 		}
 	} else {
-		printStatus(f, list)
+		printStatus(opts.IO, list)
 	}
 	for _, n := range a.PermissionNotices() {
-		fmt.Fprintf(f.IO.ErrOut, "! %s\n", termsafe.Line(n))
+		fmt.Fprintf(opts.IO.ErrOut, "! %s\n", termsafe.Line(n))
 	}
 	// As gh does, a status with nobody logged in is a failure (exit 1).
 	failed := len(list) > 0
@@ -110,8 +113,8 @@ func deadCredential(st auth.Status) bool {
 	return st.AccessTokenPreview != "" && !st.Authenticated
 }
 
-func printStatus(f *Factory, list []auth.Status) {
-	tw := tabwriter.NewWriter(f.IO.Out, 0, 4, 2, ' ', 0)
+func printStatus(ios *iostreams.IO, list []auth.Status) {
+	tw := tabwriter.NewWriter(ios.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROVIDER\tACCOUNT\tSTATE\tIDENTITY\tEXPIRES IN\tTOKEN")
 	for _, st := range list {
 		acct := st.Email
@@ -138,7 +141,7 @@ func printStatus(f *Factory, list []auth.Status) {
 			if st.Account != "" {
 				who += "@" + termsafe.Line(st.Account)
 			}
-			fmt.Fprintf(f.IO.ErrOut, "%s: %s\n", who, termsafe.Line(st.Reason))
+			fmt.Fprintf(ios.ErrOut, "%s: %s\n", who, termsafe.Line(st.Reason))
 		}
 	}
 }

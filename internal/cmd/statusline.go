@@ -9,20 +9,27 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/iostreams"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
 	"github.com/ccproxy-tui/ccproxy-tui/quota"
 )
 
 // StatuslineOptions are the inputs of `statusline`.
 type StatuslineOptions struct {
-	Factory   *Factory
+	IO  *iostreams.IO
+	App func() (*app.App, error)
+	Now func() time.Time
+	// OpenLedger opens the usage ledger the App reads the quota from.
+	OpenLedger func(ctx context.Context) (close func(), err error)
+
 	Context   context.Context
 	Providers []string
 }
 
 // NewCmdStatusline builds `statusline [<provider>...]`.
 func NewCmdStatusline(f *Factory, runF func(*StatuslineOptions) error) *cobra.Command {
-	opts := &StatuslineOptions{Factory: f}
+	opts := &StatuslineOptions{IO: f.IO, App: f.appFunc(), Now: f.now, OpenLedger: f.openLedger}
 	cmd := &cobra.Command{
 		Use:   "statusline [<provider>...]",
 		Short: "Print one short quota line for Claude Code's statusLine or tmux's status-right",
@@ -45,14 +52,13 @@ been observed yet.`,
 }
 
 func statuslineRun(opts *StatuslineOptions) error {
-	f := opts.Factory
 	ctx := contextOr(opts.Context)
-	closeLedger, err := f.openLedger(ctx)
+	closeLedger, err := opts.OpenLedger(ctx)
 	if err != nil {
 		return err
 	}
 	defer closeLedger()
-	a, err := f.App(nil)
+	a, err := opts.App()
 	if err != nil {
 		return err
 	}
@@ -60,7 +66,7 @@ func statuslineRun(opts *StatuslineOptions) error {
 	if err != nil {
 		return err
 	}
-	writeStatusline(f.IO.Out, list, f.now())
+	writeStatusline(opts.IO.Out, list, opts.Now())
 	return nil
 }
 

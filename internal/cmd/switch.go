@@ -4,18 +4,24 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ccproxy-tui/ccproxy-tui/internal/app"
+	"github.com/ccproxy-tui/ccproxy-tui/internal/iostreams"
 	"github.com/ccproxy-tui/ccproxy-tui/internal/termsafe"
 )
 
 // SwitchOptions are the inputs of `auth switch`.
 type SwitchOptions struct {
-	Factory  *Factory
+	IO     *iostreams.IO
+	App    func() (*app.App, error)
+	Logger *slog.Logger
+
 	Context  context.Context
 	Provider string
 	Account  string
@@ -23,7 +29,7 @@ type SwitchOptions struct {
 
 // NewCmdSwitch builds `auth switch <provider> [<account>]`.
 func NewCmdSwitch(f *Factory, runF func(*SwitchOptions) error) *cobra.Command {
-	opts := &SwitchOptions{Factory: f}
+	opts := &SwitchOptions{IO: f.IO, App: f.appFunc(), Logger: f.logger()}
 	return &cobra.Command{
 		Use:   "switch <provider> [<account>]",
 		Short: "Make another of a provider's accounts the active one",
@@ -52,9 +58,8 @@ becomes active.`,
 }
 
 func switchRun(opts *SwitchOptions) error {
-	f := opts.Factory
 	ctx := contextOr(opts.Context)
-	a, err := f.App(nil)
+	a, err := opts.App()
 	if err != nil {
 		return err
 	}
@@ -72,8 +77,8 @@ func switchRun(opts *SwitchOptions) error {
 	target := opts.Account
 	if target == "" {
 		target = nextAccount(names, active)
-		if f.IO.CanPrompt() && len(names) > 1 {
-			if target, err = pickAccount(f, p.Name, names, active, target); err != nil {
+		if opts.IO.CanPrompt() && len(names) > 1 {
+			if target, err = pickAccount(opts.IO, p.Name, names, active, target); err != nil {
 				return err
 			}
 		}
@@ -81,8 +86,8 @@ func switchRun(opts *SwitchOptions) error {
 	if err := a.Switch(ctx, p.Name, target); err != nil {
 		return err
 	}
-	f.logger().Info("switched account", "provider", p.Name, "account", target)
-	fmt.Fprintf(f.IO.ErrOut, "✓ Switched %s to account %s\n", p.Name, termsafe.Line(target))
+	opts.Logger.Info("switched account", "provider", p.Name, "account", target)
+	fmt.Fprintf(opts.IO.ErrOut, "✓ Switched %s to account %s\n", p.Name, termsafe.Line(target))
 	return nil
 }
 
@@ -94,8 +99,8 @@ func nextAccount(names []string, active string) string {
 
 // pickAccount lists the accounts and reads a choice; an empty answer takes
 // def.
-func pickAccount(f *Factory, provider string, names []string, active, def string) (string, error) {
-	w := f.IO.ErrOut
+func pickAccount(ios *iostreams.IO, provider string, names []string, active, def string) (string, error) {
+	w := ios.ErrOut
 	fmt.Fprintf(w, "Accounts of %s:\n", provider)
 	for i, n := range names {
 		mark := " "
@@ -105,7 +110,7 @@ func pickAccount(f *Factory, provider string, names []string, active, def string
 		fmt.Fprintf(w, "  %s %d. %s\n", mark, i+1, termsafe.Line(n))
 	}
 	fmt.Fprintf(w, "? Which account should be active? [%d] ", slices.Index(names, def)+1)
-	line, err := bufio.NewReader(f.IO.In).ReadString('\n')
+	line, err := bufio.NewReader(ios.In).ReadString('\n')
 	ans := strings.TrimSpace(line)
 	if ans == "" {
 		if err != nil {

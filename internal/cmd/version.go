@@ -5,18 +5,23 @@ import (
 	"runtime/debug"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ccproxy-tui/ccproxy-tui/internal/iostreams"
 )
 
 // VersionOptions are the inputs of `version`.
 type VersionOptions struct {
-	Factory *Factory
+	IO *iostreams.IO
+	// Version is the version main.go was built with; "" reads the build
+	// info's.
+	Version string
 	// BuildInfo reads the binary's build info (debug.ReadBuildInfo).
 	BuildInfo func() (*debug.BuildInfo, bool)
 }
 
 // NewCmdVersion builds `version`.
 func NewCmdVersion(f *Factory, runF func(*VersionOptions) error) *cobra.Command {
-	opts := &VersionOptions{Factory: f, BuildInfo: debug.ReadBuildInfo}
+	opts := &VersionOptions{IO: f.IO, Version: f.Version, BuildInfo: debug.ReadBuildInfo}
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version, commit and Go version of this binary",
@@ -31,7 +36,7 @@ func NewCmdVersion(f *Factory, runF func(*VersionOptions) error) *cobra.Command 
 }
 
 func versionRun(opts *VersionOptions) error {
-	version, commit, date, goVersion := opts.Factory.Version, "", "", ""
+	version, commit, date, goVersion := opts.Version, "", "", ""
 	if bi, ok := opts.BuildInfo(); ok {
 		goVersion = bi.GoVersion
 		if version == "" {
@@ -45,7 +50,7 @@ func versionRun(opts *VersionOptions) error {
 				date = s.Value
 			case "vcs.modified":
 				if s.Value == "true" {
-					defer fmt.Fprintln(opts.Factory.IO.Out, "  (built from a modified tree)")
+					defer fmt.Fprintln(opts.IO.Out, "  (built from a modified tree)")
 				}
 			}
 		}
@@ -53,15 +58,15 @@ func versionRun(opts *VersionOptions) error {
 	if version == "" {
 		version = "(devel)"
 	}
-	fmt.Fprintf(opts.Factory.IO.Out, "ccproxy-tui %s\n", version)
+	fmt.Fprintf(opts.IO.Out, "ccproxy-tui %s\n", version)
 	if commit != "" {
 		if len(commit) > 12 {
 			commit = commit[:12]
 		}
-		fmt.Fprintf(opts.Factory.IO.Out, "  commit %s %s\n", commit, date)
+		fmt.Fprintf(opts.IO.Out, "  commit %s %s\n", commit, date)
 	}
 	if goVersion != "" {
-		fmt.Fprintf(opts.Factory.IO.Out, "  %s\n", goVersion)
+		fmt.Fprintf(opts.IO.Out, "  %s\n", goVersion)
 	}
 	return nil
 }
