@@ -71,6 +71,10 @@ type Answer struct {
 	at time.Time
 }
 
+// At is when the answer arrived, on the config's clock: what a hook
+// anchors an expiry or a refresh-in on.
+func (a *Answer) At() time.Time { return a.at }
+
 // OK says the endpoint answered with a 2xx status.
 func (a *Answer) OK() bool { return a.Status >= 200 && a.Status <= 299 }
 

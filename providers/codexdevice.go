@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jonboulle/clockwork"
 	"golang.org/x/oauth2"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
@@ -73,14 +72,10 @@ func (d *codexDevice) code(cfg *auth.Config, a *auth.Answer) (auth.DeviceCode, a
 		return auth.DeviceCode{}, auth.Request{}, &auth.Error{Provider: cfg.Provider, Op: "device login", Kind: auth.ErrMisconfigured,
 			Err: errors.New("device code endpoint answered without device_auth_id or user_code")}
 	}
-	clock := cfg.Clock
-	if clock == nil {
-		clock = clockwork.NewRealClock()
-	}
 	dc := auth.DeviceCode{
 		UserCode:        uc.UserCode,
 		VerificationURI: d.issuer + "/codex/device",
-		ExpiresAt:       clock.Now().Add(codexDeviceTimeout),
+		ExpiresAt:       a.At().Add(codexDeviceTimeout),
 		Interval:        parseInterval(uc.Interval),
 	}
 	poll := auth.Request{URL: d.pollURL(cfg), Key: "device_url",

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jonboulle/clockwork"
 	"golang.org/x/oauth2"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
@@ -168,11 +167,7 @@ func (f *copilotFetcher) fetch(ctx context.Context, cfg *auth.Config, ghToken, o
 		return copilotToken{}, &auth.Error{Provider: cfg.Provider, Op: op, Kind: auth.ErrMisconfigured,
 			Err: errors.New("copilot token endpoint answered without a token")}
 	}
-	clock := cfg.Clock
-	if clock == nil {
-		clock = clockwork.NewRealClock()
-	}
-	now := clock.Now()
+	now := a.At()
 	t := copilotToken{Token: reply.Token, API: reply.Endpoints.API}
 	if reply.ExpiresAt > 0 {
 		t.Expires = time.Unix(reply.ExpiresAt, 0).UTC()
