@@ -3,6 +3,7 @@ package cmd
 import (
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -65,5 +66,20 @@ func TestEnvRunsFromItsOptions(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), `#   chatgpt_base_url = "http://127.0.0.1:8787/codex/backend-api"`) {
 		t.Errorf("no Codex CLI block:\n%s", out)
+	}
+}
+
+// No command's Options holds the Factory: each copies what it uses.
+func TestNoOptionsHoldTheFactory(t *testing.T) {
+	factory := reflect.TypeOf(&Factory{})
+	for _, o := range []any{RootOptions{}, LoginOptions{}, LogoutOptions{}, StatusOptions{}, RefreshOptions{},
+		TokenOptions{}, ImportOptions{}, SwitchOptions{}, ServeOptions{}, EnvOptions{}, ProvidersOptions{},
+		UsageOptions{}, VersionOptions{}, QuotaOptions{}, StatuslineOptions{}, DashboardOptions{}} {
+		typ := reflect.TypeOf(o)
+		for i := range typ.NumField() {
+			if f := typ.Field(i); f.Type == factory || f.Type == factory.Elem() {
+				t.Errorf("%s.%s is the whole Factory", typ.Name(), f.Name)
+			}
+		}
 	}
 }
