@@ -91,7 +91,8 @@ func (c *Config) Call(ctx context.Context, op string, r Request, out any) (*Answ
 		return nil, c.classify(ctx, op, err, secretsOf(r.Body)...)
 	}
 	if !a.OK() {
-		return a, c.AnswerError(ctx, op, a)
+		// A non-2xx answer is always a refusal to the parser.
+		return a, c.classify(ctx, op, a.Refusal())
 	}
 	if out != nil {
 		if err := a.Decode(out); err != nil {
@@ -115,20 +116,7 @@ func (a *Answer) Decode(out any) error {
 	return nil
 }
 
-// AnswerError classifies a refusal from any provider endpoint exactly as a
-// token endpoint's: 429 and 5xx are temporary and keep the server's
-// Retry-After, an OAuth error code in the body is read, HTML and garbage
-// are misconfiguration; nothing of the body is quoted but the error
-// description. a must not be a success.
-func (c *Config) AnswerError(ctx context.Context, op string, a *Answer) *Error {
-	err := a.Refusal()
-	if err == nil {
-		err = &endpointError{Status: a.Status}
-	}
-	return c.classify(ctx, op, err)
-}
-
-// Refusal is a read as a refusal, unclassified: the status, the OAuth error
+// Refusal reads a as a refusal, unclassified: the status, the OAuth error
 // code, the server's Retry-After and the shape of the body (HTML, garbage).
 // It is nil when a is a 2xx whose body parses without an error code. A
 // DeviceHooks.Poll returns it so the poll loop sees slow_down and the
