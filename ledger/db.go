@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -31,6 +32,9 @@ type DB struct {
 	sql  *sql.DB
 	path string
 	loc  *time.Location // whose calendar days records are filed under
+
+	stmtMu sync.Mutex
+	writes *writeStmts // Insert's prepared statements, once prepareWrites ran
 }
 
 // Open opens (creating when missing) the ledger at path and migrates its
@@ -115,4 +119,62 @@ func (d *DB) SetLocation(loc *time.Location) { d.loc = loc }
 func (d *DB) Path() string { return d.path }
 
 // Close releases the file. Records still queued in a Writer are its business.
-func (d *DB) Close() error { return d.sql.Close() }
+func (d *DB) Close() error {
+	d.stmtMu.Lock()
+	if d.writes != nil {
+		d.writes.close()
+		d.writes = nil
+	}
+	d.stmtMu.Unlock()
+	return d.sql.Close()
+}
+
+// writeStmts are the statements Insert runs, prepared once for the DB's
+// life (prepareWrites): the writer runs the same few for every batch, and
+// SQLite's parser costs more than the rows they insert.
+type writeStmts struct {
+	inserts map[int]*sql.Stmt // by rows, every size insertSize picks
+	upsert  *sql.Stmt         // upsertDay
+}
+
+// prepareWrites prepares Insert's statements on first use. It runs before
+// Insert's transaction begins: the in-memory ledger has one connection,
+// which the transaction then holds.
+func (d *DB) prepareWrites(ctx context.Context) (*writeStmts, error) {
+	d.stmtMu.Lock()
+	defer d.stmtMu.Unlock()
+	if d.writes != nil {
+		return d.writes, nil
+	}
+	w := &writeStmts{inserts: map[int]*sql.Stmt{}}
+	prepare := func(q string) (*sql.Stmt, error) {
+		st, err := d.sql.PrepareContext(ctx, q)
+		if err != nil {
+			w.close()
+		}
+		return st, err
+	}
+	for n, q := range insertQueries {
+		st, err := prepare(q)
+		if err != nil {
+			return nil, err
+		}
+		w.inserts[n] = st
+	}
+	up, err := prepare(upsertDay)
+	if err != nil {
+		return nil, err
+	}
+	w.upsert = up
+	d.writes = w
+	return w, nil
+}
+
+func (w *writeStmts) close() {
+	for _, st := range w.inserts {
+		_ = st.Close()
+	}
+	if w.upsert != nil {
+		_ = w.upsert.Close()
+	}
+}

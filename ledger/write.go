@@ -15,6 +15,10 @@ func (d *DB) Insert(ctx context.Context, recs []Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
+	stmts, err := d.prepareWrites(ctx)
+	if err != nil {
+		return fmt.Errorf("write %d usage records: %w", len(recs), err)
+	}
 	tx, err := d.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("write %d usage records: %w", len(recs), err)
@@ -22,12 +26,12 @@ func (d *DB) Insert(ctx context.Context, recs []Record) error {
 	defer func() { _ = tx.Rollback() }()
 	for chunk := recs; len(chunk) > 0; {
 		n := min(len(chunk), insertChunk)
-		if err := d.insertRows(ctx, tx, chunk[:n]); err != nil {
+		if err := d.insertRows(ctx, tx, stmts, chunk[:n]); err != nil {
 			return fmt.Errorf("write %d usage records: %w", len(recs), err)
 		}
 		chunk = chunk[n:]
 	}
-	if err := addDays(ctx, tx, d.loc, recs); err != nil {
+	if err := d.addDays(ctx, tx, stmts.upsert, recs); err != nil {
 		return fmt.Errorf("write %d usage records: %w", len(recs), err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -36,7 +40,7 @@ func (d *DB) Insert(ctx context.Context, recs []Record) error {
 	return nil
 }
 
-// insertChunk is how many records share one INSERT statement: one
+// insertChunk is the most records one INSERT statement carries: one
 // statement per record costs the driver more than the rows themselves.
 const insertChunk = 64
 
@@ -44,44 +48,81 @@ const requestCols = `(ts, day, provider, account, method, path, model, status,
 	duration_us, ttfb_us, bytes_in, bytes_out, retried, error_kind, usage_seen,
 	input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens)`
 
-// insertRows writes recs with one statement and sets their IDs, which are
-// consecutive: the transaction holds the write lock.
-func (d *DB) insertRows(ctx context.Context, tx *sql.Tx, recs []Record) error {
+// requestArgs is how many values one request row binds.
+const requestArgs = 19
+
+// insertSize is the rows of the largest prepared INSERT that fits n
+// records: a power of two up to insertChunk, so that a handful of
+// statements, each parsed once, cover every batch.
+func insertSize(n int) int {
+	size := insertChunk
+	for size > n {
+		size /= 2
+	}
+	return size
+}
+
+// insertQuery is the INSERT of n request rows.
+func insertQuery(n int) string {
 	var q strings.Builder
 	q.WriteString("INSERT INTO request " + requestCols + " VALUES ")
-	args := make([]any, 0, 19*len(recs))
-	for i := range recs {
-		r := &recs[i]
+	for i := range n {
 		if i > 0 {
 			q.WriteByte(',')
 		}
 		q.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
-		account := r.Account
-		if account == "" {
-			account = DefaultAccount
+	}
+	return q.String()
+}
+
+// insertQueries holds insertQuery(n) for every size insertSize picks.
+var insertQueries = func() map[int]string {
+	m := map[int]string{}
+	for n := insertChunk; n > 0; n /= 2 {
+		m[n] = insertQuery(n)
+	}
+	return m
+}()
+
+// insertRows writes recs (at most insertChunk) with as few prepared
+// statements as their count needs and sets their IDs, which are
+// consecutive: the transaction holds the write lock.
+func (d *DB) insertRows(ctx context.Context, tx *sql.Tx, stmts *writeStmts, recs []Record) error {
+	args := make([]any, 0, requestArgs*len(recs))
+	for len(recs) > 0 {
+		n := insertSize(len(recs))
+		st := stmts.inserts[n]
+		args = args[:0]
+		for i := range recs[:n] {
+			r := &recs[i]
+			account := r.Account
+			if account == "" {
+				account = DefaultAccount
+			}
+			args = append(args, r.Time.UnixMilli(), r.Time.In(d.loc).Format(time.DateOnly), r.Provider, account,
+				r.Method, r.Path, r.Model, r.Status, r.Duration.Microseconds(), r.TTFB.Microseconds(), r.BytesIn, r.BytesOut,
+				r.Retried, r.ErrorKind, r.UsageSeen, r.Tokens.Input, r.Tokens.Output, r.Tokens.CacheRead, r.Tokens.CacheCreation)
 		}
-		args = append(args, r.Time.UnixMilli(), r.Time.In(d.loc).Format(time.DateOnly), r.Provider, account,
-			r.Method, r.Path, r.Model, r.Status, r.Duration.Microseconds(), r.TTFB.Microseconds(), r.BytesIn, r.BytesOut,
-			r.Retried, r.ErrorKind, r.UsageSeen, r.Tokens.Input, r.Tokens.Output, r.Tokens.CacheRead, r.Tokens.CacheCreation)
-	}
-	res, err := tx.ExecContext(ctx, q.String(), args...)
-	if err != nil {
-		return err
-	}
-	last, err := res.LastInsertId()
-	if err != nil {
-		return err
-	}
-	for i := range recs {
-		r := &recs[i]
-		r.ID = last - int64(len(recs)-1-i)
-		if r.Detail != nil {
-			dt := r.Detail
-			if _, err := tx.ExecContext(ctx, `INSERT INTO request_detail (request_id, request_headers, request_body, response_headers, response_body)
-				VALUES (?, ?, ?, ?, ?)`, r.ID, maskHeader(dt.RequestHeader), dt.RequestBody, maskHeader(dt.ResponseHeader), dt.ResponseBody); err != nil {
-				return err
+		res, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+		last, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		for i := range recs[:n] {
+			r := &recs[i]
+			r.ID = last - int64(n-1-i)
+			if r.Detail != nil {
+				dt := r.Detail
+				if _, err := tx.ExecContext(ctx, `INSERT INTO request_detail (request_id, request_headers, request_body, response_headers, response_body)
+					VALUES (?, ?, ?, ?, ?)`, r.ID, maskHeader(dt.RequestHeader), dt.RequestBody, maskHeader(dt.ResponseHeader), dt.ResponseBody); err != nil {
+					return err
+				}
 			}
 		}
+		recs = recs[n:]
 	}
 	return nil
 }
@@ -90,7 +131,7 @@ type dayKey struct{ day, provider, account, model string }
 
 // addDays adds the records to the per-day totals, one upsert per day,
 // provider, account and model of the batch.
-func addDays(ctx context.Context, tx *sql.Tx, loc *time.Location, recs []Record) error {
+func (d *DB) addDays(ctx context.Context, tx *sql.Tx, upsert *sql.Stmt, recs []Record) error {
 	sums := map[dayKey]*Row{}
 	var order []dayKey
 	for _, r := range recs {
@@ -98,7 +139,7 @@ func addDays(ctx context.Context, tx *sql.Tx, loc *time.Location, recs []Record)
 		if account == "" {
 			account = DefaultAccount
 		}
-		k := dayKey{r.Time.In(loc).Format(time.DateOnly), r.Provider, account, r.Model}
+		k := dayKey{r.Time.In(d.loc).Format(time.DateOnly), r.Provider, account, r.Model}
 		s := sums[k]
 		if s == nil {
 			s = &Row{}
@@ -114,14 +155,10 @@ func addDays(ctx context.Context, tx *sql.Tx, loc *time.Location, recs []Record)
 		s.CacheReadTokens += r.Tokens.CacheRead
 		s.CacheCreationTokens += r.Tokens.CacheCreation
 	}
+	up := tx.StmtContext(ctx, upsert)
 	for _, k := range order {
 		s := sums[k]
-		if _, err := tx.ExecContext(ctx, `INSERT INTO usage_day VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (day, provider, account, model) DO UPDATE SET
-				requests = requests + excluded.requests, errors = errors + excluded.errors,
-				input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
-				cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
-				cache_creation_tokens = cache_creation_tokens + excluded.cache_creation_tokens`,
+		if _, err := up.ExecContext(ctx,
 			k.day, k.provider, k.account, k.model, s.Requests, s.Errors,
 			s.InputTokens, s.OutputTokens, s.CacheReadTokens, s.CacheCreationTokens); err != nil {
 			return err
@@ -129,6 +166,14 @@ func addDays(ctx context.Context, tx *sql.Tx, loc *time.Location, recs []Record)
 	}
 	return nil
 }
+
+// upsertDay adds one batch's totals to a day's row.
+const upsertDay = `INSERT INTO usage_day VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (day, provider, account, model) DO UPDATE SET
+				requests = requests + excluded.requests, errors = errors + excluded.errors,
+				input_tokens = input_tokens + excluded.input_tokens, output_tokens = output_tokens + excluded.output_tokens,
+				cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,
+				cache_creation_tokens = cache_creation_tokens + excluded.cache_creation_tokens`
 
 // Prune deletes the records older than before, a few thousand per
 // transaction so that other writers are never held up for long. It returns
