@@ -30,6 +30,7 @@ func main() {
 	streams := flag.Int("streams", 500, "concurrent open streams for the RSS and goroutine check")
 	flag.BoolVar(&withLedger, "ledger", true, "ccproxy records every request in a usage ledger (a temporary usage.db), as serve does")
 	flag.BoolVar(&withQuota, "quota", true, "the upstream answers with Anthropic's quota headers, which ccproxy reads and keeps in the ledger, as serve does")
+	flag.StringVar(&profileDir, "profile", "", "write each proxy's CPU profile over the whole run to DIR/<role>.pprof (bare, ccproxy), for go tool pprof")
 	serve := flag.Bool("serve", false, "only start upstream, bare and ccproxy, print their URLs, and wait for SIGTERM (for an external load tool)")
 	flag.Parse()
 	if *role != "" {
@@ -58,6 +59,9 @@ var withLedger bool
 // withQuota is the -quota flag, passed on to the children.
 var withQuota bool
 
+// profileDir is the -profile flag, passed on to the children.
+var profileDir string
+
 // child is one spawned role.
 type child struct {
 	cmd      *exec.Cmd
@@ -65,7 +69,7 @@ type child struct {
 }
 
 func spawn(role, upstream string) (*child, error) {
-	cmd := exec.Command(os.Args[0], "-role", role, "-upstream", upstream, "-ledger="+strconv.FormatBool(withLedger), "-quota="+strconv.FormatBool(withQuota))
+	cmd := exec.Command(os.Args[0], "-role", role, "-upstream", upstream, "-ledger="+strconv.FormatBool(withLedger), "-quota="+strconv.FormatBool(withQuota), "-profile="+profileDir)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -79,6 +80,13 @@ func serveRole(role, upstream string, withLedger bool) error {
 	default:
 		return fmt.Errorf("unknown role %q", role)
 	}
+	if profileDir != "" && role != "upstream" {
+		stop, err := startProfile(filepath.Join(profileDir, role+".pprof"))
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -99,6 +107,22 @@ func serveRole(role, upstream string, withLedger bool) error {
 	<-ctx.Done()
 	_ = ctlSrv.Close()
 	return srv.Close()
+}
+
+// startProfile records this process's CPU profile into path until stop.
+func startProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }
 
 // benchLedger opens a usage ledger in a temporary folder, removed by close.
