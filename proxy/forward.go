@@ -15,8 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jonboulle/clockwork"
-
 	"github.com/ccproxy-tui/ccproxy-tui/accounts"
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
 	"github.com/ccproxy-tui/ccproxy-tui/quota"
@@ -62,6 +60,13 @@ type exchange struct {
 	aborted bool // the client went away before the response ended
 	// idleCut is set when the upstream's body was cut for silence.
 	idleCut atomic.Bool
+	// ctx is the request's context as the ReverseProxy and the transports
+	// see it: it carries the exchange and, with an idle timeout, ends
+	// when the upstream falls silent (cancel).
+	ctx      exchangeCtx
+	cancel   context.CancelCauseFunc
+	attempt  attempt  // the upstream attempt under the idle watch
+	idleBody idleBody // its body, when it has headers
 
 	// upstream is the final upstream response's header, kept (not
 	// copied) so its quota can be read once the response has ended.
@@ -77,6 +82,20 @@ type exchange struct {
 }
 
 type exchangeKey struct{}
+
+// exchangeCtx is a request context that carries its exchange, held in the
+// exchange itself: no context is allocated to find it.
+type exchangeCtx struct {
+	context.Context
+	x *exchange
+}
+
+func (c *exchangeCtx) Value(key any) any {
+	if key == (exchangeKey{}) {
+		return c.x
+	}
+	return c.Context.Value(key)
+}
 
 // replayBody is a buffered request body as an io.ReadCloser.
 type replayBody struct{ bytes.Reader }
@@ -118,7 +137,7 @@ func (s *Server) newReverseProxy(tr http.RoundTripper) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite:        s.rewrite,
 		ModifyResponse: s.modifyResponse,
-		Transport:      &failover{s: s, next: &retrier{next: tr, idle: s.opts.IdleTimeout, clock: s.clock}},
+		Transport:      &failover{s: s, next: &retrier{next: tr, watch: s.idle}},
 		ErrorHandler:   s.proxyError,
 		BufferPool:     make(bufferPool, 256),
 		ErrorLog:       slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
@@ -308,7 +327,13 @@ func (s *Server) forward(x *exchange, r *http.Request, rest, account string) {
 	if r.URL.RawPath != "" {
 		_, x.restRaw = splitRoute(r.URL.RawPath)
 	}
-	s.rp.ServeHTTP(x, r.WithContext(context.WithValue(ctx, exchangeKey{}, x)))
+	x.ctx = exchangeCtx{Context: ctx, x: x}
+	if s.idle != nil {
+		cctx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
+		x.ctx.Context, x.cancel = cctx, cancel
+	}
+	s.rp.ServeHTTP(x, r.WithContext(&x.ctx))
 }
 
 var errTooLarge = errors.New("request body too large")
@@ -393,8 +418,7 @@ func (x *exchange) decorate(h http.Header) {
 // goes back to the client as it is; it never loops.
 type retrier struct {
 	next  http.RoundTripper
-	idle  time.Duration // cut an attempt silent this long; 0: never
-	clock clockwork.Clock
+	watch *idleWatch // cuts silent attempts; nil: never
 }
 
 // refreshError carries a failed forced refresh to the ErrorHandler.
@@ -445,6 +469,15 @@ func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 // refresh failed, or the upstream could not be reached.
 func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	x := w.(*exchange)
+	// Checked first: the idle cut ends the request's context too, which
+	// must not read as a client that left.
+	var ierr *idleError
+	if errors.As(err, &ierr) {
+		s.log.Warn("proxy: upstream timed out", "provider", x.route.name, "host", x.base.Host, "err", ierr)
+		writeError(x, x.route.format, apiError{status: http.StatusGatewayTimeout, kind: "api_error", code: "upstream_timeout",
+			msg: fmt.Sprintf("%s API at %s: %v; the proxy gave up ([proxy] idle_timeout)", x.route.name, x.base.Host, ierr)})
+		return
+	}
 	if r.Context().Err() != nil {
 		x.aborted = true
 		return
@@ -452,13 +485,6 @@ func (s *Server) proxyError(w http.ResponseWriter, r *http.Request, err error) {
 	var rerr *refreshError
 	if errors.As(err, &rerr) {
 		s.tokenError(x, r, rerr.err)
-		return
-	}
-	var ierr *idleError
-	if errors.As(err, &ierr) {
-		s.log.Warn("proxy: upstream timed out", "provider", x.route.name, "host", x.base.Host, "err", ierr)
-		writeError(x, x.route.format, apiError{status: http.StatusGatewayTimeout, kind: "api_error", code: "upstream_timeout",
-			msg: fmt.Sprintf("%s API at %s: %v; the proxy gave up ([proxy] idle_timeout)", x.route.name, x.base.Host, ierr)})
 		return
 	}
 	s.log.Warn("proxy: upstream unreachable", "provider", x.route.name, "host", x.base.Host, "err", scrubURLError(err))

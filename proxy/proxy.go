@@ -138,6 +138,7 @@ type Server struct {
 	clock      clockwork.Clock
 	log        *slog.Logger
 	rp         *httputil.ReverseProxy
+	idle       *idleWatch // nil without an idle timeout
 	handler    http.Handler
 	events     hub.Hub[Event]
 	stats      stats
@@ -210,6 +211,9 @@ func New(opts Options) (*Server, error) {
 		s.names = append(s.names, u.Name)
 	}
 	s.started.Store(s.clock.Now().UnixNano())
+	if opts.IdleTimeout > 0 {
+		s.idle = newIdleWatch(s.clock, opts.IdleTimeout)
+	}
 	s.rp = s.newReverseProxy(newTransport())
 	s.handler = http.HandlerFunc(s.serveHTTP)
 	return s, nil

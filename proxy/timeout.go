@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,77 +34,153 @@ func (e *idleError) Error() string {
 	return fmt.Sprintf("the upstream sent nothing for %s", e.after)
 }
 
-// watchdog cancels an upstream attempt when it has been silent for the
-// idle timeout. Every sign of life (headers, a piece of body) restarts it.
-type watchdog struct {
-	timer clockwork.Timer
+// idleWatch cuts upstream attempts that have been silent for the idle
+// timeout. It is one timer for every attempt in flight, due when the
+// attempt heard from longest ago would reach the timeout; a sign of life
+// (headers, a piece of body) only stamps the attempt's time, so a busy
+// stream costs an atomic store per read rather than a timer reset.
+type idleWatch struct {
+	clock clockwork.Clock
 	idle  time.Duration
-	fired atomic.Bool
+	base  time.Time // stamps are durations since base: monotonic on the real clock
+
+	mu     sync.Mutex
+	active map[*attempt]struct{}
+	armed  bool // the timer is set; it re-arms itself while attempts remain
+	timer  clockwork.Timer
 }
 
-func newWatchdog(clock clockwork.Clock, idle time.Duration, cancel context.CancelCauseFunc) *watchdog {
-	w := &watchdog{idle: idle}
-	w.timer = clock.AfterFunc(idle, func() {
-		w.fired.Store(true)
-		cancel(errIdle)
-	})
-	return w
+// attempt is one upstream attempt under the watch. An exchange holds one
+// and reuses it for its retry, which starts only after the first attempt
+// has ended.
+type attempt struct {
+	last   atomic.Int64 // the latest sign of life, as a duration since the watch's base
+	fired  atomic.Bool
+	cancel context.CancelCauseFunc
 }
 
-func (w *watchdog) kick() { w.timer.Reset(w.idle) }
-func (w *watchdog) stop() { w.timer.Stop() }
+func newIdleWatch(clock clockwork.Clock, idle time.Duration) *idleWatch {
+	return &idleWatch{clock: clock, idle: idle, base: clock.Now(), active: map[*attempt]struct{}{}}
+}
+
+// since is the time on the watch's own scale.
+func (w *idleWatch) since() time.Duration { return w.clock.Since(w.base) }
+
+// start puts a under the watch: cancel ends it when it falls silent.
+func (w *idleWatch) start(a *attempt, cancel context.CancelCauseFunc) {
+	a.cancel = cancel
+	a.fired.Store(false)
+	a.last.Store(int64(w.since()))
+	w.mu.Lock()
+	w.active[a] = struct{}{}
+	if !w.armed {
+		w.arm()
+	}
+	w.mu.Unlock()
+}
+
+// kick notes a sign of life from a.
+func (w *idleWatch) kick(a *attempt) { a.last.Store(int64(w.since())) }
+
+// end takes a off the watch; the last one out stops the timer, so an idle
+// proxy has none set.
+func (w *idleWatch) end(a *attempt) {
+	w.mu.Lock()
+	delete(w.active, a)
+	if len(w.active) == 0 && w.armed {
+		w.timer.Stop()
+		w.armed = false
+	}
+	w.mu.Unlock()
+}
+
+// sweep cuts every attempt silent for the idle timeout and sets the timer
+// for the next one due.
+func (w *idleWatch) sweep() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := w.since()
+	for a := range w.active {
+		if time.Duration(a.last.Load())+w.idle <= now {
+			a.fired.Store(true)
+			a.cancel(errIdle)
+			delete(w.active, a)
+		}
+	}
+	w.armed = false
+	if len(w.active) > 0 {
+		w.arm()
+	}
+}
+
+// arm sets the timer for the attempt due first. The caller holds mu and
+// has attempts under the watch.
+func (w *idleWatch) arm() {
+	now := w.since()
+	next := time.Duration(-1)
+	for a := range w.active {
+		if due := time.Duration(a.last.Load()) + w.idle; next < 0 || due < next {
+			next = due
+		}
+	}
+	d := max(next-now, 0)
+	if w.timer == nil {
+		w.timer = w.clock.AfterFunc(d, w.sweep)
+	} else {
+		w.timer.Reset(d)
+	}
+	w.armed = true
+}
 
 // send makes one upstream attempt under the idle timeout: silence before
 // the headers fails the attempt with an *idleError; silence in the body
-// cuts the body, and the exchange remembers why.
+// cuts the body, and the exchange remembers why. The exchange's context is
+// the attempt's: cancelling it on silence aborts the round trip or the
+// body read, wherever the attempt is.
 func (t *retrier) send(req *http.Request) (*http.Response, error) {
-	if t.idle <= 0 {
+	x, _ := req.Context().Value(exchangeKey{}).(*exchange)
+	if t.watch == nil || x == nil || x.cancel == nil {
 		return t.next.RoundTrip(req)
 	}
-	ctx, cancel := context.WithCancelCause(req.Context())
-	w := newWatchdog(t.clock, t.idle, cancel)
-	resp, err := t.next.RoundTrip(req.WithContext(ctx))
+	a := &x.attempt
+	t.watch.start(a, x.cancel)
+	resp, err := t.next.RoundTrip(req)
 	if err != nil {
-		w.stop()
-		cancel(nil)
-		if w.fired.Load() {
-			return nil, &idleError{after: t.idle}
+		t.watch.end(a)
+		if a.fired.Load() {
+			return nil, &idleError{after: t.watch.idle}
 		}
 		return nil, err
 	}
-	w.kick()
-	x, _ := req.Context().Value(exchangeKey{}).(*exchange)
-	resp.Body = &idleBody{ReadCloser: resp.Body, w: w, cancel: cancel, x: x}
+	t.watch.kick(a)
+	x.idleBody = idleBody{ReadCloser: resp.Body, w: t.watch, a: a, x: x}
+	resp.Body = &x.idleBody
 	return resp, nil
 }
 
-// idleBody restarts the watchdog on every read that brings data.
+// idleBody notes a sign of life on every read that brings data.
 type idleBody struct {
 	io.ReadCloser
-	w      *watchdog
-	cancel context.CancelCauseFunc
-	x      *exchange // nil outside a proxied exchange
+	w *idleWatch
+	a *attempt
+	x *exchange
 }
 
 func (b *idleBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	if n > 0 {
-		b.w.kick()
+		b.w.kick(b.a)
 	}
-	if err != nil && b.w.fired.Load() {
-		if b.x != nil {
-			b.x.idleCut.Store(true)
-		}
+	if err != nil && b.a.fired.Load() {
+		b.x.idleCut.Store(true)
 		return n, &idleError{after: b.w.idle}
 	}
 	return n, err
 }
 
 func (b *idleBody) Close() error {
-	b.w.stop()
-	err := b.ReadCloser.Close()
-	b.cancel(nil)
-	return err
+	b.w.end(b.a)
+	return b.ReadCloser.Close()
 }
 
 // readDeadline bounds how long the client may take to send its body. A

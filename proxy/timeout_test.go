@@ -262,3 +262,66 @@ func TestStartFindsOurProxyAlreadyServing(t *testing.T) {
 		t.Errorf("Start on a port another program holds = %v, want a plain bind error", err)
 	}
 }
+
+// One timer watches every attempt in flight: it cuts the attempt that fell
+// silent, spares the one that spoke meanwhile, and is gone once no
+// attempt is left.
+func TestIdleWatchCutsOnlyTheSilentAttempt(t *testing.T) {
+	clock := clockwork.NewFakeClock()
+	w := newIdleWatch(clock, time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cut := make(chan string, 4)
+	cutter := func(name string) context.CancelCauseFunc {
+		return func(cause error) {
+			if !errors.Is(cause, errIdle) {
+				t.Errorf("%s cut with %v, want errIdle", name, cause)
+			}
+			cut <- name
+		}
+	}
+	var quiet, busy attempt
+	w.start(&quiet, cutter("quiet"))
+	clock.Advance(30 * time.Second)
+	w.start(&busy, cutter("busy"))
+	if err := clock.BlockUntilContext(ctx, 1); err != nil {
+		t.Fatal("one timer for two attempts:", err)
+	}
+	clock.Advance(20 * time.Second) // 0:50
+	w.kick(&busy)
+	clock.Advance(10 * time.Second) // 1:00, a minute of silence from quiet
+	select {
+	case name := <-cut:
+		if name != "quiet" {
+			t.Fatalf("%s cut at 1:00, want quiet", name)
+		}
+	case <-ctx.Done():
+		t.Fatal("the silent attempt was not cut")
+	}
+	if !quiet.fired.Load() || busy.fired.Load() {
+		t.Errorf("fired: quiet %v busy %v, want true false", quiet.fired.Load(), busy.fired.Load())
+	}
+	// The timer is set again, for busy's minute (1:50); it is not due yet.
+	if err := clock.BlockUntilContext(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(49 * time.Second)
+	select {
+	case name := <-cut:
+		t.Fatalf("%s cut after 59s of silence", name)
+	default:
+	}
+	w.end(&busy)
+	if err := clock.BlockUntilContext(ctx, 0); err != nil {
+		t.Fatal("a timer is still set with no attempt in flight:", err)
+	}
+	// The next attempt sets it again, for its own full minute.
+	w.start(&quiet, cutter("again"))
+	if err := clock.BlockUntilContext(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+	if name := <-cut; name != "again" {
+		t.Fatalf("%s cut, want again", name)
+	}
+}
