@@ -35,6 +35,12 @@ const maxUsageObject = 4 << 10
 // Counter reads token usage out of a body fed to it piece by piece, in any
 // split. The zero value reads nothing; use NewCounter or Reset.
 type Counter struct {
+	counterState
+	js scanner
+}
+
+// counterState is all of a Counter but its scanner; Reset clears it.
+type counterState struct {
 	format    Format
 	tokens    Tokens
 	seen      bool
@@ -47,8 +53,6 @@ type Counter struct {
 	fieldLen  int
 	inData    bool // inside a data line's value
 	skipLine  bool // inside a line that is not data
-
-	js scanner
 }
 
 // NewCounter returns a Counter for a body in format f.
@@ -60,9 +64,8 @@ func NewCounter(f Format) *Counter {
 
 // Reset readies c for a new body in format f, keeping its buffer.
 func (c *Counter) Reset(f Format) {
-	buf := c.js.capture[:0]
-	*c = Counter{format: f, lineStart: true}
-	c.js.capture = buf
+	c.counterState = counterState{format: f, lineStart: true}
+	c.js.reset()
 }
 
 // Tokens is the usage read so far.
