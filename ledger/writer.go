@@ -72,6 +72,13 @@ type Writer struct {
 
 	written, dropped, failed atomic.Int64
 	lastErr                  atomic.Pointer[string]
+
+	// The goroutine is not woken for every record: Add stamps lastAdd
+	// (on base's scale) for the idle check, and says full once a
+	// batch's worth waits.
+	base    time.Time
+	lastAdd atomic.Int64
+	full    chan struct{}
 }
 
 // WriterStats are a Writer's running counts, for /status and the dashboard.
@@ -99,7 +106,8 @@ func newWriter(s sink, opts WriterOptions) *Writer {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	w := &Writer{sink: s, opts: opts, queue: make(chan Record, opts.Queue), stop: make(chan struct{}), done: make(chan struct{})}
+	w := &Writer{sink: s, opts: opts, queue: make(chan Record, opts.Queue), stop: make(chan struct{}), done: make(chan struct{}),
+		base: opts.Clock.Now(), full: make(chan struct{}, 1)}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	go w.run()
 	return w
@@ -116,11 +124,20 @@ func (w *Writer) Add(r Record) bool {
 	}
 	select {
 	case w.queue <- r:
-		return true
 	default:
 		w.dropped.Add(1)
 		return false
 	}
+	if w.opts.Idle > 0 {
+		w.lastAdd.Store(int64(w.opts.Clock.Since(w.base)))
+	}
+	if len(w.queue) >= w.opts.Batch-1 { // the batch in hand holds the first
+		select {
+		case w.full <- struct{}{}:
+		default:
+		}
+	}
+	return true
 }
 
 // Stats returns the counts so far.
@@ -177,9 +194,18 @@ func (w *Writer) run() {
 }
 
 // gather waits up to Linger for the batch to fill, then tops it up with
-// whatever else is queued.
+// whatever else is queued. It wakes for the Linger and Idle timers and
+// when Add says a batch's worth waits, never for a single record: a busy
+// proxy's records cost the goroutine nothing until their batch goes.
 func (w *Writer) gather(batch []Record) []Record {
 	if w.opts.Linger <= 0 {
+		return w.fill(batch)
+	}
+	select { // a full signal left from the last batch is stale
+	case <-w.full:
+	default:
+	}
+	if len(w.queue) >= cap(batch)-len(batch) {
 		return w.fill(batch)
 	}
 	t := w.opts.Clock.NewTimer(w.opts.Linger)
@@ -191,22 +217,25 @@ func (w *Writer) gather(batch []Record) []Record {
 		defer it.Stop()
 		idle = it.Chan()
 	}
-	for len(batch) < cap(batch) {
+	for {
 		select {
-		case r := <-w.queue:
-			batch = append(batch, r)
-			if it != nil {
-				it.Reset(w.opts.Idle)
-			}
 		case <-t.Chan():
 			return w.fill(batch)
 		case <-idle:
+			// Records may have come since the timer was set; the batch
+			// goes once none has for Idle.
+			quiet := w.opts.Clock.Since(w.base) - time.Duration(w.lastAdd.Load())
+			if quiet < w.opts.Idle {
+				it.Reset(w.opts.Idle - quiet)
+				continue
+			}
+			return w.fill(batch)
+		case <-w.full:
 			return w.fill(batch)
 		case <-w.stop:
 			return w.fill(batch)
 		}
 	}
-	return batch
 }
 
 // fill tops batch up with whatever else is queued, without waiting.

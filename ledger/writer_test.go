@@ -213,6 +213,36 @@ func TestLingerGathersOneBatch(t *testing.T) {
 	closeWriter(t, w)
 }
 
+// TestAFullBatchGoesAtOnce: a batch's worth of records goes without
+// waiting out Linger, and records still coming keep Idle from ending the
+// wait: the batch is cut by size, not by a pause.
+func TestAFullBatchGoesAtOnce(t *testing.T) {
+	clock := clockwork.NewFakeClock()
+	sink := newFakeSink()
+	w := newWriter(sink, WriterOptions{Batch: 4, Linger: time.Hour, Idle: 3 * time.Millisecond, Clock: clock})
+	defer closeWriter(t, w)
+	w.Add(Record{})
+	if err := clock.BlockUntilContext(context.Background(), 3); err != nil { // retention ticker, linger and idle timers
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Millisecond)
+	w.Add(Record{})
+	clock.Advance(2 * time.Millisecond) // 4ms since the first, 2ms since the last: not quiet yet
+	if err := clock.BlockUntilContext(context.Background(), 3); err != nil { // the idle timer set again
+		t.Fatal(err)
+	}
+	select {
+	case n := <-sink.entered:
+		t.Fatalf("a batch of %d went while records were still coming", n)
+	default:
+	}
+	w.Add(Record{})
+	w.Add(Record{})
+	if n := <-sink.entered; n != 4 {
+		t.Errorf("batch of %d, want the full 4", n)
+	}
+}
+
 func TestCloseWritesWhatLingers(t *testing.T) {
 	d := openTemp(t)
 	w := NewWriter(d, WriterOptions{Linger: time.Hour})
