@@ -227,7 +227,7 @@ func TestAFullBatchGoesAtOnce(t *testing.T) {
 	}
 	clock.Advance(2 * time.Millisecond)
 	w.Add(Record{})
-	clock.Advance(2 * time.Millisecond) // 4ms since the first, 2ms since the last: not quiet yet
+	clock.Advance(2 * time.Millisecond)                                      // 4ms since the first, 2ms since the last: not quiet yet
 	if err := clock.BlockUntilContext(context.Background(), 3); err != nil { // the idle timer set again
 		t.Fatal(err)
 	}
