@@ -227,8 +227,10 @@ func TestAFullBatchGoesAtOnce(t *testing.T) {
 	}
 	clock.Advance(2 * time.Millisecond)
 	w.Add(Record{})
-	clock.Advance(2 * time.Millisecond)                                      // 4ms since the first, 2ms since the last: not quiet yet
-	if err := clock.BlockUntilContext(context.Background(), 3); err != nil { // the idle timer set again
+	// 4ms since the first record, 2ms since the last: not quiet yet, so
+	// the idle timer is set again.
+	clock.Advance(2 * time.Millisecond)
+	if err := clock.BlockUntilContext(context.Background(), 3); err != nil {
 		t.Fatal(err)
 	}
 	select {
