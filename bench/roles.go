@@ -152,14 +152,12 @@ func keepQuota(s *proxy.Server, db *ledger.DB) (stop func()) {
 		st = db
 	}
 	w := quotawatch.New(quotawatch.Options{Store: st})
-	events, cancel := s.Subscribe(256)
+	readings, cancel := s.SubscribeQuota(256)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for ev := range events {
-			if ev.Quota != nil {
-				_, _ = w.Observe(context.Background(), *ev.Quota)
-			}
+		for q := range readings {
+			_, _ = w.Observe(context.Background(), q)
 		}
 	}()
 	return func() { cancel(); <-done }

@@ -78,7 +78,7 @@ func (s *Server) Stats() Counters {
 		Retries:       s.stats.retries.Load(),
 		Bytes:         s.stats.bytes.Load(),
 		InFlight:      s.stats.inFlight.Load(),
-		Dropped:       int64(s.events.Dropped()),
+		Dropped:       int64(s.events.Dropped() + s.quotas.Dropped()),
 		Uptime:        up,
 		UptimeSeconds: int64(up / time.Second),
 	}
@@ -88,3 +88,23 @@ func (s *Server) Stats() Counters {
 // a cancel func that unsubscribes and closes the channel. Events a slow
 // reader cannot take are dropped (see Counters.Dropped), never waited for.
 func (s *Server) Subscribe(size int) (<-chan Event, func()) { return s.events.Subscribe(size) }
+
+// publish hands a finished request to the ledger (Options.Record), its
+// quota reading to SubscribeQuota's readers and the event to Subscribe's.
+func (s *Server) publish(ev Event) {
+	if s.opts.Record != nil {
+		s.opts.Record(ev)
+	}
+	if ev.Quota != nil {
+		s.quotas.Publish(*ev.Quota)
+	}
+	s.events.Publish(ev)
+}
+
+// SubscribeQuota is Subscribe for the quota readings alone: each new
+// reading a response brought (Event.Quota when it is set), so that a
+// reader keeping the quota is not woken by every request. Readings a slow
+// reader cannot take count as dropped events.
+func (s *Server) SubscribeQuota(size int) (<-chan quota.Snapshot, func()) {
+	return s.quotas.Subscribe(size)
+}

@@ -137,8 +137,5 @@ func (s *Server) recordLimit(x *exchange, req *http.Request, resp *http.Response
 	if x.hasBody {
 		ev.Model = usage.Model(x.body)
 	}
-	if s.opts.Record != nil {
-		s.opts.Record(ev)
-	}
-	s.events.Publish(ev)
+	s.publish(ev)
 }

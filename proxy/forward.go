@@ -580,10 +580,7 @@ func (s *Server) finish(x *exchange, r *http.Request, start time.Time, completed
 	if x.retried {
 		s.stats.retries.Add(1)
 	}
-	if s.opts.Record != nil {
-		s.opts.Record(ev)
-	}
-	s.events.Publish(ev)
+	s.publish(ev)
 	if s.log.Enabled(r.Context(), slog.LevelDebug) {
 		s.log.LogAttrs(r.Context(), slog.LevelDebug, "proxy request",
 			slog.String("provider", ev.Provider), slog.String("method", ev.Method), slog.String("path", ev.Path),

@@ -141,6 +141,7 @@ type Server struct {
 	idle       *idleWatch // nil without an idle timeout
 	handler    http.Handler
 	events     hub.Hub[Event]
+	quotas     hub.Hub[quota.Snapshot] // the new quota readings alone (SubscribeQuota)
 	stats      stats
 	started    atomic.Int64 // UnixNano of New, then of the last Start: the uptime origin
 

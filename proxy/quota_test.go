@@ -209,3 +209,40 @@ func TestQuotaNamesTheAccount(t *testing.T) {
 		}
 	}
 }
+
+// A quota reader hears each new reading, and nothing of the requests
+// that brought none or repeated the last one.
+func TestSubscribeQuotaHearsOnlyReadings(t *testing.T) {
+	up := quotaUpstream(t)
+	s := newTestServer(t, Options{Upstreams: []Upstream{{Name: "corp", Target: claudeTarget{base: up.URL}, Tokens: newTokens("tok-A")}}})
+	front := httptest.NewServer(s.Handler())
+	t.Cleanup(front.Close)
+	readings, cancel := s.SubscribeQuota(8)
+	defer cancel()
+	events, cancelEvents := s.Subscribe(8)
+	defer cancelEvents()
+	for _, path := range []string{"/corp/plain", "/corp/ok", "/corp/ok", "/corp/plain", "/corp/stream"} {
+		resp, err := front.Client().Post(front.URL+path, "application/json", strings.NewReader(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		<-events // the request has ended, and its reading gone out with it
+	}
+	var got []string
+	for len(readings) > 0 {
+		q := <-readings
+		if q.Provider != "corp" {
+			t.Errorf("reading for %q, want corp", q.Provider)
+		}
+		var names []string
+		for _, w := range q.Windows {
+			names = append(names, w.Name)
+		}
+		got = append(got, strings.Join(names, ","))
+	}
+	if want := []string{"5h,premium_interactions", "primary"}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("readings %q, want %q (the repeat and the plain answers bring none)", got, want)
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"github.com/ccproxy-tui/ccproxy-tui/ledger"
 	"github.com/ccproxy-tui/ccproxy-tui/providers"
 	"github.com/ccproxy-tui/ccproxy-tui/proxy"
+	"github.com/ccproxy-tui/ccproxy-tui/quota"
 	"github.com/ccproxy-tui/ccproxy-tui/store"
 )
 
@@ -81,9 +82,9 @@ type App struct {
 	scheduler *auth.Scheduler
 	proxy     *proxy.Server
 	quota     *quotawatch.Watcher
-	// requests are the proxy's events, subscribed in New so that Run
-	// misses none; Run reads them.
-	requests <-chan proxy.Event
+	// quotas are the proxy's quota readings, subscribed in New so that
+	// Run misses none; Run keeps them.
+	quotas <-chan quota.Snapshot
 
 	ledgerDB   *ledger.DB
 	ledgerPath string
@@ -157,7 +158,7 @@ func New(opts Options) (*App, error) {
 	a.proxy = srv
 	// The app lives as long as the process; the subscription is never
 	// cancelled.
-	a.requests, _ = srv.Subscribe(256)
+	a.quotas, _ = srv.SubscribeQuota(256)
 	a.fixMu.Lock()
 	a.built = true
 	a.fixMu.Unlock()
@@ -401,12 +402,10 @@ func (a *App) Run(ctx context.Context) {
 			return
 		case e := <-events:
 			a.logEvent(e)
-		case r := <-a.requests:
-			if r.Quota != nil {
-				// Not cut by a stop: a write half done when SIGTERM
-				// comes must still land.
-				quotaErr = a.observeQuota(context.WithoutCancel(ctx), *r.Quota, quotaErr)
-			}
+		case q := <-a.quotas:
+			// Not cut by a stop: a write half done when SIGTERM comes
+			// must still land.
+			quotaErr = a.observeQuota(context.WithoutCancel(ctx), q, quotaErr)
 		}
 	}
 }

@@ -55,10 +55,8 @@ func (a *App) KeepQueuedQuota(ctx context.Context) {
 	last := ""
 	for {
 		select {
-		case r := <-a.requests:
-			if r.Quota != nil {
-				last = a.observeQuota(ctx, *r.Quota, last)
-			}
+		case q := <-a.quotas:
+			last = a.observeQuota(ctx, q, last)
 		default:
 			return
 		}
