@@ -38,11 +38,13 @@ func codexHeaders(f fields, now time.Time) []Window {
 		return list[i] < list[j]
 	})
 	var out []Window
+	families := map[string]bool{}
 	for _, p := range list {
 		family := codexFamilyName(strings.TrimPrefix(p, "x-"))
-		if family == "" {
-			continue
+		if family == "" || families[family] {
+			continue // two ids that read as one name: the first keeps it
 		}
+		families[family] = true
 		for _, slot := range []string{"primary", "secondary"} {
 			if w, ok := codexWindow(f, p+"-"+slot, codexWindowName(family, slot), now); ok {
 				out = append(out, w)
@@ -53,14 +55,18 @@ func codexHeaders(f fields, now time.Time) []Window {
 }
 
 // codexFamilyName is a family's id as window names use it: "codex" for the
-// default, otherwise the id without its "codex_" lead ("bengalfox").
+// default, otherwise the id without its "codex_" lead ("bengalfox"), cut
+// so that "<family>_secondary" is still a whole window name.
 func codexFamilyName(id string) string {
 	n := name(id)
 	if n == "codex" {
 		return n
 	}
 	if rest, ok := strings.CutPrefix(n, "codex_"); ok && rest != "" {
-		return rest
+		n = rest
+	}
+	if room := maxName - len("_secondary"); len(n) > room {
+		n = strings.TrimRight(n[:room], "_")
 	}
 	return n
 }

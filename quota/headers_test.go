@@ -123,6 +123,27 @@ func TestReadHeadersCodexEmptyWindow(t *testing.T) {
 	}
 }
 
+// A family id too long for a window name is cut to fit, and two ids that
+// then read alike keep one family, the first by name.
+func TestReadHeadersCodexLongFamilies(t *testing.T) {
+	long := strings.Repeat("f", 40)
+	h := http.Header{
+		"X-" + long + "a-Primary-Used-Percent": {"10"},
+		"X-" + long + "b-Primary-Used-Percent": {"20"},
+	}
+	s, ok := ReadHeaders(h, fixtureNow)
+	if !ok {
+		t.Fatal("nothing read")
+	}
+	checkInvariants(t, s)
+	if len(s.Windows) != 1 || s.Windows[0].UsedPercent != 10 {
+		t.Fatalf("windows %v, want the first family's primary alone", s.Windows)
+	}
+	if n := s.Windows[0].Name; n != strings.Repeat("f", 30)+"_primary" {
+		t.Errorf("window name %q", n)
+	}
+}
+
 func TestReadHeadersAllocs(t *testing.T) {
 	h := headerFixture(t, "plain_openai.txt")
 	allocs := testing.AllocsPerRun(1000, func() {

@@ -72,13 +72,16 @@ func isoTime(s string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// maxName is the longest window name, in bytes.
+const maxName = 40
+
 // name turns a server's label into a window name: lower case, with only
-// letters, digits and underscores (dashes become underscores), at most 40
-// bytes; "" when nothing usable is left. Window names reach terminals and
-// JSON, so nothing else gets through.
+// letters, digits and underscores (dashes become underscores), at most
+// maxName bytes; "" when nothing usable is left. Window names reach
+// terminals and JSON, so nothing else gets through.
 func name(s string) string {
 	var b strings.Builder
-	for i := 0; i < len(s) && b.Len() < 40; i++ {
+	for i := 0; i < len(s) && b.Len() < maxName; i++ {
 		c := s[i]
 		switch {
 		case c >= 'A' && c <= 'Z':
