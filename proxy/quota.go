@@ -1,6 +1,8 @@
 package proxy
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
@@ -27,6 +29,11 @@ func (s *Server) modifyResponse(resp *http.Response) error {
 func (s *Server) readQuota(x *exchange, at time.Time) *quota.Snapshot {
 	if x.upstream == nil {
 		return nil
+	}
+	if s.log.Enabled(context.Background(), slog.LevelDebug) && quota.Present(x.upstream) {
+		if bad := quota.Malformed(x.upstream); len(bad) > 0 {
+			s.log.Debug("proxy: quota header values skipped, they do not parse", "provider", x.route.name, "values", bad)
+		}
 	}
 	q, ok := x.route.quota.Next(x.account, x.upstream, at)
 	if !ok {

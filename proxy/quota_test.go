@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -244,5 +245,39 @@ func TestSubscribeQuotaHearsOnlyReadings(t *testing.T) {
 	}
 	if want := []string{"5h,premium_interactions", "primary"}; strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Errorf("readings %q, want %q (the repeat and the plain answers bring none)", got, want)
+	}
+}
+
+// A quota header that does not parse is skipped, named in the debug log,
+// and changes nothing for the client; at info level it is not logged.
+func TestMalformedQuotaIsLoggedAtDebug(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("anthropic-ratelimit-unified-5h-utilization", "lots")
+		w.Header().Set("anthropic-ratelimit-unified-7d-utilization", "0.25")
+		_, _ = io.WriteString(w, `{"ok":true}`)
+	}))
+	t.Cleanup(up.Close)
+	for _, level := range []slog.Level{slog.LevelDebug, slog.LevelInfo} {
+		var logs syncBuffer
+		logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: level}))
+		s := newTestServer(t, Options{Logger: logger, Upstreams: []Upstream{{Name: "corp", Target: claudeTarget{base: up.URL}, Tokens: newTokens("tok-A")}}})
+		front := httptest.NewServer(s.Handler())
+		events, cancel := s.Subscribe(1)
+		resp, err := front.Client().Post(front.URL+"/corp/v1/messages", "application/json", strings.NewReader(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		ev := <-events
+		cancel()
+		front.Close()
+		if resp.StatusCode != http.StatusOK || ev.Quota == nil || len(ev.Quota.Windows) != 1 || ev.Quota.Windows[0].Name != "7d" {
+			t.Fatalf("status %d quota %+v, want 200 and the 7d window alone", resp.StatusCode, ev.Quota)
+		}
+		logged := strings.Contains(logs.String(), "anthropic-ratelimit-unified-5h-utilization=lots")
+		if logged != (level == slog.LevelDebug) {
+			t.Errorf("at %v the skipped value logged: %v\n%s", level, logged, logs.String())
+		}
 	}
 }

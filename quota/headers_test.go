@@ -185,6 +185,11 @@ func FuzzReadHeaders(f *testing.F) {
 		if err != nil {
 			return
 		}
+		for _, b := range Malformed(h) {
+			if !strings.Contains(b, "=") {
+				t.Errorf("malformed entry %q is not name=value", b)
+			}
+		}
 		s, ok := ReadHeaders(h, fixtureNow)
 		if !ok {
 			return
