@@ -54,11 +54,19 @@ func quotaUpstream(t *testing.T) *httptest.Server {
 	return srv
 }
 
-func TestEventCarriesQuota(t *testing.T) {
+// quotaProxy is a proxy with one route, corp, in front of quotaUpstream,
+// and the URL of its front.
+func quotaProxy(t *testing.T) (*Server, *httptest.Server) {
+	t.Helper()
 	up := quotaUpstream(t)
 	s := newTestServer(t, Options{Upstreams: []Upstream{{Name: "corp", Target: claudeTarget{base: up.URL}, Tokens: newTokens("tok-A")}}})
 	front := httptest.NewServer(s.Handler())
 	t.Cleanup(front.Close)
+	return s, front
+}
+
+func TestEventCarriesQuota(t *testing.T) {
+	s, front := quotaProxy(t)
 	events, cancel := s.Subscribe(8)
 	defer cancel()
 
@@ -214,10 +222,7 @@ func TestQuotaNamesTheAccount(t *testing.T) {
 // A quota reader hears each new reading, and nothing of the requests
 // that brought none or repeated the last one.
 func TestSubscribeQuotaHearsOnlyReadings(t *testing.T) {
-	up := quotaUpstream(t)
-	s := newTestServer(t, Options{Upstreams: []Upstream{{Name: "corp", Target: claudeTarget{base: up.URL}, Tokens: newTokens("tok-A")}}})
-	front := httptest.NewServer(s.Handler())
-	t.Cleanup(front.Close)
+	s, front := quotaProxy(t)
 	readings, cancel := s.SubscribeQuota(8)
 	defer cancel()
 	events, cancelEvents := s.Subscribe(8)
