@@ -13,7 +13,8 @@ import (
 
 // WriterOptions shape a Writer; zero values pick the defaults.
 type WriterOptions struct {
-	// Queue is how many records may wait for the disk (default 4096).
+	// Queue is how many records may wait for the disk (default
+	// DefaultQueue).
 	// Beyond it Add drops records and counts them, rather than wait.
 	Queue int
 	// Batch is the most records written in one transaction (default 256).
@@ -40,7 +41,10 @@ type WriterOptions struct {
 
 // Defaults of WriterOptions.
 const (
-	DefaultQueue     = 4096
+	// DefaultQueue is minutes of a personal proxy's traffic and a few
+	// batches of a busy one; the queue's records stay in memory once
+	// touched, so it is no larger.
+	DefaultQueue     = 1024
 	DefaultBatch     = 256
 	DefaultLinger    = 250 * time.Millisecond
 	DefaultIdle      = 3 * time.Millisecond
