@@ -3,6 +3,9 @@ package quota
 import (
 	"net/http"
 	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -64,5 +67,34 @@ func BenchmarkReader(b *testing.B) {
 				r.Next("", h, fixtureNow)
 			}
 		})
+	}
+}
+
+// Responses that bring the same news at once pass it on once, and a
+// header that is gone from the set is news too.
+func TestReaderConcurrentNewsPassesOnce(t *testing.T) {
+	var r Reader
+	h := headerFixture(t, "anthropic_max.txt")
+	var wg sync.WaitGroup
+	var passed atomic.Int32
+	for range 16 {
+		wg.Go(func() {
+			if _, ok := r.Next("", h, fixtureNow); ok {
+				passed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if n := passed.Load(); n != 1 {
+		t.Errorf("%d of 16 identical readings passed on, want 1", n)
+	}
+	fewer := h.Clone()
+	for k := range fewer {
+		if strings.HasSuffix(strings.ToLower(k), "-7d-utilization") {
+			delete(fewer, k)
+		}
+	}
+	if _, ok := r.Next("", fewer, fixtureNow); !ok {
+		t.Error("a reading with a window gone was taken for a repeat")
 	}
 }
