@@ -199,3 +199,21 @@ func FuzzCounter(f *testing.F) {
 		}
 	})
 }
+
+// A new Counter reads a response's usage without allocating beyond
+// itself: the proxy makes one per request.
+func TestCounterReadsUsageWithoutAllocating(t *testing.T) {
+	for _, file := range []string{"anthropic-messages.json", "openai-chat.json", "anthropic-stream.sse"} {
+		body, format := readFixture(t, file)
+		allocs := testing.AllocsPerRun(200, func() {
+			c := NewCounter(format)
+			c.Write(body)
+			if !c.Seen() {
+				t.Fatalf("%s: no usage read", file)
+			}
+		})
+		if allocs > 1 {
+			t.Errorf("%s: %v allocations a response, want the Counter's own", file, allocs)
+		}
+	}
+}

@@ -5,6 +5,16 @@ package usage
 // the bytes of a usage object in an eligible place. It holds no other byte.
 // Malformed input never stops it; at worst it finds nothing.
 type scanner struct {
+	scanState
+	capture []byte // the usage object so far; in inline until it outgrows it
+	// inline holds a usage object of the usual size, so that reading one
+	// costs no allocation. capture points into it: a scanner (and so a
+	// Counter) is used in place, never copied once it has read.
+	inline [512]byte
+}
+
+// scanState is where the scanner is in its document; reset clears it.
+type scanState struct {
 	depth    int    // open objects and arrays
 	arrays   uint64 // bit d: the container at depth d is an array
 	body     uint64 // bit d: the object at depth d is a body or event (top level, or an element of a top-level array)
@@ -20,7 +30,6 @@ type scanner struct {
 
 	capturing bool
 	capDepth  int // depth of the usage object being copied
-	capture   []byte
 }
 
 type keyKind uint8
@@ -32,8 +41,17 @@ const (
 )
 
 func (s *scanner) reset() {
-	buf := s.capture[:0]
-	*s = scanner{capture: buf}
+	s.scanState = scanState{}
+	s.capture = s.capture[:0]
+}
+
+// startCapture begins copying a usage object, into inline unless an
+// earlier one outgrew it.
+func (s *scanner) startCapture() {
+	if cap(s.capture) <= len(s.inline) {
+		s.capture = s.inline[:0]
+	}
+	s.capture = append(s.capture[:0], '{')
 }
 
 func bit(d int) uint64 { return 1 << (uint(d) & 63) }
@@ -152,7 +170,7 @@ func (s *scanner) open(c *Counter, b byte) {
 	case key == keyUsage && (s.body|s.inner)&bit(parent) != 0:
 		s.capturing = true
 		s.capDepth = d
-		s.capture = append(s.capture[:0], '{')
+		s.startCapture()
 	}
 }
 
