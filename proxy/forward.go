@@ -77,8 +77,9 @@ type exchange struct {
 	since    func(time.Time) time.Duration
 	errKind  string        // the code of an error the proxy answered itself
 	counter  usage.Counter // reads the token usage of the upstream's body
-	respBody *usage.Body   // the counted upstream body, nil when not counted
-	capture  *Capture      // headers and bodies, with Options.KeepBodies
+	respBody *usage.Body   // the counted upstream body (&counted), nil when not counted
+	counted  usage.Body
+	capture  *Capture // headers and bodies, with Options.KeepBodies
 }
 
 type exchangeKey struct{}
@@ -287,7 +288,7 @@ func (s *Server) forward(x *exchange, r *http.Request, rest, account string) {
 		return
 	}
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
-		clear := readDeadline(x, s.opts.BodyTimeout)
+		clear := readDeadline(x.ResponseWriter, s.opts.BodyTimeout)
 		body, err := readBody(r.Body, r.ContentLength, s.opts.MaxBody)
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			// Past the deadline it stays: the server's attempt to drain

@@ -215,7 +215,7 @@ func New(opts Options) (*Server, error) {
 	if opts.IdleTimeout > 0 {
 		s.idle = newIdleWatch(s.clock, opts.IdleTimeout)
 	}
-	s.rp = s.newReverseProxy(newTransport())
+	s.rp = s.newReverseProxy(newTransport(s.idle != nil))
 	s.handler = http.HandlerFunc(s.serveHTTP)
 	return s, nil
 }

@@ -19,6 +19,7 @@ func (x *exchange) countUsage(resp *http.Response) {
 		return
 	}
 	x.counter.Reset(f)
-	x.respBody = usage.NewBody(resp.Body, &x.counter)
+	x.counted.Reset(resp.Body, &x.counter)
+	x.respBody = &x.counted
 	resp.Body = x.respBody
 }

@@ -9,8 +9,14 @@ import (
 // newTransport builds the one upstream transport the proxy reuses for its
 // whole life. It is sized for many concurrent long streams to the same API
 // host. There is deliberately no overall timeout: a model's stream may run
-// for many minutes, and the client's disconnect cancels it instead.
-func newTransport() *http.Transport {
+// for many minutes, and the client's disconnect cancels it instead. With
+// an idle watch (watched) silence before the headers is the watch's to
+// cut; without one the transport gives up on headers after 11 minutes.
+func newTransport(watched bool) *http.Transport {
+	headerTimeout := 11 * time.Minute
+	if watched {
+		headerTimeout = 0 // one timer less a request: the watch cuts sooner
+	}
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment, // corporate egress proxies; never used for loopback
@@ -23,7 +29,7 @@ func newTransport() *http.Transport {
 		ExpectContinueTimeout: time.Second,
 		// A non-streaming completion only sends its headers when the whole
 		// answer is ready, which the APIs allow to take up to ten minutes.
-		ResponseHeaderTimeout: 11 * time.Minute,
+		ResponseHeaderTimeout: headerTimeout,
 		// The client's Accept-Encoding is dropped (decorate) and the
 		// transport asks for gzip and inflates it: the usage counter must
 		// read the answer's bytes, and loopback to the client costs nothing.

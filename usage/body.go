@@ -16,7 +16,15 @@ type Body struct {
 }
 
 // NewBody returns rc counted by c.
-func NewBody(rc io.ReadCloser, c *Counter) *Body { return &Body{rc: rc, counter: c} }
+func NewBody(rc io.ReadCloser, c *Counter) *Body {
+	b := &Body{}
+	b.Reset(rc, c)
+	return b
+}
+
+// Reset makes b count rc with c from the start, so that a Body kept in a
+// larger struct serves without an allocation of its own.
+func (b *Body) Reset(rc io.ReadCloser, c *Counter) { *b = Body{rc: rc, counter: c} }
 
 // Read reads from the wrapped body and counts what came.
 func (b *Body) Read(p []byte) (int, error) {
