@@ -205,7 +205,10 @@ func anthropicClaim(v string) string {
 // anthropicWindowOf builds one window from its header values. A window the
 // server names with nothing usable is dropped, and so is an overage window
 // that is switched off (its disabled-reason says overage was never there to
-// use; out_of_credits is the exception: then it was, and is spent).
+// use; out_of_credits is the exception: then it was, and is spent). So is a
+// window whose utilization is there but does not parse: the reading says
+// nothing of it, and the last good percentage stands, rather than one
+// garbled value turning the window to "unknown".
 func anthropicWindowOf(id string, v map[string]string) (Window, bool) {
 	w := Window{Name: id, WindowMinutes: anthropicMinutes(id)}
 	if id == "overage" {
@@ -213,7 +216,11 @@ func anthropicWindowOf(id string, v map[string]string) (Window, bool) {
 			return Window{}, false
 		}
 	}
-	util, hasUtil := number(v["utilization"])
+	raw, sent := v["utilization"]
+	util, hasUtil := number(raw)
+	if sent && !hasUtil {
+		return Window{}, false
+	}
 	reset, hasReset := epochString(v["reset"])
 	server := anthropicStatus(v["status"])
 	if !hasUtil && !hasReset && server == "" {

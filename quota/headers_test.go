@@ -239,3 +239,34 @@ func TestReadHeadersISOReset(t *testing.T) {
 		}
 	}
 }
+
+// A utilization that is there but garbled says nothing of its window: the
+// window is left out of the reading, and merged onto the last one the good
+// percentage stands (not "unknown", not 0).
+func TestReadHeadersGarbledUtilizationKeepsTheLastValue(t *testing.T) {
+	good := http.Header{
+		"Anthropic-Ratelimit-Unified-5h-Utilization": {"0.37"},
+		"Anthropic-Ratelimit-Unified-5h-Reset":       {"1796171279"},
+		"Anthropic-Ratelimit-Unified-7d-Utilization": {"0.6"},
+	}
+	garbled := good.Clone()
+	garbled.Set("Anthropic-Ratelimit-Unified-5h-Utilization", "forty-two%")
+	garbled.Set("Anthropic-Ratelimit-Unified-7d-Utilization", "0.61")
+	first, ok := ReadHeaders(good, fixtureNow)
+	if !ok {
+		t.Fatal("nothing read from the good headers")
+	}
+	second, ok := ReadHeaders(garbled, fixtureNow.Add(time.Minute))
+	if !ok {
+		t.Fatal("the good 7d window of the garbled headers was not read")
+	}
+	if _, has := second.Window("5h"); has {
+		t.Errorf("a garbled 5h utilization made a window: %+v", second.Windows)
+	}
+	merged := first.Merge(second)
+	w5, _ := merged.Window("5h")
+	w7, _ := merged.Window("7d")
+	if w5.UsedPercent != 37 || w5.UsageUnknown || w7.UsedPercent != 61 {
+		t.Errorf("merged 5h %v (unknown %v), 7d %v; want 37, known, and 61", w5.UsedPercent, w5.UsageUnknown, w7.UsedPercent)
+	}
+}
