@@ -3,6 +3,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -26,10 +27,14 @@ func run() int {
 	// The log file is best effort: a read-only state dir must not stop
 	// the command line from working. The demo touches no file of the
 	// user's, the log included.
+	level, err := logging.ParseLevel(os.Getenv(logging.LevelEnv))
+	if err != nil {
+		fmt.Fprintf(ios.ErrOut, "ccproxy-tui: %s: %v; logging at info\n", logging.LevelEnv, err)
+	}
 	if !demoRequested(os.Args[1:]) {
 		if f, _, err := logging.OpenFile(); err == nil {
 			defer f.Close()
-			logger = logging.New(f, logging.Options{})
+			logger = logging.New(f, logging.Options{Level: level})
 		}
 	}
 	logger.Info("start", "args", strings.Join(os.Args[1:], " "), "pid", os.Getpid())

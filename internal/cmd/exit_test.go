@@ -33,6 +33,7 @@ func TestExitCodes(t *testing.T) {
 		{"bad shell", []string{"env", "--shell", "tcsh"}, 2, "--shell must be"},
 		{"bad listen flag", []string{"serve", "--listen", "nowhere"}, 2, "--listen"},
 		{"bad log format", []string{"serve", "--log-format", "xml"}, 2, "--log-format"},
+		{"bad log level", []string{"serve", "--log-level", "loud"}, 2, "--log-level: log level \"loud\": want debug, info, warn or error"},
 		{"status of a provider not logged in", []string{"auth", "status", "corp"}, 1, "corp: "},
 		{"token when not logged in", []string{"auth", "token", "corp"}, 1, "ccproxy-tui auth login corp"},
 		{"refresh when not logged in", []string{"auth", "refresh", "corp"}, 1, "ccproxy-tui auth login corp"},

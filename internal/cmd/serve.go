@@ -36,11 +36,13 @@ type ServeOptions struct {
 	Listen    string
 	Demo      bool
 	LogFormat string
+	LogLevel  string
 }
 
-// NewCmdServe builds `serve [--listen ADDR] [--demo] [--log-format text|json]`.
+// NewCmdServe builds `serve [--listen ADDR] [--demo] [--log-format text|json] [--log-level LEVEL]`.
 func NewCmdServe(f *Factory, runF func(*ServeOptions) error) *cobra.Command {
 	opts := &ServeOptions{IO: f.IO, Logger: f.Logger, Clock: f.Clock, OpenLedger: f.openLedger, OpenApp: f.openApp}
+	getenv := f.Getenv
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the proxy and the refresh scheduler without the dashboard",
@@ -48,7 +50,10 @@ func NewCmdServe(f *Factory, runF func(*ServeOptions) error) *cobra.Command {
 stderr. SIGINT or SIGTERM stops accepting requests, lets in-flight ones
 (streams included) finish for up to 30s, and exits 0.
 
---listen overrides CCPROXY_TUI_LISTEN, which overrides [proxy] listen.`,
+--listen overrides CCPROXY_TUI_LISTEN, which overrides [proxy] listen.
+--log-level overrides CCPROXY_TUI_LOG_LEVEL (info when neither is set);
+debug adds a line per request and the quota header values that did not
+parse. Tokens are masked at every level.`,
 		Args: args(cobra.NoArgs),
 		RunE: func(c *cobra.Command, _ []string) error {
 			opts.Context = c.Context()
@@ -56,6 +61,13 @@ stderr. SIGINT or SIGTERM stops accepting requests, lets in-flight ones
 			case "text", "json":
 			default:
 				return flagErrorf("--log-format must be text or json, not %q", opts.LogFormat)
+			}
+			source := "--log-level"
+			if !c.Flags().Changed("log-level") && getenv != nil {
+				opts.LogLevel, source = getenv(logging.LevelEnv), logging.LevelEnv
+			}
+			if _, err := logging.ParseLevel(opts.LogLevel); err != nil {
+				return flagErrorf("%s: %v", source, err)
 			}
 			if opts.Listen != "" {
 				if err := config.ValidateListen(opts.Listen); err != nil {
@@ -71,6 +83,7 @@ stderr. SIGINT or SIGTERM stops accepting requests, lets in-flight ones
 	cmd.Flags().StringVar(&opts.Listen, "listen", "", "address to listen on (default from config: 127.0.0.1:8787)")
 	cmd.Flags().BoolVar(&opts.Demo, "demo", false, "serve fake providers; nothing is real")
 	cmd.Flags().StringVar(&opts.LogFormat, "log-format", "text", "stderr log format: text or json")
+	cmd.Flags().StringVar(&opts.LogLevel, "log-level", "info", "stderr log level: debug, info, warn or error")
 	return cmd
 }
 
@@ -78,7 +91,8 @@ func serveRun(opts *ServeOptions) error {
 	ctx, stop := signal.NotifyContext(contextOr(opts.Context), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
-	var h slog.Handler = logging.New(opts.IO.ErrOut, logging.Options{JSON: opts.LogFormat == "json"}).Handler()
+	level, _ := logging.ParseLevel(opts.LogLevel) // checked by the command
+	var h slog.Handler = logging.New(opts.IO.ErrOut, logging.Options{JSON: opts.LogFormat == "json", Level: level}).Handler()
 	if opts.Logger != nil {
 		h = slog.NewMultiHandler(h, opts.Logger.Handler())
 	}

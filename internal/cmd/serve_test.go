@@ -64,3 +64,40 @@ func TestServeFlagBeatsEnvironmentBeatsFile(t *testing.T) {
 		}
 	})
 }
+
+// CCPROXY_TUI_LOG_LEVEL=debug makes serve log each request; a level that
+// is not one is a usage error naming the variable, and --log-level beats
+// the variable.
+func TestServeLogLevel(t *testing.T) {
+	h := newHarness(t, nil)
+	h.env["CCPROXY_TUI_LOG_LEVEL"] = "chatty"
+	if code := h.run(testContext(t), "serve", "--listen", "127.0.0.1:0"); code != 2 || !strings.Contains(h.errOut.String(), "CCPROXY_TUI_LOG_LEVEL: log level") {
+		t.Fatalf("exit %d: %s", code, h.errOut)
+	}
+	for _, tc := range []struct {
+		env, flag string
+		debug     bool
+	}{{"debug", "", true}, {"debug", "info", false}, {"", "debug", true}} {
+		h.env["CCPROXY_TUI_LOG_LEVEL"] = tc.env
+		h.errOut.buf.Reset()
+		ctx, cancel := context.WithCancel(testContext(t))
+		args := []string{"serve", "--listen", "127.0.0.1:0"}
+		if tc.flag != "" {
+			args = append(args, "--log-level", tc.flag)
+		}
+		done := h.runAsync(ctx, args...)
+		url := h.errOut.waitFor(testContext(t), t, regexp.MustCompile(`msg="serving; stop with Ctrl-C" url=(http://127\.0\.0\.1:\d+)`))
+		resp, err := http.Get(url + "/corp/v1/messages")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		cancel()
+		if code := <-done; code != 0 {
+			t.Fatalf("exit %d: %s", code, h.errOut)
+		}
+		if got := strings.Contains(h.errOut.String(), `msg="proxy request"`); got != tc.debug {
+			t.Errorf("env %q flag %q: request logged at debug %v, want %v:\n%s", tc.env, tc.flag, got, tc.debug, h.errOut)
+		}
+	}
+}
