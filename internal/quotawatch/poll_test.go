@@ -235,6 +235,11 @@ func TestPollStateIsSharedBetweenProcesses(t *testing.T) {
 	if res, _ := pollingWatcher(clock, dir).Poll(ctx, e.target("codex")); res.Outcome != Skipped || e.hits.Load() != 1 {
 		t.Errorf("second process asked again: %+v, %d asks", res, e.hits.Load())
 	}
+	// A poll that is not due leaves the file alone: a dashboard asks
+	// every few seconds.
+	if again, err := os.Stat(filepath.Join(dir, PollStateFile)); err != nil || !os.SameFile(info, again) {
+		t.Errorf("a skipped poll rewrote the state file: %v", err)
+	}
 	if err := os.WriteFile(filepath.Join(dir, PollStateFile), []byte("{not json"), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,11 @@ type pollRecord struct {
 	Reason string `json:"reason,omitempty"`
 }
 
+// same reports whether r and o say the same.
+func (r pollRecord) same(o pollRecord) bool {
+	return r.LastAttempt.Equal(o.LastAttempt) && r.NotBefore.Equal(o.NotBefore) && r.TrafficOnly == o.TrafficOnly && r.Reason == o.Reason
+}
+
 // pollState keeps the records by "provider/account".
 type pollState interface {
 	// update runs fn on the record of key under the state's lock and
@@ -86,8 +91,12 @@ func (f filePollState) update(ctx context.Context, key string, fn func(r *pollRe
 		// A damaged file only loses the schedule: start over.
 		_ = json.Unmarshal(b, &records)
 	}
-	r := records[key]
+	was, had := records[key]
+	r := was
 	fn(&r)
+	if had && r.same(was) {
+		return r, nil // nothing claimed or learnt: the file stays as it is
+	}
 	records[key] = r
 	out, err := json.MarshalIndent(records, "", "  ")
 	if err != nil {
