@@ -27,9 +27,11 @@ type QuotaSource interface {
 }
 
 // quotaEvery is how often an open dashboard re-reads the quota (another
-// process may have written it) and lets the due endpoints be asked; a
-// response's own quota is read at once.
-const quotaEvery = 30 * time.Second
+// process, a serve beside it, may have written it) and lets the due
+// endpoints be asked, which they are only every few minutes; a response's
+// own quota is read at once. Reading the latest observations is one small
+// query, so a reading made elsewhere shows within seconds.
+const quotaEvery = 5 * time.Second
 
 // quotaMsg carries a fetch's result.
 type quotaMsg struct {
