@@ -43,7 +43,9 @@ minutes, the provider's usage endpoint is asked, at most every 5 minutes.
 
 --json prints an array of {provider, account, status, binding, source,
 observed_at, windows: [{name, used_percent, resets_at, window_minutes,
-status}]}, used_percent always 0–100 used.
+status, usage_unknown}]}, used_percent always 0–100 used. usage_unknown is
+true (and present) only when the server named a window and its status but
+not how full it is; used_percent is then 0, or 100 when rejected.
 
 Exit status: 1 when a window is rejected (the limit is reached).`,
 		Args:              args(cobra.MaximumNArgs(1)),

@@ -48,7 +48,9 @@ func NewCmdUsage(f *Factory, runF func(*UsageOptions) error) *cobra.Command {
 		Short: "Show the requests and tokens the proxy has recorded",
 		Long: `Show what went through the proxy: requests, errors and the tokens each
 provider reported (input, output, cache read, cache creation), added up by
-day, provider, model or account; or, with --requests, the latest requests.
+day, provider, model or account; or, with --requests, the latest requests
+(whose CACHE column is cache read plus cache creation; --json keeps them
+apart).
 
 --since takes a duration (24h, 7d, 30d) or a date (2026-11-01, local
 midnight); the default is 30d. Records are kept for [ledger] retention
