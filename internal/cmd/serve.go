@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -135,11 +136,15 @@ func serveRun(opts *ServeOptions) error {
 		clock = clockwork.NewRealClock()
 	}
 	go logRequests(log, clock, events, quit, logged)
-	defer func() {
-		close(quit)
-		<-logged
-		unsubscribe()
-	}()
+	var stopLogging sync.Once
+	endLog := func() {
+		stopLogging.Do(func() {
+			close(quit)
+			<-logged
+			unsubscribe()
+		})
+	}
+	defer endLog()
 	if err := px.Start(ctx); err != nil {
 		return fmt.Errorf("%w (choose another with --listen)", err)
 	}
@@ -159,6 +164,7 @@ func serveRun(opts *ServeOptions) error {
 	if stopErr != nil {
 		return fmt.Errorf("stop proxy: %w", stopErr)
 	}
+	endLog() // the last requests' summary comes before the last line
 	st := px.Stats()
 	log.Info("stopped", "requests", st.Requests, "errors", st.Errors)
 	return nil

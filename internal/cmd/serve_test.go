@@ -99,5 +99,12 @@ func TestServeLogLevel(t *testing.T) {
 		if got := strings.Contains(h.errOut.String(), `msg="proxy request"`); got != tc.debug {
 			t.Errorf("env %q flag %q: request logged at debug %v, want %v:\n%s", tc.env, tc.flag, got, tc.debug, h.errOut)
 		}
+		// The last requests' summary (a 401: an error) comes before the
+		// last line, not after it.
+		lines := strings.Split(strings.TrimSpace(h.errOut.String()), "\n")
+		if last := lines[len(lines)-1]; !strings.Contains(last, "msg=stopped") ||
+			!strings.Contains(lines[len(lines)-2], "msg=requests requests=1 errors=1") {
+			t.Errorf("the log does not end with the summary, then stopped:\n%s", h.errOut)
+		}
 	}
 }

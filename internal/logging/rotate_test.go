@@ -59,9 +59,10 @@ func TestTallySummarises(t *testing.T) {
 	tally.Add("claude", 200, 100)
 	tally.Add("claude", 503, 10)
 	tally.Add("codex", 200, 5)
+	tally.Add("codex", 499, 0) // a client that left counts, as in the ledger
 	tally.Flush(context.Background(), log, time.Minute)
 	line := buf.String()
-	for _, want := range []string{"level=INFO", "msg=requests", "requests=3", "errors=1", "bytes=115", `providers="claude=2 codex=1"`} {
+	for _, want := range []string{"level=INFO", "msg=requests", "requests=4", "errors=2", "bytes=115", `providers="claude=2 codex=2"`} {
 		if !strings.Contains(line, want) {
 			t.Errorf("summary %q lacks %s", line, want)
 		}

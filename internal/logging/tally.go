@@ -23,8 +23,9 @@ type Tally struct {
 	byName   map[string]int
 }
 
-// Add counts one finished request; a status of 500 or more, or 0 (no
-// answer), counts as an error.
+// Add counts one finished request; a status of 400 or more (a client that
+// left is 499), or 0 (no answer), counts as an error, as the proxy's own
+// counters and the usage ledger count them.
 func (t *Tally) Add(provider string, status int, bytes int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -34,7 +35,7 @@ func (t *Tally) Add(provider string, status int, bytes int64) {
 	t.requests++
 	t.bytes += bytes
 	t.byName[provider]++
-	if status >= 500 || status == 0 {
+	if status >= 400 || status == 0 {
 		t.errors++
 	}
 }
