@@ -5,7 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/ccproxy-tui/ccproxy-tui/auth"
@@ -21,8 +20,7 @@ type detailModel struct {
 	hasQuota bool
 	width    int
 	height   int
-	offset   int // first field shown, when they do not all fit
-	lines    int // fields rendered
+	scroll   scroller // the fields, when they do not all fit
 	rendered string
 	// logins names the login keys the provider offers ("l browser · v paste").
 	logins string
@@ -63,13 +61,7 @@ func (d detailModel) SetQuota(s quota.Snapshot, ok bool) detailModel {
 func (d detailModel) Update(msg tea.Msg) (detailModel, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.KeyMsg:
-		k := d.com.Keys
-		switch {
-		case key.Matches(msg, k.Up):
-			d.offset = max(d.offset-1, 0)
-			return d.render(), nil
-		case key.Matches(msg, k.Down):
-			d.offset = max(min(d.offset+1, d.lines-d.height), 0)
+		if d.scroll.key(msg, d.com.Keys, d.height) {
 			return d.render(), nil
 		}
 	case tickMsg:
@@ -174,8 +166,6 @@ func (d detailModel) render() detailModel {
 			}
 		}
 	}
-	d.lines = len(lines)
-	d.offset = max(min(d.offset, len(lines)-d.height), 0)
-	d.rendered = block(strings.Join(lines[d.offset:], "\n"), d.width, d.height)
+	d.rendered = block(d.scroll.window(lines, d.height), d.width, d.height)
 	return d
 }

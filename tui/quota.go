@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/x/ansi"
 	"github.com/jonboulle/clockwork"
@@ -54,10 +53,9 @@ type quotaModel struct {
 	com      *Common
 	list     []quota.Snapshot
 	filter   string
-	offset   int
+	scroll   scroller
 	width    int
 	height   int
-	lines    int
 	rendered string
 }
 
@@ -116,18 +114,12 @@ func (q quotaModel) Snapshot(provider, account string) (quota.Snapshot, bool) {
 func (q quotaModel) Update(msg tea.Msg) (quotaModel, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.KeyMsg:
-		k := q.com.Keys
-		switch {
-		case key.Matches(msg, k.Up):
-			q.offset = max(q.offset-1, 0)
-			return q.render(), nil
-		case key.Matches(msg, k.Down):
-			q.offset = max(min(q.offset+1, q.lines-q.height), 0)
+		if q.scroll.key(msg, q.com.Keys, q.height) {
 			return q.render(), nil
 		}
 	case filterMsg:
 		q.filter = msg.Text
-		q.offset = 0
+		q.scroll.offset = 0
 		return q.render(), nil
 	case tickMsg:
 		return q.render(), nil
@@ -176,9 +168,7 @@ func (q quotaModel) render() quotaModel {
 			lines = append(lines, "  "+q.com.Styles.Warning.Render(f.String()))
 		}
 	}
-	q.lines = len(lines)
-	q.offset = max(min(q.offset, len(lines)-q.height), 0)
-	q.rendered = block(strings.Join(lines[q.offset:], "\n"), q.width, q.height)
+	q.rendered = block(q.scroll.window(lines, q.height), q.width, q.height)
 	return q
 }
 
