@@ -76,15 +76,7 @@ func (f *failover) RoundTrip(req *http.Request) (*http.Response, error) {
 		"provider", x.route.name, "from", x.account, "to", account)
 
 	x.failoverFrom, x.account, x.tokens, x.creds, x.base = x.account, account, tokens, creds, base
-	again := req.Clone(ctx)
-	x.point(again, base)
-	x.decorate(again.Header)
-	again.Body = nil
-	if x.hasBody {
-		again.Body = io.NopCloser(bytes.NewReader(x.body))
-		again.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(x.body)), nil }
-	}
-	return f.next.RoundTrip(again)
+	return f.next.RoundTrip(x.resend(req, base))
 }
 
 // readCloser reads from r and closes c.

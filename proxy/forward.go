@@ -455,7 +455,14 @@ func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, &refreshError{err: fmt.Errorf("%s API base: %w", x.route.name, err)}
 	}
 	x.creds = creds
-	again := req.Clone(ctx)
+	return t.send(x.resend(req, base))
+}
+
+// resend is req made again for another try: pointed at base, decorated
+// with the exchange's credentials as they now stand, and carrying the
+// buffered body from its start.
+func (x *exchange) resend(req *http.Request, base *url.URL) *http.Request {
+	again := req.Clone(req.Context())
 	x.point(again, base)
 	x.decorate(again.Header)
 	again.Body = nil
@@ -463,7 +470,7 @@ func (t *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 		again.Body = io.NopCloser(bytes.NewReader(x.body))
 		again.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(x.body)), nil }
 	}
-	return t.send(again)
+	return again
 }
 
 // proxyError is the ReverseProxy's one error path: the client left, a forced
