@@ -52,7 +52,7 @@ type exchange struct {
 	restRaw    string // its escaped form when it differs (url.URL.RawPath)
 	body       []byte // the buffered request body, replayed on retry
 	hasBody    bool
-	reader     replayBody // reads body for the first attempt, without another allocation
+	reader     bytes.Reader // reads body for the first attempt, without another allocation
 
 	status  int
 	bytes   int64
@@ -97,11 +97,6 @@ func (c *exchangeCtx) Value(key any) any {
 	}
 	return c.Context.Value(key)
 }
-
-// replayBody is a buffered request body as an io.ReadCloser.
-type replayBody struct{ bytes.Reader }
-
-func (*replayBody) Close() error { return nil }
 
 func (x *exchange) WriteHeader(code int) {
 	if x.status == 0 && code >= 200 {
@@ -316,7 +311,7 @@ func (s *Server) forward(x *exchange, r *http.Request, rest, account string) {
 		}
 		x.body, x.hasBody = body, true
 		x.reader.Reset(body)
-		r.Body = &x.reader
+		r.Body = io.NopCloser(&x.reader)
 		r.ContentLength = int64(len(body))
 		r.TransferEncoding = nil
 	}
@@ -385,6 +380,22 @@ func (s *Server) rewrite(pr *httputil.ProxyRequest) {
 	x := pr.In.Context().Value(exchangeKey{}).(*exchange)
 	x.point(pr.Out, x.base)
 	x.decorate(pr.Out.Header)
+	if x.hasBody {
+		// The ReverseProxy wraps the body so that a failed round trip
+		// cannot close the client's; this one is in memory and closes to
+		// nothing. Given the bytes themselves, the transport sends headers
+		// and body in one write rather than flushing the headers first
+		// (one syscall less here, one read less upstream), and GetBody lets
+		// it send them again on a fresh connection when a kept-alive one
+		// turns out closed.
+		pr.Out.Body = pr.In.Body
+		pr.Out.GetBody = x.replay
+	}
+}
+
+// replay is the buffered request body from its start, for another send.
+func (x *exchange) replay() (io.ReadCloser, error) {
+	return io.NopCloser(bytes.NewReader(x.body)), nil
 }
 
 // point sets out's URL to base + the client's path after the route prefix.
@@ -467,8 +478,8 @@ func (x *exchange) resend(req *http.Request, base *url.URL) *http.Request {
 	x.decorate(again.Header)
 	again.Body = nil
 	if x.hasBody {
-		again.Body = io.NopCloser(bytes.NewReader(x.body))
-		again.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(x.body)), nil }
+		again.Body, _ = x.replay()
+		again.GetBody = x.replay
 	}
 	return again
 }

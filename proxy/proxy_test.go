@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -724,5 +725,52 @@ func TestNewRejectsBadUpstreams(t *testing.T) {
 				t.Fatal("New accepted it")
 			}
 		})
+	}
+}
+
+// countingConn counts the writes made on an upstream connection.
+type countingConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c countingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// A buffered request goes upstream in one write, headers and body together,
+// rather than the headers flushed on their own first; a retry after a 401
+// does the same.
+func TestRequestGoesUpstreamInOneWrite(t *testing.T) {
+	r := newRig(t, fake.UpstreamOptions{}, Options{}, "tok-old", "tok-new")
+	var writes atomic.Int64
+	tr := r.srv.rp.Transport.(*failover).next.(*retrier).next.(*http.Transport)
+	dial := tr.DialContext
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return countingConn{Conn: c, writes: &writes}, nil
+	}
+	const body = `{"model":"m","messages":[{"role":"user","content":"one write"}]}`
+	for i, want := range []int64{1, 2} {
+		if i == 1 {
+			r.up.RejectToken("tok-old") // the second request is sent twice
+		}
+		writes.Store(0)
+		resp, got := r.do(t, r.req(t, http.MethodPost, "/claude/v1/messages", body))
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("request %d: status %d (%s)", i, resp.StatusCode, got)
+		}
+		if n := writes.Load(); n != want {
+			t.Errorf("request %d: %d writes upstream, want %d", i, n, want)
+		}
+	}
+	for i, s := range r.up.Requests() {
+		if string(s.Body) != body {
+			t.Errorf("upstream call %d body = %q, want it intact", i, s.Body)
+		}
 	}
 }
