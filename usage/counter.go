@@ -1,6 +1,9 @@
 package usage
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+)
 
 // Format says how a body is framed, and so how a Counter reads it.
 type Format uint8
@@ -110,7 +113,7 @@ func (c *Counter) sse(p []byte) {
 				}
 				return
 			}
-			if c.inData {
+			if c.inData && !c.idleLine(p, i) {
 				c.js.scan(c, p[:i])
 			}
 			c.inData, c.skipLine = false, false
@@ -165,13 +168,29 @@ func (c *Counter) endEvent() {
 	c.js.reset()
 }
 
+// idleLine reports whether the data line p[:i] can go unread: it is the
+// whole of its event (the scanner has seen nothing of the event, and a
+// blank line follows at once) and holds no "usage" or "usageMetadata"
+// key, so reading it could change nothing before the scanner is reset. A
+// model's text deltas take this path: one search instead of a byte-by-byte
+// walk.
+func (c *Counter) idleLine(p []byte, i int) bool {
+	return p[i] == '\n' && i+1 < len(p) && p[i+1] == '\n' && c.js.fresh() && !bytes.Contains(p[:i], usageQuote)
+}
+
+var usageQuote = []byte(`"usage`)
+
+// indexEOL is the index of p's first CR or LF, or -1.
 func indexEOL(p []byte) int {
-	for i, b := range p {
-		if b == '\n' || b == '\r' {
-			return i
-		}
+	i := bytes.IndexByte(p, '\n')
+	head := p
+	if i >= 0 {
+		head = p[:i]
 	}
-	return -1
+	if j := bytes.IndexByte(head, '\r'); j >= 0 {
+		return j
+	}
+	return i
 }
 
 // apply reads one complete usage object into the running counts. Each

@@ -217,3 +217,16 @@ func TestCounterReadsUsageWithoutAllocating(t *testing.T) {
 		}
 	}
 }
+
+// An event's JSON may span several data lines; a line without usage is
+// only passed over when it is its event's whole payload.
+func TestUsageAfterALineWithoutIt(t *testing.T) {
+	for _, body := range []string{
+		"data: {\"type\":\"message_delta\",\ndata: \"usage\":{\"output_tokens\":5}}\n\n",
+		"data: {\"type\":\"ping\"}\n\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":5}}\n\n",
+	} {
+		if got := count(SSE, []byte(body)); got.tokens.Output != 5 || !got.seen {
+			t.Errorf("%q: %+v, want 5 output tokens", body, got)
+		}
+	}
+}

@@ -40,6 +40,9 @@ const (
 	keyParent         // "message" or "response"
 )
 
+// fresh reports whether the scanner is at the start of a document.
+func (s *scanner) fresh() bool { return s.scanState == scanState{} }
+
 func (s *scanner) reset() {
 	s.scanState = scanState{}
 	s.capture = s.capture[:0]
