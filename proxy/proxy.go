@@ -87,9 +87,10 @@ type Options struct {
 	APIKey string
 	// MaxBody limits request bodies; larger ones get 413.
 	MaxBody int64
-	// IdleTimeout cuts an upstream that sends nothing this long, before
-	// its headers (the client gets a 504) or within its body (the stream
-	// ends). DefaultIdleTimeout when 0; negative: never.
+	// IdleTimeout cuts an upstream that sends nothing this long within
+	// its body (the stream ends). Before its headers it has AnswerWait, or
+	// IdleTimeout when longer (the client gets a 504). DefaultIdleTimeout
+	// when 0; negative: never.
 	IdleTimeout time.Duration
 	// BodyTimeout is how long a client may take to send its request body
 	// (408 after). DefaultBodyTimeout when 0; negative: no limit.

@@ -15,9 +15,14 @@ import (
 
 // Timeouts of a proxied exchange.
 const (
-	// DefaultIdleTimeout is how long an upstream may send nothing, before
-	// its headers or between two pieces of its body, before it is cut.
+	// DefaultIdleTimeout is how long an upstream may send nothing between
+	// two pieces of its answer before it is cut.
 	DefaultIdleTimeout = 5 * time.Minute
+	// AnswerWait is how long an upstream may take to send its headers when
+	// the idle timeout is shorter. A non-streaming completion sends them
+	// only once the whole answer is ready, which the APIs and their SDKs
+	// allow ten minutes: the proxy gives up no sooner than its client would.
+	AnswerWait = 10 * time.Minute
 	// DefaultBodyTimeout is how long a client has to send its whole
 	// request body: far longer than any real client needs on loopback,
 	// short enough that a trickled body cannot hold a connection for long.
@@ -27,26 +32,36 @@ const (
 // errIdle is the cause of an attempt cancelled by the idle timeout.
 var errIdle = errors.New("upstream idle")
 
-// idleError is an upstream that sent nothing for the idle timeout.
-type idleError struct{ after time.Duration }
+// idleError is an upstream that sent nothing for the idle timeout, or no
+// headers within the wait for an answer.
+type idleError struct {
+	after   time.Duration
+	headers bool // cut before its headers
+}
 
 func (e *idleError) Error() string {
+	if e.headers {
+		return fmt.Sprintf("the upstream sent no answer within %s", e.after)
+	}
 	return fmt.Sprintf("the upstream sent nothing for %s", e.after)
 }
 
-// idleWatch cuts upstream attempts that have been silent for the idle
-// timeout. It is one timer for every attempt in flight, due when the
-// attempt heard from longest ago would reach the timeout; a sign of life
-// (headers, a piece of body) only stamps the attempt's time, so a busy
-// stream costs an atomic store per read rather than a timer reset.
+// idleWatch cuts upstream attempts that have been silent too long: until
+// their headers for the wait, then for the idle timeout. It is one timer
+// for every attempt in flight, due when the first of them would reach its
+// limit; a sign of life (headers, a piece of body) only stamps the
+// attempt's time, so a busy stream costs an atomic store per read rather
+// than a timer reset.
 type idleWatch struct {
 	clock clockwork.Clock
 	idle  time.Duration
-	base  time.Time // stamps are durations since base: monotonic on the real clock
+	wait  time.Duration // before the headers: the idle timeout, at least AnswerWait
+	base  time.Time     // stamps are durations since base: monotonic on the real clock
 
 	mu     sync.Mutex
 	active map[*attempt]struct{}
-	armed  bool // the timer is set; it re-arms itself while attempts remain
+	armed  bool          // the timer is set; it re-arms itself while attempts remain
+	due    time.Duration // when it is set for, on the watch's scale
 	timer  clockwork.Timer
 }
 
@@ -55,12 +70,13 @@ type idleWatch struct {
 // has ended.
 type attempt struct {
 	last   atomic.Int64 // the latest sign of life, as a duration since the watch's base
+	limit  atomic.Int64 // the silence it is allowed now, a time.Duration
 	fired  atomic.Bool
 	cancel context.CancelCauseFunc
 }
 
 func newIdleWatch(clock clockwork.Clock, idle time.Duration) *idleWatch {
-	return &idleWatch{clock: clock, idle: idle, base: clock.Now(), active: map[*attempt]struct{}{}}
+	return &idleWatch{clock: clock, idle: idle, wait: max(idle, AnswerWait), base: clock.Now(), active: map[*attempt]struct{}{}}
 }
 
 // since is the time on the watch's own scale.
@@ -70,6 +86,7 @@ func (w *idleWatch) since() time.Duration { return w.clock.Since(w.base) }
 func (w *idleWatch) start(a *attempt, cancel context.CancelCauseFunc) {
 	a.cancel = cancel
 	a.fired.Store(false)
+	a.limit.Store(int64(w.wait))
 	a.last.Store(int64(w.since()))
 	w.mu.Lock()
 	w.active[a] = struct{}{}
@@ -81,6 +98,24 @@ func (w *idleWatch) start(a *attempt, cancel context.CancelCauseFunc) {
 
 // kick notes a sign of life from a.
 func (w *idleWatch) kick(a *attempt) { a.last.Store(int64(w.since())) }
+
+// answered notes a's headers: from now on it may be silent for the idle
+// timeout. When that brings a's due time before the timer's, the timer
+// is brought forward.
+func (w *idleWatch) answered(a *attempt) {
+	now := w.since()
+	a.last.Store(int64(now))
+	if w.idle == w.wait {
+		return
+	}
+	a.limit.Store(int64(w.idle))
+	w.mu.Lock()
+	if due := now + w.idle; w.armed && due < w.due {
+		w.timer.Reset(due - now)
+		w.due = due
+	}
+	w.mu.Unlock()
+}
 
 // end takes a off the watch; the last one out stops the timer, so an idle
 // proxy has none set.
@@ -101,7 +136,7 @@ func (w *idleWatch) sweep() {
 	defer w.mu.Unlock()
 	now := w.since()
 	for a := range w.active {
-		if time.Duration(a.last.Load())+w.idle <= now {
+		if time.Duration(a.last.Load()+a.limit.Load()) <= now {
 			a.fired.Store(true)
 			a.cancel(errIdle)
 			delete(w.active, a)
@@ -119,11 +154,12 @@ func (w *idleWatch) arm() {
 	now := w.since()
 	next := time.Duration(-1)
 	for a := range w.active {
-		if due := time.Duration(a.last.Load()) + w.idle; next < 0 || due < next {
+		if due := time.Duration(a.last.Load() + a.limit.Load()); next < 0 || due < next {
 			next = due
 		}
 	}
 	d := max(next-now, 0)
+	w.due = now + d
 	if w.timer == nil {
 		w.timer = w.clock.AfterFunc(d, w.sweep)
 	} else {
@@ -148,11 +184,11 @@ func (t *retrier) send(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		t.watch.end(a)
 		if a.fired.Load() {
-			return nil, &idleError{after: t.watch.idle}
+			return nil, &idleError{after: t.watch.wait, headers: true}
 		}
 		return nil, err
 	}
-	t.watch.kick(a)
+	t.watch.answered(a)
 	x.idleBody = idleBody{ReadCloser: resp.Body, w: t.watch, a: a, x: x}
 	resp.Body = &x.idleBody
 	return resp, nil

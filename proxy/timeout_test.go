@@ -81,10 +81,12 @@ func TestIdleUpstreamBeforeHeadersIs504(t *testing.T) {
 	if err := r.clock.BlockUntilContext(context.Background(), 1); err != nil {
 		t.Fatal(err)
 	}
-	r.clock.Advance(59 * time.Second)
+	// A non-streaming answer sends its headers only when it is complete:
+	// a minute of idle timeout does not cut it, ten minutes do.
+	r.clock.Advance(AnswerWait - time.Second)
 	select {
 	case a := <-got:
-		t.Fatalf("cut before the idle timeout: %v %v", a.resp, a.err)
+		t.Fatalf("cut before the wait for an answer: %v %v", a.resp, a.err)
 	default:
 	}
 	r.clock.Advance(time.Second)
@@ -95,7 +97,7 @@ func TestIdleUpstreamBeforeHeadersIs504(t *testing.T) {
 	body, _ := io.ReadAll(a.resp.Body)
 	a.resp.Body.Close()
 	kind, msg := parseErrorShape(t, FormatAnthropic, body)
-	if a.resp.StatusCode != http.StatusGatewayTimeout || kind != "api_error" || !strings.Contains(msg, "idle_timeout") {
+	if a.resp.StatusCode != http.StatusGatewayTimeout || kind != "api_error" || !strings.Contains(msg, "no answer within 10m0s") || !strings.Contains(msg, "idle_timeout") {
 		t.Errorf("answer %d %s: %q", a.resp.StatusCode, kind, msg)
 	}
 	if ev := r.event(t); ev.Status != http.StatusGatewayTimeout {
@@ -281,9 +283,12 @@ func TestIdleWatchCutsOnlyTheSilentAttempt(t *testing.T) {
 		}
 	}
 	var quiet, busy attempt
+	// Both have their headers: the idle timeout is theirs from then on.
 	w.start(&quiet, cutter("quiet"))
+	w.answered(&quiet)
 	clock.Advance(30 * time.Second)
 	w.start(&busy, cutter("busy"))
+	w.answered(&busy)
 	if err := clock.BlockUntilContext(ctx, 1); err != nil {
 		t.Fatal("one timer for two attempts:", err)
 	}
@@ -315,13 +320,33 @@ func TestIdleWatchCutsOnlyTheSilentAttempt(t *testing.T) {
 	if err := clock.BlockUntilContext(ctx, 0); err != nil {
 		t.Fatal("a timer is still set with no attempt in flight:", err)
 	}
-	// The next attempt sets it again, for its own full minute.
+	// The next attempt sets it again; before its headers it may wait
+	// for an answer, longer than the idle timeout.
 	w.start(&quiet, cutter("again"))
 	if err := clock.BlockUntilContext(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	clock.Advance(time.Minute)
+	clock.Advance(AnswerWait - time.Second)
+	select {
+	case name := <-cut:
+		t.Fatalf("%s cut before its headers were due", name)
+	default:
+	}
+	clock.Advance(time.Second)
 	if name := <-cut; name != "again" {
 		t.Fatalf("%s cut, want again", name)
+	}
+}
+
+// An idle timeout longer than the wait for an answer bounds the wait too.
+func TestLongIdleTimeoutIsTheWait(t *testing.T) {
+	for _, tc := range []struct{ idle, wait time.Duration }{
+		{time.Minute, AnswerWait},
+		{DefaultIdleTimeout, AnswerWait},
+		{20 * time.Minute, 20 * time.Minute},
+	} {
+		if w := newIdleWatch(clockwork.NewFakeClock(), tc.idle); w.wait != tc.wait {
+			t.Errorf("idle %s: wait %s, want %s", tc.idle, w.wait, tc.wait)
+		}
 	}
 }

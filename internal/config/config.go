@@ -44,8 +44,9 @@ type Proxy struct {
 	Autostart bool   `toml:"autostart"`
 	// MaxBody caps a request body in bytes (413 beyond it).
 	MaxBody int64 `toml:"max_body"`
-	// IdleTimeout cuts an upstream that sends nothing this long: a 504
-	// before its headers, the end of the stream after them.
+	// IdleTimeout cuts an upstream that sends nothing this long after its
+	// headers (the stream ends); before them it has at least ten minutes,
+	// as the providers' SDKs allow, and a 504 after.
 	IdleTimeout Duration `toml:"idle_timeout"`
 }
 
