@@ -330,6 +330,21 @@ func (s *Server) forward(x *exchange, r *http.Request, rest, account string) {
 		x.ctx.Context, x.cancel = cctx, cancel
 	}
 	s.rp.ServeHTTP(x, r.WithContext(&x.ctx))
+	x.sendNow()
+}
+
+// sendNow sends an answer of known length that the ReverseProxy relayed
+// whole, so that the client has it before the bookkeeping (the event, the
+// quota, the ledger's record) rather than once the handler returns. It is
+// the write the server would make anyway, made sooner. An answer without a
+// length is left for the server to frame.
+func (x *exchange) sendNow() {
+	if x.status == 0 || x.aborted || x.Header().Get("Content-Length") == "" {
+		return
+	}
+	if f, ok := x.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 var errTooLarge = errors.New("request body too large")

@@ -774,3 +774,31 @@ func TestRequestGoesUpstreamInOneWrite(t *testing.T) {
 		}
 	}
 }
+
+// A JSON answer reaches the client before the proxy records it: the
+// recording waits here until the client has read the whole body.
+func TestAnswerArrivesBeforeItIsRecorded(t *testing.T) {
+	read := make(chan struct{})
+	recorded := make(chan Event, 1)
+	r := newRig(t, fake.UpstreamOptions{}, Options{Record: func(ev Event) {
+		select {
+		case <-read:
+		case <-time.After(2 * time.Second):
+			t.Error("the client did not have its answer while the proxy recorded it")
+		}
+		recorded <- ev
+	}}, "tok-A")
+	resp, body := r.do(t, r.req(t, http.MethodPost, "/claude/v1/messages", `{"model":"m","messages":[]}`))
+	close(read)
+	if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`"usage"`)) {
+		t.Fatalf("answer %d %s", resp.StatusCode, body)
+	}
+	select {
+	case ev := <-recorded:
+		if ev.Status != http.StatusOK || ev.Usage.Input == 0 {
+			t.Errorf("recorded %+v, want a 200 with its tokens", ev)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("not recorded")
+	}
+}
