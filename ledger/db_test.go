@@ -144,3 +144,32 @@ func TestOpenMemoryKeepsRecordsAcrossCalls(t *testing.T) {
 		t.Errorf("Recent = %d records, %v; want 10", len(got), err)
 	}
 }
+
+// A batch names each record's day as the time zone has it, across
+// midnight and across the days clocks change (23 and 25 hours long).
+func TestDayNamesFollowTheCalendar(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skip("no time zone data:", err)
+	}
+	d := dayNames{loc: ny}
+	for _, tc := range []struct{ at, want string }{
+		{"2026-03-07T23:59:59-05:00", "2026-03-07"},
+		{"2026-03-08T00:00:00-05:00", "2026-03-08"}, // 23 hours long
+		{"2026-03-08T23:59:59-04:00", "2026-03-08"},
+		{"2026-03-09T00:00:00-04:00", "2026-03-09"},
+		{"2026-03-08T12:00:00-04:00", "2026-03-08"}, // back to an earlier day
+		{"2026-11-01T00:30:00-04:00", "2026-11-01"}, // 25 hours long
+		{"2026-11-01T23:59:59-05:00", "2026-11-01"},
+		{"2026-11-02T00:00:00-05:00", "2026-11-02"},
+		{"2026-11-02T04:59:59Z", "2026-11-01"}, // the same instant in UTC
+	} {
+		at, err := time.Parse(time.RFC3339, tc.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := d.of(at); got != tc.want {
+			t.Errorf("%s: day %s, want %s", tc.at, got, tc.want)
+		}
+	}
+}

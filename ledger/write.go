@@ -24,14 +24,16 @@ func (d *DB) Insert(ctx context.Context, recs []Record) error {
 		return fmt.Errorf("write %d usage records: %w", len(recs), err)
 	}
 	defer func() { _ = tx.Rollback() }()
+	days := dayNames{loc: d.loc}
+	args := make([]any, 0, requestArgs*min(len(recs), insertChunk))
 	for chunk := recs; len(chunk) > 0; {
 		n := min(len(chunk), insertChunk)
-		if err := d.insertRows(ctx, tx, stmts, chunk[:n]); err != nil {
+		if err := d.insertRows(ctx, tx, stmts, &days, args, chunk[:n]); err != nil {
 			return fmt.Errorf("write %d usage records: %w", len(recs), err)
 		}
 		chunk = chunk[n:]
 	}
-	if err := d.addDays(ctx, tx, stmts.upsert, recs); err != nil {
+	if err := d.addDays(ctx, tx, stmts.upsert, &days, recs); err != nil {
 		return fmt.Errorf("write %d usage records: %w", len(recs), err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -87,8 +89,7 @@ var insertQueries = func() map[int]string {
 // insertRows writes recs (at most insertChunk) with as few prepared
 // statements as their count needs and sets their IDs, which are
 // consecutive: the transaction holds the write lock.
-func (d *DB) insertRows(ctx context.Context, tx *sql.Tx, stmts *writeStmts, recs []Record) error {
-	args := make([]any, 0, requestArgs*len(recs))
+func (d *DB) insertRows(ctx context.Context, tx *sql.Tx, stmts *writeStmts, days *dayNames, args []any, recs []Record) error {
 	for len(recs) > 0 {
 		n := insertSize(len(recs))
 		st := stmts.inserts[n]
@@ -99,7 +100,7 @@ func (d *DB) insertRows(ctx context.Context, tx *sql.Tx, stmts *writeStmts, recs
 			if account == "" {
 				account = DefaultAccount
 			}
-			args = append(args, r.Time.UnixMilli(), r.Time.In(d.loc).Format(time.DateOnly), r.Provider, account,
+			args = append(args, r.Time.UnixMilli(), days.of(r.Time), r.Provider, account,
 				r.Method, r.Path, r.Model, r.Status, r.Duration.Microseconds(), r.TTFB.Microseconds(), r.BytesIn, r.BytesOut,
 				r.Retried, r.ErrorKind, r.UsageSeen, r.Tokens.Input, r.Tokens.Output, r.Tokens.CacheRead, r.Tokens.CacheCreation)
 		}
@@ -129,9 +130,31 @@ func (d *DB) insertRows(ctx context.Context, tx *sql.Tx, stmts *writeStmts, recs
 
 type dayKey struct{ day, provider, account, model string }
 
+// dayNames names the calendar days of a batch's records in loc, formatting
+// each day once: a batch's records nearly always fall on one.
+type dayNames struct {
+	loc        *time.Location
+	start, end time.Time // the day last named, [start, end)
+	name       string
+}
+
+func (d *dayNames) of(t time.Time) string {
+	if d.name != "" && !t.Before(d.start) && t.Before(d.end) {
+		return d.name
+	}
+	lt := t.In(d.loc)
+	y, m, day := lt.Date()
+	// Each midnight as the zone has it: a day is 23 or 25 hours long when
+	// clocks change, and where they change at midnight it starts at 1 am.
+	d.start = time.Date(y, m, day, 0, 0, 0, 0, d.loc)
+	d.end = time.Date(y, m, day+1, 0, 0, 0, 0, d.loc)
+	d.name = lt.Format(time.DateOnly)
+	return d.name
+}
+
 // addDays adds the records to the per-day totals, one upsert per day,
 // provider, account and model of the batch.
-func (d *DB) addDays(ctx context.Context, tx *sql.Tx, upsert *sql.Stmt, recs []Record) error {
+func (d *DB) addDays(ctx context.Context, tx *sql.Tx, upsert *sql.Stmt, days *dayNames, recs []Record) error {
 	sums := map[dayKey]*Row{}
 	var order []dayKey
 	for _, r := range recs {
@@ -139,7 +162,7 @@ func (d *DB) addDays(ctx context.Context, tx *sql.Tx, upsert *sql.Stmt, recs []R
 		if account == "" {
 			account = DefaultAccount
 		}
-		k := dayKey{r.Time.In(d.loc).Format(time.DateOnly), r.Provider, account, r.Model}
+		k := dayKey{days.of(r.Time), r.Provider, account, r.Model}
 		s := sums[k]
 		if s == nil {
 			s = &Row{}
