@@ -29,12 +29,25 @@ func Present(h http.Header) bool {
 
 func isQuotaHeader(k string) bool {
 	switch {
+	case !mayBeQuota(k):
+		return false
 	case hasPrefixFold(k, anthropicPrefix), hasPrefixFold(k, copilotPrefix), hasPrefixFold(k, copilotUsage):
 		return true
 	case hasPrefixFold(k, "x-"):
 		return hasSuffixFold(k, codexFamily) || hasSuffixFold(k, codexSecondary)
 	}
 	return false
+}
+
+// mayBeQuota is a first-byte test that turns most headers away before a
+// case-folding comparison: every quota header starts with "x-" or
+// "anthropic-".
+func mayBeQuota(k string) bool {
+	if k == "" {
+		return false
+	}
+	c := k[0] | 0x20 // ASCII lower case
+	return c == 'x' || c == 'a'
 }
 
 // ReadHeaders reads every quota family in a response's headers, whichever

@@ -76,7 +76,9 @@ func (r *Reader) repeatsLocked(key string, h http.Header, now time.Time) bool {
 // quotaField reports whether ReadHeaders reads header k: every x- header
 // (a Codex family's length and reset travel beside its used-percent) and
 // Anthropic's family.
-func quotaField(k string) bool { return hasPrefixFold(k, "x-") || hasPrefixFold(k, anthropicPrefix) }
+func quotaField(k string) bool {
+	return mayBeQuota(k) && (hasPrefixFold(k, "x-") || hasPrefixFold(k, anthropicPrefix))
+}
 
 // sameFields reports whether h's quota fields are exactly last's. It
 // allocates nothing: a map lookup and a string comparison a field.
