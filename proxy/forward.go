@@ -330,14 +330,13 @@ func (s *Server) forward(x *exchange, r *http.Request, rest, account string) {
 		x.ctx.Context, x.cancel = cctx, cancel
 	}
 	s.rp.ServeHTTP(x, r.WithContext(&x.ctx))
-	x.sendNow()
 }
 
-// sendNow sends an answer of known length that the ReverseProxy relayed
-// whole, so that the client has it before the bookkeeping (the event, the
-// quota, the ledger's record) rather than once the handler returns. It is
-// the write the server would make anyway, made sooner. An answer without a
-// length is left for the server to frame.
+// sendNow sends a finished answer of known length, so that the client has
+// it before the rest of the bookkeeping (the event, the quota, the
+// ledger's record) rather than once the handler returns. It is the write
+// the server would make anyway, made sooner. An answer without a length is
+// left for the server to frame.
 func (x *exchange) sendNow() {
 	if x.status == 0 || x.aborted || x.Header().Get("Content-Length") == "" {
 		return
@@ -567,7 +566,6 @@ func (s *Server) tokenError(x *exchange, r *http.Request, err error) {
 
 // finish counts the request and publishes its Event; it never blocks.
 func (s *Server) finish(x *exchange, r *http.Request, start time.Time, completed bool) {
-	s.stats.inFlight.Add(-1)
 	status := x.status
 	switch {
 	case x.idleCut.Load():
@@ -578,6 +576,20 @@ func (s *Server) finish(x *exchange, r *http.Request, start time.Time, completed
 		status = StatusClientClosed
 	case status == 0:
 		status = http.StatusOK // the server sends 200 for a handler that wrote nothing
+	}
+	// Counted before the answer goes, so that a client which has it sees
+	// it in /status.
+	s.stats.requests.Add(1)
+	s.stats.bytes.Add(x.bytes)
+	if status >= 400 {
+		s.stats.errors.Add(1)
+	}
+	if x.retried {
+		s.stats.retries.Add(1)
+	}
+	s.stats.inFlight.Add(-1)
+	if completed {
+		x.sendNow()
 	}
 	ev := Event{
 		Time:      start,
@@ -605,14 +617,6 @@ func (s *Server) finish(x *exchange, r *http.Request, start time.Time, completed
 	if x.capture != nil {
 		x.capture.scrub(x.creds.AccessToken, x.creds.RefreshToken, x.creds.IDToken, s.opts.APIKey)
 		ev.Capture = x.capture
-	}
-	s.stats.requests.Add(1)
-	s.stats.bytes.Add(x.bytes)
-	if status >= 400 {
-		s.stats.errors.Add(1)
-	}
-	if x.retried {
-		s.stats.retries.Add(1)
 	}
 	s.publish(ev)
 	if s.log.Enabled(r.Context(), slog.LevelDebug) {

@@ -775,8 +775,9 @@ func TestRequestGoesUpstreamInOneWrite(t *testing.T) {
 	}
 }
 
-// A JSON answer reaches the client before the proxy records it: the
-// recording waits here until the client has read the whole body.
+// A JSON answer reaches the client before the proxy records it (the
+// recording waits here until the client has read the whole body), and is
+// counted in the proxy's stats before it goes.
 func TestAnswerArrivesBeforeItIsRecorded(t *testing.T) {
 	read := make(chan struct{})
 	recorded := make(chan Event, 1)
@@ -789,6 +790,10 @@ func TestAnswerArrivesBeforeItIsRecorded(t *testing.T) {
 		recorded <- ev
 	}}, "tok-A")
 	resp, body := r.do(t, r.req(t, http.MethodPost, "/claude/v1/messages", `{"model":"m","messages":[]}`))
+	// Counted already: a client that has its answer finds it in /status.
+	if st := r.srv.Stats(); st.Requests != 1 || st.InFlight != 0 {
+		t.Errorf("Stats while recording = %+v, want 1 request, none in flight", st)
+	}
 	close(read)
 	if resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`"usage"`)) {
 		t.Fatalf("answer %d %s", resp.StatusCode, body)
