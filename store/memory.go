@@ -93,6 +93,7 @@ func (m *Memory) Watch(ctx context.Context, changed func(provider string)) error
 	m.watchers[ch] = struct{}{}
 	ready := m.watching
 	m.mu.Unlock()
+	changed("")
 	if ready != nil {
 		ready()
 	}

@@ -61,8 +61,10 @@ type Reservation interface {
 type Watcher interface {
 	// Watch calls changed with a provider's name soon after its record
 	// may have changed (saved, replaced or deleted by any process), until
-	// ctx ends. A call may be spurious; it never misses a change for
-	// long. Watch blocks; its error says why watching could not start.
+	// ctx ends. It first calls changed("") once it is watching: anything
+	// may have changed between the caller's last read and then. A call
+	// may be spurious; it never misses a change for long. Watch blocks;
+	// its error says why watching could not start.
 	Watch(ctx context.Context, changed func(provider string)) error
 }
 

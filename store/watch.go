@@ -24,7 +24,7 @@ type fileStamp struct {
 	ino     uint64
 }
 
-// watchDir calls ready (when not nil) once it watches, then changed(provider) for every <provider><ext> in dir that is
+// watchDir calls changed("") and ready (when not nil) once it watches, then changed(provider) for every <provider><ext> in dir that is
 // created, written, replaced or removed, until ctx ends: at once through
 // fsnotify where the OS delivers events, and within statEvery through a
 // stat comparison everywhere.
@@ -42,6 +42,9 @@ func watchDir(ctx context.Context, dir, ext string, clock clockwork.Clock, ready
 	seen := stampDir(dir, ext)
 	tick := clock.NewTicker(statEvery)
 	defer tick.Stop()
+	// What changed before the watch was in place is not in seen's
+	// comparison: the caller reads everything again.
+	changed("")
 	if ready != nil {
 		ready(dir)
 	}

@@ -43,6 +43,8 @@ func startWatch(t *testing.T, w Watcher) changes {
 		}
 	}()
 	t.Cleanup(func() { cancel(); wg.Wait() })
+	// Once watching, Watch says anything may have changed before.
+	ch.next(t, "")
 	return ch
 }
 
@@ -114,6 +116,7 @@ func TestWatchStatFallback(t *testing.T) {
 	}()
 	defer func() { cancel(); <-done }()
 	<-ready
+	ch.next(t, "")
 	if err := os.WriteFile(filepath.Join(dir, "corp.stamp"), []byte("1"), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -421,6 +421,10 @@ func (a *App) afterLogout(ctx context.Context, set *accountSet, gone string) err
 // refresh, login or logout of an account, a switch, or a released build
 // writing its record again.
 func (a *App) changed(ctx context.Context, key string) {
+	if key == "" {
+		a.changedAll(ctx)
+		return
+	}
 	k, ok := accounts.ParseKey(key)
 	if !ok {
 		return
@@ -504,4 +508,21 @@ func (r route) Fallback(ctx context.Context, from string) (string, proxy.TokenSo
 		return name, m, true
 	}
 	return "", nil, false
+}
+
+// changedAll follows whatever another process did before the store's
+// watch was in place (between this App's first read and Run): every
+// provider's records are read again, and its accounts listed again.
+func (a *App) changedAll(ctx context.Context) {
+	for _, set := range a.sets {
+		if a.migrate(ctx, set) == "" {
+			set.legacy.Reload(ctx)
+		}
+		if err := a.syncing(ctx, set, true); err != nil {
+			a.log.Warn("credentials store: could not list accounts", "provider", set.p.Name, "err", err.Error())
+		}
+		for _, m := range set.managers()[1:] {
+			m.Reload(ctx)
+		}
+	}
 }

@@ -414,3 +414,47 @@ func TestRunningAppFollowsAnotherProcessWithinASecond(t *testing.T) {
 		}
 	}
 }
+
+// A login another process makes after this App has read the store but
+// before its watch is in place is still followed: the watch starts by
+// having everything read again.
+func TestLoginMadeBeforeTheWatchStartsIsFollowed(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.Providers["corp"] = config.Provider{Type: "oidc", Issuer: "http://127.0.0.1:9/", ClientID: "ccproxy", APIBase: "http://127.0.0.1:9/"}
+	open := func() *App {
+		t.Helper()
+		disk, err := store.NewFile(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := New(Options{Config: cfg, Store: disk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	dashboard, other := open(), open()
+	if st, err := dashboard.Status(ctx, "corp"); err != nil || st.Authenticated {
+		t.Fatalf("before any login: %+v %v", st, err)
+	}
+	events, unsubscribe := dashboard.AuthEvents(64)
+	defer unsubscribe()
+	login := auth.Credentials{Provider: "corp", AccessToken: "elsewhere-access-token-0123456789",
+		RefreshToken: "elsewhere-refresh", ExpiresAt: time.Now().Add(time.Hour), ObtainedAt: time.Now()}
+	if _, err := other.Adopt(ctx, "", login); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); dashboard.Run(runCtx) }()
+	defer func() { stop(); <-done }()
+	if !waitEvent(ctx, events, func(e auth.Event) bool { return e.Provider == "corp" && e.Kind == auth.LoginSucceeded }) {
+		t.Fatal("the login made before Run was never announced")
+	}
+	if st, err := dashboard.Status(ctx, "corp"); err != nil || !st.Authenticated {
+		t.Fatalf("after Run: %+v %v", st, err)
+	}
+}
