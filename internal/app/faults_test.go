@@ -363,22 +363,7 @@ func TestProxyRefreshesOncePerRejectedToken(t *testing.T) {
 func TestRunningAppFollowsAnotherProcessWithinASecond(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.Providers["corp"] = config.Provider{Type: "oidc", Issuer: "http://127.0.0.1:9/", ClientID: "ccproxy", APIBase: "http://127.0.0.1:9/"}
-	open := func() *App {
-		t.Helper()
-		disk, err := store.NewFile(dir) // each App its own handle, as each process has
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := New(Options{Config: cfg, Store: disk})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
-	}
-	dashboard, other := open(), open()
+	dashboard, other := twoProcesses(t)
 	events, unsubscribe := dashboard.AuthEvents(64)
 	defer unsubscribe()
 	runCtx, stop := context.WithCancel(ctx)
@@ -421,22 +406,7 @@ func TestRunningAppFollowsAnotherProcessWithinASecond(t *testing.T) {
 func TestLoginMadeBeforeTheWatchStartsIsFollowed(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.Providers["corp"] = config.Provider{Type: "oidc", Issuer: "http://127.0.0.1:9/", ClientID: "ccproxy", APIBase: "http://127.0.0.1:9/"}
-	open := func() *App {
-		t.Helper()
-		disk, err := store.NewFile(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		a, err := New(Options{Config: cfg, Store: disk})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return a
-	}
-	dashboard, other := open(), open()
+	dashboard, other := twoProcesses(t)
 	if st, err := dashboard.Status(ctx, "corp"); err != nil || st.Authenticated {
 		t.Fatalf("before any login: %+v %v", st, err)
 	}
@@ -457,4 +427,25 @@ func TestLoginMadeBeforeTheWatchStartsIsFollowed(t *testing.T) {
 	if st, err := dashboard.Status(ctx, "corp"); err != nil || !st.Authenticated {
 		t.Fatalf("after Run: %+v %v", st, err)
 	}
+}
+
+// twoProcesses is two Apps on one credentials folder, each with its own
+// store handle as each process has: a dashboard, and the other process.
+func twoProcesses(t *testing.T) (dashboard, other *App) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.Providers["corp"] = config.Provider{Type: "oidc", Issuer: "http://127.0.0.1:9/", ClientID: "ccproxy", APIBase: "http://127.0.0.1:9/"}
+	open := func() *App {
+		disk, err := store.NewFile(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := New(Options{Config: cfg, Store: disk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	return open(), open()
 }
