@@ -156,11 +156,7 @@ func anthropicWindowName(id string) string {
 		}
 		return span
 	}
-	family = name(family)
-	if family == "" {
-		return ""
-	}
-	return span + "_" + family
+	return joinName(span, name(family))
 }
 
 // anthropicMinutes is the length of a window from its id ("5h" is 300).
@@ -195,9 +191,7 @@ func anthropicClaim(v string) string {
 	case v == "overage":
 		return "overage"
 	case strings.HasPrefix(v, "seven_day_"):
-		if f := name(strings.TrimPrefix(v, "seven_day_")); f != "" {
-			return "7d_" + f
-		}
+		return joinName("7d", name(strings.TrimPrefix(v, "seven_day_")))
 	}
 	return ""
 }

@@ -62,8 +62,11 @@ func codexFamilyName(id string) string {
 	if n == "codex" {
 		return n
 	}
-	if rest, ok := strings.CutPrefix(n, "codex_"); ok && rest != "" {
-		n = rest
+	if rest, ok := strings.CutPrefix(n, "codex_"); ok {
+		// "codex__0" (from "x-codex--0-…" or a space) leaves "_0".
+		if rest = strings.TrimLeft(rest, "_"); rest != "" {
+			n = rest
+		}
 	}
 	if room := maxName - len("_secondary"); len(n) > room {
 		n = strings.TrimRight(n[:room], "_")

@@ -135,9 +135,7 @@ func ParseClaudeUsage(body []byte, now time.Time) (Snapshot, error) {
 			case "weekly_all":
 				wname = "7d"
 			case "weekly_scoped":
-				if f := name(l.Scope); f != "" {
-					wname = "7d_" + f
-				}
+				wname = joinName("7d", name(l.Scope))
 			}
 			if wname == "" || l.Percent == nil {
 				continue

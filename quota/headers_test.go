@@ -270,3 +270,31 @@ func TestReadHeadersGarbledUtilizationKeepsTheLastValue(t *testing.T) {
 		t.Errorf("merged 5h %v (unknown %v), 7d %v; want 37, known, and 61", w5.UsedPercent, w5.UsageUnknown, w7.UsedPercent)
 	}
 }
+
+// A per-model family too long for a window name is cut to fit, alike in
+// the window and in the claim that binds it; a Codex family the cut of
+// "codex_" leaves starting with an underscore loses it.
+func TestLongAndOddFamilyNamesFit(t *testing.T) {
+	long := strings.Repeat("opus", 12)
+	h := http.Header{}
+	h.Set("Anthropic-Ratelimit-Unified-7d_"+long+"-Utilization", "0.5")
+	h.Set("Anthropic-Ratelimit-Unified-7d_"+long+"-Reset", "1796169600")
+	h.Set("Anthropic-Ratelimit-Unified-Representative-Claim", "seven_day_"+long)
+	h.Set("X-Codex--0-Primary-Used-Percent", "12")
+	s, ok := ReadHeaders(h, fixtureNow)
+	if !ok {
+		t.Fatal("no quota read")
+	}
+	checkInvariants(t, s)
+	want := ("7d_" + long)[:maxName]
+	names := map[string]bool{}
+	for _, w := range s.Windows {
+		names[w.Name] = true
+	}
+	if !names[want] || s.Binding != want {
+		t.Errorf("windows %v, binding %q; want %q bound", names, s.Binding, want)
+	}
+	if !names["0_primary"] {
+		t.Errorf("windows %v, want 0_primary", names)
+	}
+}

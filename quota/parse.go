@@ -95,6 +95,20 @@ func name(s string) string {
 	return strings.Trim(b.String(), "_")
 }
 
+// joinName is the window name prefix_family, the family cut (and its
+// trailing underscores trimmed) so the whole fits in maxName; "" when no
+// family is left. Window names and the claims that bind them are made
+// alike, so a long family still names its window.
+func joinName(prefix, family string) string {
+	if room := maxName - len(prefix) - 1; len(family) > room {
+		family = strings.TrimRight(family[:max(room, 0)], "_")
+	}
+	if family == "" {
+		return ""
+	}
+	return prefix + "_" + family
+}
+
 // hasPrefixFold is strings.HasPrefix ignoring ASCII case, without
 // allocating: header names arrive in any case.
 func hasPrefixFold(s, prefix string) bool {
