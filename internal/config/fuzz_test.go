@@ -44,7 +44,9 @@ func FuzzParse(f *testing.F) {
 				if !p.AllowInsecureHTTP && providers.CleartextRemote(u) {
 					t.Fatalf("accepted cleartext %q for %s", u, name)
 				}
-				if u != "" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+				// A scheme is case-insensitive (RFC 3986); every check
+				// downstream, CleartextRemote's included, folds it.
+				if l := strings.ToLower(u); u != "" && !strings.HasPrefix(l, "http://") && !strings.HasPrefix(l, "https://") {
 					t.Fatalf("accepted %q as a URL", u)
 				}
 			}

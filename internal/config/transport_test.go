@@ -11,8 +11,12 @@ import (
 func TestCleartextToAnotherMachineIsRefused(t *testing.T) {
 	for _, key := range []string{"issuer", "authorize_url", "token_url", "device_url", "revocation_url", "api_base", "usage_url"} {
 		for _, host := range []string{"sso.example.com", "10.0.0.7", "[2001:db8::1]", "127.0.0.1.nip.io"} {
+			scheme := "http"
+			if host == "sso.example.com" {
+				scheme = "HTTP" // a scheme in capitals is the same scheme
+			}
 			t.Run(key+"/"+host, func(t *testing.T) {
-				doc := "# corp\n[providers.corp]\ntype = \"oidc\"\nclient_id = \"c\"\n" + key + " = \"http://" + host + "/x\"\n"
+				doc := "# corp\n[providers.corp]\ntype = \"oidc\"\nclient_id = \"c\"\n" + key + " = \"" + scheme + "://" + host + "/x\"\n"
 				err := Parse("/etc/ccproxy.toml", []byte(doc), new(Default()))
 				var ce *Error
 				if !errors.As(err, &ce) {
