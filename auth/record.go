@@ -40,16 +40,8 @@ func (m *Manager) Save(ctx context.Context, c Credentials) error {
 	m.wmu.Unlock()
 	unlock()
 
-	m.mu.Lock()
-	m.restartLocked()
-	m.sched.retried()
-	m.mu.Unlock()
-
-	msg := "logged in"
-	if c.Email != "" {
-		msg += " as " + c.Email
-	}
-	m.publish(Event{Kind: LoginSucceeded, Message: msg, ExpiresAt: c.ExpiresAt, After: MaskRefresh(c.RefreshToken)})
+	m.restart(true)
+	m.publish(Event{Kind: LoginSucceeded, Message: loginMessage(c.Email, ""), ExpiresAt: c.ExpiresAt, After: MaskRefresh(c.RefreshToken)})
 	m.wake()
 	return nil
 }
@@ -75,11 +67,7 @@ func (m *Manager) Logout(ctx context.Context) error {
 	m.wmu.Unlock()
 	unlock()
 
-	m.mu.Lock()
-	m.restartLocked()
-	m.sched.unplanned()
-	m.mu.Unlock()
-
+	m.restart(false)
 	m.publish(Event{Kind: LoggedOut, Message: "logged out", Before: before})
 	m.wake()
 	return nil
@@ -120,10 +108,7 @@ func (m *Manager) Reload(ctx context.Context) {
 
 	switch {
 	case err != nil:
-		m.mu.Lock()
-		m.restartLocked()
-		m.sched.unplanned()
-		m.mu.Unlock()
+		m.restart(false)
 		if was.AccessToken != "" {
 			m.publish(Event{Kind: LoggedOut, Message: "logged out in another process", Before: MaskRefresh(was.RefreshToken)})
 		}
@@ -140,15 +125,9 @@ func (m *Manager) Reload(ctx context.Context) {
 			Before: MaskRefresh(was.RefreshToken), After: MaskRefresh(c.RefreshToken)})
 	default:
 		// A login or an import replaced the record.
-		m.mu.Lock()
-		m.restartLocked()
-		m.sched.retried()
-		m.mu.Unlock()
-		msg := "logged in in another process"
-		if c.Email != "" {
-			msg = "logged in as " + c.Email + " in another process"
-		}
-		m.publish(Event{Kind: LoginSucceeded, Message: msg, ExpiresAt: c.ExpiresAt, After: MaskRefresh(c.RefreshToken)})
+		m.restart(true)
+		m.publish(Event{Kind: LoginSucceeded, Message: loginMessage(c.Email, "in another process"), ExpiresAt: c.ExpiresAt,
+			After: MaskRefresh(c.RefreshToken)})
 	}
 	m.wake()
 }
@@ -160,10 +139,31 @@ func sameRecord(a, b Credentials) bool {
 		a.AccountID == b.AccountID
 }
 
-// restartLocked starts a new lifecycle: the record it was about has been
+// restart starts a new lifecycle: the record it was about has been
 // replaced, so its failures, refusal and pending tokens are obsolete, and
-// the pending tokens' mark in the store ends with them. m.mu is held.
-func (m *Manager) restartLocked() {
+// the pending tokens' mark in the store ends with them. With a record
+// (stored) only the planned retry goes; without one nothing is left to plan.
+func (m *Manager) restart(stored bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	m.dropPendingLocked()
 	m.life = lifecycle{}
+	if stored {
+		m.sched.retried()
+	} else {
+		m.sched.unplanned()
+	}
+}
+
+// loginMessage is a login's line on the bus: "logged in as ada@x.y in
+// another process", the address and where left out when not known.
+func loginMessage(email, where string) string {
+	msg := "logged in"
+	if email != "" {
+		msg += " as " + email
+	}
+	if where != "" {
+		msg += " " + where
+	}
+	return msg
 }
