@@ -385,15 +385,7 @@ func waitKind(ctx context.Context, ch <-chan Event, kind EventKind) bool {
 func TestSecondProcessOnAFullDiskLeavesTheSpentRecordAlone(t *testing.T) {
 	p := newLCProvider(t)
 	ctx := context.Background()
-	dir := t.TempDir()
-	first, err := store.NewFile(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	second, err := store.NewFile(dir) // its own handle, as another process has
-	if err != nil {
-		t.Fatal(err)
-	}
+	first, second := twoFileStores(t)
 	p.store = first
 	p.seed(t, lcT0.Add(30*time.Second)) // urgent: rotated even on a full disk
 	disk1, disk2 := store.NewFaulty(first), store.NewFaulty(second)
@@ -497,15 +489,7 @@ func TestLoginOrLogoutOverKeptTokensEndsTheirHold(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newLCProvider(t)
 			ctx := context.Background()
-			dir := t.TempDir()
-			first, err := store.NewFile(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			second, err := store.NewFile(dir) // another process's handle
-			if err != nil {
-				t.Fatal(err)
-			}
+			first, second := twoFileStores(t)
 			p.store = first
 			p.seed(t, lcT0.Add(30*time.Second)) // urgent: rotated even on a full disk
 			disk := store.NewFaulty(first)
@@ -530,4 +514,20 @@ func TestLoginOrLogoutOverKeptTokensEndsTheirHold(t *testing.T) {
 			}
 		})
 	}
+}
+
+// twoFileStores opens one credentials folder twice, each handle its own as
+// two processes' are.
+func twoFileStores(t *testing.T) (first, second *store.File) {
+	t.Helper()
+	dir := t.TempDir()
+	first, err := store.NewFile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err = store.NewFile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return first, second
 }
