@@ -52,7 +52,7 @@ type exchange struct {
 	restRaw    string // its escaped form when it differs (url.URL.RawPath)
 	body       []byte // the buffered request body, replayed on retry
 	hasBody    bool
-	reader     bytes.Reader // reads body for the first attempt, without another allocation
+	reader     bytes.Reader // reads body for the first attempt
 
 	status  int
 	bytes   int64
@@ -564,7 +564,8 @@ func (s *Server) tokenError(x *exchange, r *http.Request, err error) {
 	}
 }
 
-// finish counts the request and publishes its Event; it never blocks.
+// finish counts the request, sends its answer and publishes its Event;
+// it never blocks.
 func (s *Server) finish(x *exchange, r *http.Request, start time.Time, completed bool) {
 	status := x.status
 	switch {
